@@ -1,0 +1,57 @@
+// Wires the platform parts and the domain services; tests and the training sandbox build a second one.
+import pino, { type Logger } from 'pino';
+import { type Clock, RealClock, SimulatedClock } from '../platform/clock.ts';
+import type { Config } from '../platform/config.ts';
+import { type Database, openDatabase, type OpenOptions } from '../platform/db.ts';
+import { migrate } from '../platform/migrate.ts';
+import { AccountService } from '../domains/accounts/service.ts';
+import { MoneyService } from '../domains/accounts/money.ts';
+import { AccountingReference } from '../domains/accounts/reference.ts';
+import { CustomerService } from '../domains/customers/service.ts';
+import { OperatorService } from '../domains/operators/service.ts';
+import { ClockService } from '../domains/operators/clock-service.ts';
+
+export interface AppContext {
+  config: Config;
+  database: Database;
+  clock: Clock;
+  log: Logger;
+  operators: OperatorService;
+  customers: CustomerService;
+  accounts: AccountService;
+  money: MoneyService;
+  reference: AccountingReference;
+  clockService: ClockService;
+  close(): Promise<void>;
+}
+
+export const REDACT = ['req.headers.authorization', '*.password', '*.servicePassword', '*.idNumber', '*.contactPhone', '*.bankAccountNumber'];
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '***' }, base: { service: 'openboss' } });
+}
+
+export async function createContext(config: Config, opts: { log?: Logger; clock?: Clock; db?: OpenOptions } = {}): Promise<AppContext> {
+  const log = opts.log ?? createLogger(config);
+  const database = await openDatabase(opts.db ?? { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize });
+  const applied = await migrate(database);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+  const clock = opts.clock ?? (config.clock === 'simulated' ? new SimulatedClock() : new RealClock());
+  const db = database.db;
+  const clockService = new ClockService({ db, clock });
+  await clockService.restore();
+  const reference = new AccountingReference(db);
+  return {
+    config,
+    database,
+    clock,
+    log,
+    operators: new OperatorService({ db, clock, tokenTtlSeconds: config.tokenTtlSeconds }),
+    customers: new CustomerService({ db, clock }),
+    accounts: new AccountService({ db, clock, reference }),
+    money: new MoneyService({ db, clock, reference }),
+    reference,
+    clockService,
+    close: () => database.close(),
+  };
+}

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { accountRoutes } from '../domains/accounts/routes.ts';
+import { customerRoutes } from '../domains/customers/routes.ts';
+import { operatorRoutes } from '../domains/operators/routes.ts';
+import { installErrorHandling } from '../platform/errors.ts';
+import { installAuth, installValidation } from '../platform/http.ts';
+import { Problem } from '../platform/schemas.ts';
+import type { AppContext } from './context.ts';
+
+const PLACEHOLDER = new URL('../../web/placeholder.html', import.meta.url);
+export const API_VERSION = '0.1.0';
+
+export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as unknown as FastifyBaseLogger,
+    disableRequestLogging: ctx.config.logLevel !== 'debug' && ctx.config.logLevel !== 'trace',
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+    requestIdHeader: 'x-request-id',
+  });
+  installValidation(app);
+  installErrorHandling(app);
+  installAuth(app, (t) => ctx.operators.authenticate(t));
+  app.addSchema(Problem);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'OpenBOSS API',
+        version: API_VERSION,
+        description:
+          'Open-source telecom BOSS. Money is integer fen (fields end in `Fen`). Errors are RFC 9457 problem+json with a stable `code` and messages in zh and en. Authenticate with `POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearerAuth: [] }],
+      tags: [
+        { name: 'auth', description: '工号、登录' },
+        { name: 'customers', description: '客户' },
+        { name: 'accounts', description: '帐户' },
+        { name: 'subscribers', description: '用户与帐务关系' },
+        { name: 'money', description: '帐本、缴费、销账、冲正' },
+        { name: 'reference', description: '配置' },
+        { name: 'admin', description: '管理' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { tags: ['admin'], summary: 'Liveness and database check', security: [] } }, async (_req, reply) => {
+    try {
+      await ctx.database.db.selectFrom('schema_migrations').select('version').limit(1).execute();
+      return { status: 'ok', database: ctx.database.kind, clock: ctx.clock.kind, now: ctx.clock.now().toISOString() };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', database: ctx.database.kind });
+    }
+  });
+  const page = readFileSync(PLACEHOLDER, 'utf8');
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(page));
+
+  await app.register(
+    async (api) => {
+      operatorRoutes(api, ctx);
+      customerRoutes(api, ctx);
+      accountRoutes(api, ctx);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,292 @@
+// SQL of payments, grants, books, bills and write-offs (the money tables, all keyed by account_id).
+import { sql } from 'kysely';
+import type { Actor } from '../../platform/audit.ts';
+import type { Q } from '../../platform/db.ts';
+import type { Fen } from '../../platform/money.ts';
+
+export interface NewBook {
+  accountId: number;
+  amountFen: Fen;
+  bookType: string;
+  restrictedItems: string[] | null;
+  subscriberId: number | null;
+  startAt: Date;
+  expiryAt: Date | null;
+  now: Date;
+}
+
+export const moneyRepo = {
+  paymentByKey(q: Q, accountId: number, key: string) {
+    return q.selectFrom('payments').selectAll().where('account_id', '=', accountId).where('idempotency_key', '=', key).executeTakeFirst();
+  },
+  paymentById(q: Q, paymentId: number) {
+    return q.selectFrom('payments').selectAll().where('payment_id', '=', paymentId).executeTakeFirst();
+  },
+  reversalOf(q: Q, accountId: number, paymentId: number) {
+    return q.selectFrom('payments').select('payment_id').where('account_id', '=', accountId).where('reverses_payment_id', '=', paymentId).executeTakeFirst();
+  },
+  paymentsOf(q: Q, accountId: number, limit: number) {
+    return q.selectFrom('payments').selectAll().where('account_id', '=', accountId).orderBy('payment_id', 'desc').limit(limit).execute();
+  },
+
+  /** Book and payment in one statement (the hot path of R-ACC-13). */
+  async insertPaymentWithBook(
+    q: Q,
+    p: NewBook & { channel: string; idempotencyKey: string; requestHash: string; actor: Actor; businessDay: string },
+  ): Promise<{ payment_id: number; book_id: number }> {
+    const r = await sql<{ payment_id: number; book_id: number }>`
+      WITH b AS (
+        INSERT INTO books (account_id, book_type, restricted_items, subscriber_id, start_at, expiry_at, amount_fen, balance_fen, source_kind, created_at)
+        VALUES (${p.accountId}, ${p.bookType}, ${p.restrictedItems}, ${p.subscriberId}, ${p.startAt}, ${p.expiryAt}, ${p.amountFen}, ${p.amountFen}, 'payment', ${p.now})
+        RETURNING book_id
+      )
+      INSERT INTO payments (account_id, kind, amount_fen, book_type, book_id, channel, idempotency_key, request_hash, operator_id, department_id, business_day, created_at)
+      SELECT ${p.accountId}, 'payment', ${p.amountFen}, ${p.bookType}, b.book_id, ${p.channel}, ${p.idempotencyKey}, ${p.requestHash},
+             ${p.actor.operatorId}, ${p.actor.departmentId}, ${p.businessDay}, ${p.now}
+        FROM b
+      RETURNING payment_id, book_id`.execute(q);
+    return r.rows[0] as { payment_id: number; book_id: number };
+  },
+
+  async insertGrantWithBook(q: Q, g: NewBook & { reason: string; actor: Actor }): Promise<{ grant_id: number; book_id: number }> {
+    const r = await sql<{ grant_id: number; book_id: number }>`
+      WITH b AS (
+        INSERT INTO books (account_id, book_type, restricted_items, subscriber_id, start_at, expiry_at, amount_fen, balance_fen, source_kind, created_at)
+        VALUES (${g.accountId}, ${g.bookType}, ${g.restrictedItems}, ${g.subscriberId}, ${g.startAt}, ${g.expiryAt}, ${g.amountFen}, ${g.amountFen}, 'grant', ${g.now})
+        RETURNING book_id
+      )
+      INSERT INTO grants (account_id, amount_fen, book_type, book_id, reason, operator_id, created_at)
+      SELECT ${g.accountId}, ${g.amountFen}, ${g.bookType}, b.book_id, ${g.reason}, ${g.actor.operatorId}, ${g.now} FROM b
+      RETURNING grant_id, book_id`.execute(q);
+    return r.rows[0] as { grant_id: number; book_id: number };
+  },
+
+  insertReversal(
+    q: Q,
+    p: { account_id: number; amount_fen: number; book_type: string; book_id: number; channel: string; payment_id: number },
+    actor: Actor,
+    businessDay: string,
+    now: Date,
+  ) {
+    return q
+      .insertInto('payments')
+      .values({
+        account_id: p.account_id,
+        kind: 'reversal',
+        amount_fen: -p.amount_fen,
+        book_type: p.book_type,
+        book_id: p.book_id,
+        channel: p.channel,
+        reverses_payment_id: p.payment_id,
+        operator_id: actor.operatorId,
+        department_id: actor.departmentId,
+        business_day: businessDay,
+        created_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  },
+
+  bookById(q: Q, accountId: number, bookId: number) {
+    return q.selectFrom('books').selectAll().where('account_id', '=', accountId).where('book_id', '=', bookId).executeTakeFirst();
+  },
+
+  /** The reversal takes the payment's money out of its book and closes it. */
+  async takeFromBook(q: Q, accountId: number, bookId: number, amountFen: Fen, now: Date): Promise<void> {
+    await q
+      .updateTable('books')
+      .set((eb) => ({ balance_fen: eb('balance_fen', '-', amountFen), closed_at: now }))
+      .where('account_id', '=', accountId)
+      .where('book_id', '=', bookId)
+      .execute();
+  },
+
+  /** Write-offs drawn on a book and not yet reversed. */
+  unreversedWriteOffsOfBook(q: Q, accountId: number, bookId: number) {
+    return q
+      .selectFrom('write_offs as w')
+      .select(['w.write_off_id', 'w.line_id', 'w.book_id', 'w.amount_fen'])
+      .where('w.account_id', '=', accountId)
+      .where('w.book_id', '=', bookId)
+      .where('w.amount_fen', '>', 0)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb.selectFrom('write_offs as r').select('r.write_off_id').where('r.account_id', '=', accountId).whereRef('r.reverses_write_off_id', '=', 'w.write_off_id'),
+          ),
+        ),
+      )
+      .orderBy('w.write_off_id')
+      .execute();
+  },
+
+  async insertNegativeWriteOffs(
+    q: Q,
+    accountId: number,
+    originals: { write_off_id: number; line_id: number; book_id: number; amount_fen: number }[],
+    reversalId: number,
+    now: Date,
+  ): Promise<void> {
+    if (originals.length === 0) return;
+    await q
+      .insertInto('write_offs')
+      .values(
+        originals.map((o) => ({
+          account_id: accountId,
+          line_id: o.line_id,
+          book_id: o.book_id,
+          amount_fen: -o.amount_fen,
+          trigger_kind: 'reversal' as const,
+          trigger_id: reversalId,
+          reverses_write_off_id: o.write_off_id,
+          created_at: now,
+        })),
+      )
+      .execute();
+  },
+
+  async billsChangedSince(q: Q, accountId: number, lineIds: number[], since: Date): Promise<boolean> {
+    if (lineIds.length === 0) return false;
+    const r = await q
+      .selectFrom('bills as b')
+      .innerJoin('bill_lines as l', (j) => j.onRef('l.account_id', '=', 'b.account_id').onRef('l.bill_id', '=', 'b.bill_id'))
+      .select('b.bill_id')
+      .where('b.account_id', '=', accountId)
+      .where('l.line_id', 'in', lineIds)
+      .where('b.adjusted_at', '>', since)
+      .executeTakeFirst();
+    return r !== undefined;
+  },
+
+  async writeOffsOfTrigger(q: Q, accountId: number, kind: 'payment' | 'grant' | 'bill' | 'reversal', id: number) {
+    const rows = await q
+      .selectFrom('write_offs')
+      .select(['line_id', 'book_id', 'amount_fen'])
+      .where('account_id', '=', accountId)
+      .where('trigger_kind', '=', kind)
+      .where('trigger_id', '=', id)
+      .orderBy('write_off_id')
+      .execute();
+    return rows.map((r) => ({ lineId: r.line_id, bookId: r.book_id, amountFen: r.amount_fen }));
+  },
+
+  /** Books with money left (what a payment response and the balance screen show). */
+  async openBooks(q: Q, accountId: number) {
+    const rows = await q
+      .selectFrom('books')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('balance_fen', '>', 0)
+      .orderBy('book_id')
+      .execute();
+    return rows.map(bookView);
+  },
+
+  async allBooks(q: Q, accountId: number) {
+    const rows = await q.selectFrom('books').selectAll().where('account_id', '=', accountId).orderBy('book_id').execute();
+    return rows.map(bookView);
+  },
+
+  /** One bill per account and cycle; manual adjustments add lines to it. */
+  async ensureBill(q: Q, accountId: number, cycle: string, now: Date): Promise<number> {
+    const r = await sql<{ bill_id: number }>`
+      INSERT INTO bills (account_id, cycle, created_at) VALUES (${accountId}, ${cycle}, ${now})
+      ON CONFLICT (account_id, cycle) DO UPDATE SET cycle = EXCLUDED.cycle
+      RETURNING bill_id`.execute(q);
+    return (r.rows[0] as { bill_id: number }).bill_id;
+  },
+
+  insertLines(
+    q: Q,
+    accountId: number,
+    billId: number,
+    cycle: string,
+    lines: { subscriberId: number; itemCode: string; amountFen: Fen; relationId: number | null }[],
+    now: Date,
+  ) {
+    return q
+      .insertInto('bill_lines')
+      .values(
+        lines.map((l) => ({
+          account_id: accountId,
+          bill_id: billId,
+          cycle,
+          subscriber_id: l.subscriberId,
+          item_code: l.itemCode,
+          amount_fen: l.amountFen,
+          relation_id: l.relationId,
+          source: 'manual' as const,
+          created_at: now,
+        })),
+      )
+      .returningAll()
+      .execute();
+  },
+
+  openBillLines(q: Q, accountId: number) {
+    return q
+      .selectFrom('bill_lines as l')
+      .innerJoin('bills as b', (j) => j.onRef('b.account_id', '=', 'l.account_id').onRef('b.bill_id', '=', 'l.bill_id'))
+      .innerJoin('subscribers as s', 's.subscriber_id', 'l.subscriber_id')
+      .select(['l.line_id', 'l.bill_id', 'l.cycle', 'l.subscriber_id', 's.service_number', 'l.item_code', 'l.amount_fen', 'l.paid_fen', 'b.status'])
+      .where('l.account_id', '=', accountId)
+      .whereRef('l.paid_fen', '<', 'l.amount_fen')
+      .orderBy('l.cycle')
+      .orderBy('l.line_id')
+      .execute();
+  },
+
+  /** R-ACC-6: write-offs line by line with their bill line and book. */
+  writeOffLines(q: Q, accountId: number, cycle: string | undefined, limit: number) {
+    let query = q
+      .selectFrom('write_offs as w')
+      .innerJoin('bill_lines as l', (j) => j.onRef('l.account_id', '=', 'w.account_id').onRef('l.line_id', '=', 'w.line_id'))
+      .innerJoin('books as b', (j) => j.onRef('b.account_id', '=', 'w.account_id').onRef('b.book_id', '=', 'w.book_id'))
+      .innerJoin('subscribers as s', 's.subscriber_id', 'l.subscriber_id')
+      .select([
+        'w.write_off_id',
+        'w.created_at',
+        'w.amount_fen',
+        'w.trigger_kind',
+        'w.trigger_id',
+        'w.reverses_write_off_id',
+        'l.line_id',
+        'l.bill_id',
+        'l.cycle',
+        'l.item_code',
+        'l.subscriber_id',
+        's.service_number',
+        'b.book_id',
+        'b.book_type',
+      ])
+      .where('w.account_id', '=', accountId);
+    if (cycle) query = query.where('l.cycle', '=', cycle);
+    return query.orderBy('w.write_off_id').limit(limit).execute();
+  },
+};
+
+export function bookView(b: {
+  book_id: number;
+  book_type: string;
+  balance_fen: number;
+  amount_fen: number;
+  restricted_items: string[] | null;
+  subscriber_id: number | null;
+  start_at: Date;
+  expiry_at: Date | null;
+  source_kind: string;
+  closed_at: Date | null;
+}) {
+  return {
+    bookId: b.book_id,
+    bookType: b.book_type,
+    amountFen: b.amount_fen,
+    balanceFen: b.balance_fen,
+    restrictedItems: b.restricted_items,
+    subscriberId: b.subscriber_id,
+    startAt: b.start_at.toISOString(),
+    expiryAt: b.expiry_at?.toISOString() ?? null,
+    sourceKind: b.source_kind,
+    closedAt: b.closed_at?.toISOString() ?? null,
+  };
+}

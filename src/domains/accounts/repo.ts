@@ -1,0 +1,193 @@
+// The only place with SQL for accounts, subscribers, relations, books, payments, bills and write-offs.
+import { type Insertable, sql } from 'kysely';
+import type { Q } from '../../platform/db.ts';
+import type { AccountsTable, BillingType, SubscribersTable } from '../../platform/schema.ts';
+import type { Allocation, BookState, LineState } from './writeoff.ts';
+
+export const accountRepo = {
+  insertAccount(q: Q, row: Insertable<AccountsTable>) {
+    return q.insertInto('accounts').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+  accountById(q: Q, id: number) {
+    return q.selectFrom('accounts').selectAll().where('account_id', '=', id).executeTakeFirst();
+  },
+  /** Locks accounts in id order (no deadlocks between two multi-account transactions). */
+  lockAccounts(q: Q, ids: number[]) {
+    return q
+      .selectFrom('accounts')
+      .select(['account_id', 'billing_type', 'status', 'credit_limit_fen'])
+      .where('account_id', 'in', ids)
+      .orderBy('account_id')
+      .forUpdate()
+      .execute();
+  },
+  customerExists(q: Q, id: number) {
+    return q.selectFrom('customers').select('customer_id').where('customer_id', '=', id).executeTakeFirst();
+  },
+
+  insertSubscriber(q: Q, row: Insertable<SubscribersTable>) {
+    return q.insertInto('subscribers').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+  subscribersByNumber(q: Q, serviceNumber: string) {
+    return q.selectFrom('subscribers').selectAll().where('service_number', '=', serviceNumber).orderBy('subscriber_id').execute();
+  },
+  subscriberById(q: Q, id: number) {
+    return q.selectFrom('subscribers').selectAll().where('subscriber_id', '=', id).executeTakeFirst();
+  },
+  subscribersByIds(q: Q, ids: number[]) {
+    return q.selectFrom('subscribers').selectAll().where('subscriber_id', 'in', ids).execute();
+  },
+  subscribersOfAccount(q: Q, accountId: number) {
+    return q.selectFrom('subscribers').selectAll().where('default_account_id', '=', accountId).orderBy('subscriber_id').execute();
+  },
+
+  relationsOf(q: Q, subscriberIds: number[]) {
+    return q
+      .selectFrom('payment_relations')
+      .selectAll()
+      .where('subscriber_id', 'in', subscriberIds)
+      .where('revoked_at', 'is', null)
+      .orderBy('priority')
+      .orderBy('relation_id')
+      .execute();
+  },
+  insertRelation(q: Q, row: { payer_account_id: number; subscriber_id: number; priority: number; items: string[] | null; limit_fen: number | null; created_at: Date }) {
+    return q.insertInto('payment_relations').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+  revokeRelation(q: Q, relationId: number, at: Date) {
+    return q.updateTable('payment_relations').set({ revoked_at: at }).where('relation_id', '=', relationId).where('revoked_at', 'is', null).returningAll().executeTakeFirst();
+  },
+  /** What each relation already took in a cycle (R-ACC-9 limits are per cycle). */
+  async relationUse(q: Q, relationIds: number[], cycle: string): Promise<Map<number, number>> {
+    if (relationIds.length === 0) return new Map();
+    const rows = await q
+      .selectFrom('bill_lines')
+      .select(['relation_id', sql<number>`sum(amount_fen)::bigint`.as('used')])
+      .where('relation_id', 'in', relationIds)
+      .where('cycle', '=', cycle)
+      .groupBy('relation_id')
+      .execute();
+    return new Map(rows.map((r) => [r.relation_id as number, Number(r.used)]));
+  },
+
+  /** R-ACC-2: closes the unused rest of expired books with a visible expiry record. */
+  async expireDueBooks(q: Q, accountId: number, now: Date): Promise<void> {
+    await sql`
+      WITH due AS (
+        SELECT book_id, balance_fen FROM books
+         WHERE account_id = ${accountId} AND balance_fen > 0 AND expiry_at IS NOT NULL AND expiry_at <= ${now}
+      ), closed AS (
+        UPDATE books b SET balance_fen = 0, closed_at = ${now}
+          FROM due WHERE b.account_id = ${accountId} AND b.book_id = due.book_id
+        RETURNING b.book_id, due.balance_fen
+      )
+      INSERT INTO book_expiries (account_id, book_id, amount_fen, expired_at)
+      SELECT ${accountId}, book_id, balance_fen, ${now} FROM closed`.execute(q);
+  },
+
+  async usableBooks(q: Q, accountId: number, now: Date): Promise<BookState[]> {
+    const rows = await q
+      .selectFrom('books as b')
+      .innerJoin('book_types as t', 't.code', 'b.book_type')
+      .select([
+        'b.book_id',
+        'b.book_type',
+        't.priority',
+        't.pays_earlier_cycles',
+        't.excluded_items',
+        'b.restricted_items',
+        'b.subscriber_id',
+        'b.start_at',
+        'b.expiry_at',
+        'b.balance_fen',
+      ])
+      .where('b.account_id', '=', accountId)
+      .where('b.balance_fen', '>', 0)
+      .where('b.start_at', '<=', now)
+      .execute();
+    return rows.map((r) => ({
+      bookId: r.book_id,
+      bookType: r.book_type,
+      typePriority: r.priority,
+      paysEarlierCycles: r.pays_earlier_cycles,
+      excludedItems: r.excluded_items,
+      restrictedItems: r.restricted_items,
+      subscriberId: r.subscriber_id,
+      startAt: r.start_at,
+      expiryAt: r.expiry_at,
+      balanceFen: r.balance_fen,
+    }));
+  },
+
+  async openLines(q: Q, accountId: number): Promise<LineState[]> {
+    const rows = await q
+      .selectFrom('bill_lines as l')
+      .innerJoin('bills as b', (j) => j.onRef('b.account_id', '=', 'l.account_id').onRef('b.bill_id', '=', 'l.bill_id'))
+      .innerJoin('bill_items as i', 'i.code', 'l.item_code')
+      .innerJoin('subscribers as s', 's.subscriber_id', 'l.subscriber_id')
+      .innerJoin('accounts as a', 'a.account_id', 's.default_account_id')
+      .select(['l.line_id', 'l.cycle', 'l.subscriber_id', 'l.item_code', 'i.priority', 'a.billing_type', 'l.amount_fen', 'l.paid_fen'])
+      .where('l.account_id', '=', accountId)
+      .whereRef('l.paid_fen', '<', 'l.amount_fen')
+      // R-BIL-9: only published bills are written off
+      .where('b.status', '=', 'published')
+      .execute();
+    return rows.map((r) => ({
+      lineId: r.line_id,
+      cycle: r.cycle,
+      subscriberId: r.subscriber_id,
+      itemCode: r.item_code,
+      itemPriority: r.priority,
+      billingType: r.billing_type as BillingType,
+      openFen: r.amount_fen - r.paid_fen,
+    }));
+  },
+
+  /** Stores a write-off: its lines (R-ACC-6), the lines' paid amounts and the books' balances. */
+  async applyWriteOff(
+    q: Q,
+    accountId: number,
+    allocations: Allocation[],
+    trigger: { kind: 'payment' | 'grant' | 'bill' | 'reversal'; id: number },
+    now: Date,
+  ): Promise<void> {
+    if (allocations.length === 0) return;
+    await q
+      .insertInto('write_offs')
+      .values(
+        allocations.map((a) => ({
+          account_id: accountId,
+          line_id: a.lineId,
+          book_id: a.bookId,
+          amount_fen: a.amountFen,
+          trigger_kind: trigger.kind,
+          trigger_id: trigger.id,
+          created_at: now,
+        })),
+      )
+      .execute();
+    await this.adjustLinesAndBooks(q, accountId, allocations);
+  },
+
+  /** Adds each allocation to its line's paid amount and subtracts it from its book (negative allocations undo). */
+  async adjustLinesAndBooks(q: Q, accountId: number, allocations: Allocation[]): Promise<void> {
+    const byLine = new Map<number, number>();
+    const byBook = new Map<number, number>();
+    for (const a of allocations) {
+      byLine.set(a.lineId, (byLine.get(a.lineId) ?? 0) + a.amountFen);
+      byBook.set(a.bookId, (byBook.get(a.bookId) ?? 0) + a.amountFen);
+    }
+    const lineValues = sql.join([...byLine].map(([id, amt]) => sql`(${id}::bigint, ${amt}::bigint)`));
+    const bookValues = sql.join([...byBook].map(([id, amt]) => sql`(${id}::bigint, ${amt}::bigint)`));
+    await sql`
+      WITH l AS (
+        UPDATE bill_lines bl SET paid_fen = bl.paid_fen + v.amt
+          FROM (VALUES ${lineValues}) AS v(id, amt)
+         WHERE bl.account_id = ${accountId} AND bl.line_id = v.id
+        RETURNING 1
+      )
+      UPDATE books bk SET balance_fen = bk.balance_fen - v.amt
+        FROM (VALUES ${bookValues}) AS v(id, amt)
+       WHERE bk.account_id = ${accountId} AND bk.book_id = v.id`.execute(q);
+  },
+};

@@ -1,0 +1,39 @@
+// Configuration comes from the environment only; every default is documented in the README.
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  clock: 'real' | 'simulated';
+  adminPassword: string | undefined;
+  logLevel: string;
+  /** Lifetime of an operator's bearer token, in seconds. */
+  tokenTtlSeconds: number;
+  /** Pool size for PostgreSQL. */
+  poolSize: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const clock = env.OPENBOSS_CLOCK ?? 'real';
+  if (clock !== 'real' && clock !== 'simulated') {
+    throw new Error(`OPENBOSS_CLOCK must be "real" or "simulated", got "${clock}"`);
+  }
+  return {
+    port: intFrom(env.PORT, 8080, 'PORT'),
+    host: env.HOST ?? '0.0.0.0',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.OPENBOSS_DATA_DIR ?? './data',
+    clock,
+    adminPassword: env.OPENBOSS_ADMIN_PASSWORD || undefined,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    tokenTtlSeconds: intFrom(env.OPENBOSS_TOKEN_TTL_SECONDS, 12 * 3600, 'OPENBOSS_TOKEN_TTL_SECONDS'),
+    poolSize: intFrom(env.OPENBOSS_DB_POOL_SIZE, 10, 'OPENBOSS_DB_POOL_SIZE'),
+  };
+}
+
+function intFrom(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
