@@ -10,7 +10,7 @@ import { type Actor, systemActor } from '../src/platform/audit.ts';
 import { SimulatedClock } from '../src/platform/clock.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { hashSecret } from '../src/platform/passwords.ts';
-import { databaseUrlFor, TEMPLATE_DB } from './global-setup.ts';
+import { CLONE_PREFIX, databaseUrlFor, TEMPLATE_DB } from './global-setup.ts';
 
 export const onPostgres = process.env.OPENBOSS_TEST_DB === 'pg';
 /** 2026-11-15 10:00 Asia/Shanghai. */
@@ -30,7 +30,7 @@ export async function testEnv(opts: { poolSize?: number } = {}): Promise<TestEnv
   let dropDb: (() => Promise<void>) | undefined;
   let dbOpts: { databaseUrl?: string; dataDir?: string; poolSize?: number } = { dataDir: 'memory://' };
   if (onPostgres) {
-    const name = `openboss_t_${randomBytes(6).toString('hex')}`;
+    const name = `${CLONE_PREFIX}${randomBytes(5).toString('hex')}`;
     const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);

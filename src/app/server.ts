@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { accountRoutes } from '../domains/accounts/routes.ts';
 import { customerRoutes } from '../domains/customers/routes.ts';
 import { operatorRoutes } from '../domains/operators/routes.ts';
-import { installErrorHandling } from '../platform/errors.ts';
+import { frameworkErrors, installErrorHandling } from '../platform/errors.ts';
 import { installAuth, installValidation } from '../platform/http.ts';
 import { Problem } from '../platform/schemas.ts';
 import type { AppContext } from './context.ts';
@@ -16,10 +16,12 @@ export const API_VERSION = '0.1.0';
 export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
-    disableRequestLogging: ctx.config.logLevel !== 'debug' && ctx.config.logLevel !== 'trace',
+    logController: new LogController({ disableRequestLogging: ctx.config.logLevel !== 'debug' && ctx.config.logLevel !== 'trace' }),
     bodyLimit: 1024 * 1024,
     trustProxy: true,
     requestIdHeader: 'x-request-id',
+    // a badly encoded URL or an over-long parameter is answered as problem+json too
+    frameworkErrors,
   });
   installValidation(app);
   installErrorHandling(app);

@@ -56,6 +56,14 @@ export function sendProblem(reply: FastifyReply, req: FastifyRequest, err: Domai
   return reply.status(err.status).type('application/problem+json; charset=utf-8').send(problemOf(err, req));
 }
 
+/** Unique constraints whose violation means the same as the service's own duplicate check (same code). */
+const UNIQUE_CONFLICTS: Record<string, [string, string, string]> = {
+  customers_id_type_id_number_key: ['CUSTOMER_EXISTS', '该证件已登记为客户', 'A customer with this ID document exists'],
+  subscribers_number_idx: ['SERVICE_NUMBER_TAKEN', '号码已被使用', 'The service number is in use'],
+  payment_relations_unique_idx: ['RELATION_EXISTS', '该帐户已为此用户付费', 'That account already pays for this subscriber'],
+  operators_username_key: ['OPERATOR_EXISTS', '工号已存在', 'The operator exists'],
+};
+
 /** Maps framework errors (validation, bad JSON, body too large…) to problem+json; never a 500 for a client's mistake. */
 export function translateError(err: FastifyError | Error): DomainError {
   if (err instanceof DomainError) return err;
@@ -76,6 +84,10 @@ export function translateError(err: FastifyError | Error): DomainError {
       return new DomainError('BODY_TOO_LARGE', '请求体过大', 'The request body is too large', 413);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new DomainError('BAD_CONTENT_LENGTH', 'Content-Length 不正确', 'Invalid Content-Length', 400);
+    case 'FST_ERR_BAD_URL':
+      return new DomainError('BAD_URL', '请求地址不正确（编码错误）', 'The URL is not validly encoded', 400);
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new DomainError('PARAM_TOO_LONG', '请求地址中的参数过长', 'A path parameter is too long', 414);
     default:
       break;
   }
@@ -90,7 +102,22 @@ export function translateError(err: FastifyError | Error): DomainError {
   if (pgCode === '22003' || pgCode === '22P02' || pgCode === '22007' || pgCode === '22008') {
     return new DomainError('VALUE_OUT_OF_RANGE', '参数取值超出范围', 'A value is out of range', 422);
   }
+  // Text the database cannot store (a NUL character, in text or in JSON).
+  if (pgCode === '22021' || pgCode === '22P05') {
+    return new DomainError('INVALID_TEXT', '文本含有不能保存的字符（如 NUL）', 'The text contains a character that cannot be stored (e.g. NUL)', 400);
+  }
+  // A unique constraint caught a duplicate that a concurrent request created between check and insert.
+  if (pgCode === '23505') {
+    const constraint = String((err as { constraint?: unknown }).constraint ?? '');
+    const [code, zh, en] = UNIQUE_CONFLICTS[constraint] ?? ['CONFLICT', '数据已存在，不能重复创建', 'It already exists; it cannot be created twice'];
+    return new DomainError(code, zh, en, 409);
+  }
   return new DomainError('INTERNAL', '系统内部错误，请联系管理员', 'Internal error; contact the administrator', 500);
+}
+
+/** Fastify's `frameworkErrors` option: errors raised before routing (a badly encoded URL, an over-long parameter). */
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, req, translateError(err));
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

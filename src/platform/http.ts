@@ -35,6 +35,8 @@ export function installValidation(app: FastifyInstance): void {
   const strict = makeAjv(false);
   const coercing = makeAjv(true);
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+  // The API speaks JSON only: a text/plain body is an unsupported media type (415), not a string to validate.
+  app.removeContentTypeParser('text/plain');
 }
 
 export type Authenticate = (token: string) => Promise<Actor | null>;

@@ -367,7 +367,11 @@ function requestHash(input: PaymentInput): string {
 /** Dates are "YYYY-MM-DD" (00:00 Asia/Shanghai) or full ISO instants. */
 export function parseDate(s: string, field: string): Date {
   const d = /^\d{4}-\d{2}-\d{2}$/.test(s) ? new Date(`${s}T00:00:00+08:00`) : new Date(s);
-  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() > 9999 || d.getUTCFullYear() < 1970) {
+  // JS rolls an impossible day over ("2026-02-30" → 2 March): the written date must exist in the calendar
+  const [y, m, day] = s.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const calendar = new Date(Date.UTC(y, m - 1, day));
+  const realDay = calendar.getUTCFullYear() === y && calendar.getUTCMonth() === m - 1 && calendar.getUTCDate() === day;
+  if (!realDay || Number.isNaN(d.getTime()) || d.getUTCFullYear() > 9999 || d.getUTCFullYear() < 1970) {
     throw new DomainError('INVALID_DATE', `日期不正确：${field}=${s}`, `Invalid date: ${field}=${s}`, 400, { field });
   }
   return d;

@@ -171,6 +171,7 @@ export const accountRepo = {
 
   /** Adds each allocation to its line's paid amount and subtracts it from its book (negative allocations undo). */
   async adjustLinesAndBooks(q: Q, accountId: number, allocations: Allocation[]): Promise<void> {
+    if (allocations.length === 0) return;
     const byLine = new Map<number, number>();
     const byBook = new Map<number, number>();
     for (const a of allocations) {
