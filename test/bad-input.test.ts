@@ -377,7 +377,7 @@ const cases: Case[] = [
   { name: 'bill: subscriber of another account', method: 'POST', url: bills, as: 'accounting', body: (f) => ({ cycle: '2026-11', lines: [{ subscriberId: f.subscriberB, item: 'RENT_PLAN', amountFen: 100 }] }), status: 422, code: 'SUBSCRIBER_NOT_ON_ACCOUNT' },
   { name: 'bill: unknown subscriber', method: 'POST', url: bills, as: 'accounting', body: { cycle: '2026-11', lines: [{ subscriberId: MISSING, item: 'RENT_PLAN', amountFen: 100 }] }, status: 422, code: 'SUBSCRIBER_NOT_ON_ACCOUNT' },
   // the subscriber check comes first, and no subscriber is on an account that does not exist
-  { name: 'bill: unknown account', method: 'POST', url: `${P}/accounts/${MISSING}/bills`, as: 'accounting', body: (f) => ({ cycle: '2026-11', lines: [{ subscriberId: f.subscriberA, item: 'RENT_PLAN', amountFen: 100 }] }), status: 422, code: 'SUBSCRIBER_NOT_ON_ACCOUNT' },
+  { name: 'bill: unknown account', method: 'POST', url: `${P}/accounts/${MISSING}/bills`, as: 'accounting', body: (f) => ({ cycle: '2026-11', lines: [{ subscriberId: f.subscriberA, item: 'RENT_PLAN', amountFen: 100 }] }), status: 404, code: 'NOT_FOUND' },
   { name: 'bill: unknown property in a line', method: 'POST', url: bills, as: 'accounting', body: (f) => ({ cycle: '2026-11', lines: [{ subscriberId: f.subscriberA, item: 'RENT_PLAN', amountFen: 100, paidFen: 100 }] }), status: 400, code: 'VALIDATION_FAILED' },
 
   // ---- payments (front_desk holds payment.create)

@@ -26,7 +26,8 @@ let passwordHash: Promise<string> | undefined;
 
 export async function testEnv(opts: { poolSize?: number } = {}): Promise<TestEnv> {
   const clock = new SimulatedClock(T0, { frozen: true });
-  const config = { ...loadConfig({}), databaseUrl: undefined, logLevel: 'silent' };
+  // tests tell clients apart by X-Forwarded-For (login rate limits)
+  const config = { ...loadConfig({}), databaseUrl: undefined, logLevel: 'silent', trustProxy: true };
   let dropDb: (() => Promise<void>) | undefined;
   let dbOpts: { databaseUrl?: string; dataDir?: string; poolSize?: number } = { dataDir: 'memory://' };
   if (onPostgres) {
@@ -98,7 +99,7 @@ export const system = systemActor('test');
 export interface Api {
   app: FastifyInstance;
   token(username: string): Promise<string>;
-  call(method: string, url: string, opts?: { as?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  call(method: string, url: string, opts?: { as?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
 }
 
 export async function testApi(env: TestEnv): Promise<Api> {

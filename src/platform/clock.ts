@@ -83,7 +83,7 @@ export function businessDay(d: Date): string {
   return `${y}-${String(m).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
-export const CYCLE_PATTERN = '^[0-9]{4}-(0[1-9]|1[0-2])$';
+export const CYCLE_PATTERN = '^20[0-9]{2}-(0[1-9]|1[0-2])$';
 
 /** The instant a cycle starts (00:00 on the 1st, Asia/Shanghai). */
 export function cycleStart(cycle: string): Date {

@@ -11,6 +11,8 @@ export interface Config {
   tokenTtlSeconds: number;
   /** Pool size for PostgreSQL. */
   poolSize: number;
+  /** Take the client address from X-Forwarded-For (only behind a trusted reverse proxy). */
+  trustProxy: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -28,6 +30,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     tokenTtlSeconds: intFrom(env.OPENBOSS_TOKEN_TTL_SECONDS, 12 * 3600, 'OPENBOSS_TOKEN_TTL_SECONDS'),
     poolSize: intFrom(env.OPENBOSS_DB_POOL_SIZE, 10, 'OPENBOSS_DB_POOL_SIZE'),
+    trustProxy: env.OPENBOSS_TRUST_PROXY === '1' || env.OPENBOSS_TRUST_PROXY === 'true',
   };
 }
 

@@ -195,6 +195,7 @@ export class MoneyService {
     if (compareCycles(input.cycle, cycleOf(now)) > 0) {
       throw new DomainError('CYCLE_IN_FUTURE', `帐期 ${input.cycle} 尚未开始`, `Cycle ${input.cycle} has not started yet`, 422);
     }
+    if (!(await accountRepo.accountById(this.deps.db, accountId))) throw notFound(ACCOUNT, accountId);
     await this.deps.reference.assertItems(input.lines.map((l) => l.item));
     const subIds = [...new Set(input.lines.map((l) => l.subscriberId))];
     const subs = await accountRepo.subscribersByIds(this.deps.db, subIds);

@@ -250,7 +250,10 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['money'],
         summary: 'Reverse a payment (冲正): negative records undo its write-offs and book (R-ACC-15, R-X-8)',
         params: IdParams,
-        body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false, examples: [{ reason: '营业员录入金额错误' }] })),
+        // the body is optional (a bare POST reverses); when sent it is { reason }
+        body: Type.Union([Type.Null(), Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false })], {
+          examples: [{ reason: '营业员录入金额错误' }],
+        }),
         response: problems(403, 404, 409),
       },
     },

@@ -14,7 +14,6 @@ import { accountRepo } from './repo.ts';
 import { isUsable } from './writeoff.ts';
 
 const ACCOUNT = { zh: '帐户', en: 'Account' };
-const CUSTOMER = { zh: '客户', en: 'Customer' };
 const SUBSCRIBER = { zh: '用户', en: 'Subscriber' };
 
 export interface NewAccount {

@@ -3,6 +3,7 @@ import { type Actor, audit } from '../../platform/audit.ts';
 import { type Clock, SimulatedClock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
+import { emit } from '../../platform/outbox.ts';
 
 export class ClockService {
   private readonly deps: { db: Db; clock: Clock };
@@ -45,7 +46,9 @@ export class ClockService {
         .values({ id: 1, simulated_at: s.simulatedAt, set_at_real: s.setAtReal, frozen: s.frozen })
         .onConflict((oc) => oc.column('id').doUpdateSet({ simulated_at: s.simulatedAt, set_at_real: s.setAtReal, frozen: s.frozen }))
         .execute();
-      await audit(tx, c, actor, { action: 'clock.set', targetType: 'clock', targetId: 'simulated', before: { now: before }, after: { now: c.now().toISOString(), frozen: s.frozen } });
+      const after = { now: c.now().toISOString(), frozen: s.frozen };
+      await audit(tx, c, actor, { action: 'clock.set', targetType: 'clock', targetId: 'simulated', before: { now: before }, after });
+      await emit(tx, c, { type: 'clock.set', aggregateType: 'clock', aggregateId: 'simulated', payload: { before, ...after } });
     });
     return this.view();
   }

@@ -3,6 +3,7 @@ import { type Actor, audit } from '../../platform/audit.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
+import { emit } from '../../platform/outbox.ts';
 import { hashSecret, verifySecret } from '../../platform/passwords.ts';
 
 export interface OperatorDeps {
@@ -145,6 +146,7 @@ export class OperatorService {
         .executeTakeFirstOrThrow();
       const after = { username: input.username, name: input.name, departmentId: input.departmentId, roles: input.roles };
       await audit(tx, this.deps.clock, actor, { action: 'operator.create', targetType: 'operator', targetId: row.operator_id, after });
+      await emit(tx, this.deps.clock, { type: 'operator.created', aggregateType: 'operator', aggregateId: row.operator_id, payload: after });
       return { operatorId: row.operator_id, ...after };
     });
   }
