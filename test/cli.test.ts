@@ -1,0 +1,44 @@
+// The CLI on an embedded database: demo data, R-ACC-18 conservation audit with its exit code.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, expect, test } from 'vitest';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'openboss-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, OPENBOSS_DATA_DIR: dir, LOG_LEVEL: 'warn' };
+  delete env.DATABASE_URL;
+  try {
+    const r = await run(process.execPath, ['src/app/cli.ts', ...args], { env, timeout: 120_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+test('R-ACC-18 `openboss audit conservation` passes on the demo and exits 1 naming the account when money is off', { timeout: 240_000 }, async () => {
+  const demo = await cli('demo');
+  expect(demo.code, demo.stderr).toBe(0);
+  expect(demo.stdout).toMatch(/demo loaded: \d+ customers/);
+  const ok = await cli('audit', 'conservation');
+  expect(ok.code, ok.stderr).toBe(0);
+  expect(ok.stdout).toMatch(/accounts checked: \d+; differing: 0/);
+
+  const db = await PGlite.create(dir);
+  await db.exec('UPDATE books SET balance_fen = balance_fen + 1 WHERE book_id = (SELECT min(book_id) FROM books)');
+  const acc = (await db.query<{ account_id: number }>('SELECT account_id FROM books WHERE book_id = (SELECT min(book_id) FROM books)')).rows[0]?.account_id;
+  await db.close();
+
+  const bad = await cli('audit', 'conservation', '--json');
+  expect(bad.code).toBe(1);
+  const report = JSON.parse(bad.stdout) as { differing: { accountId: number; differenceFen: number }[] };
+  expect(report.differing.map((d) => Number(d.accountId))).toEqual([acc]);
+  expect(Number(report.differing[0]?.differenceFen)).toBe(-1);
+});
