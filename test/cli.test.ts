@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'openboss-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, OPENBOSS_DATA_DIR: dir, LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBOSS_DATA_DIR: dir, LOG_LEVEL: 'warn' };
   delete env.DATABASE_URL;
   try {
     const r = await run(process.execPath, ['src/app/cli.ts', ...args], { env, timeout: 120_000 });

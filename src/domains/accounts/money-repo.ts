@@ -1,8 +1,11 @@
 // SQL of payments, grants, books, bills and write-offs (the money tables, all keyed by account_id).
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Actor } from '../../platform/audit.ts';
 import type { Q } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
+import type { PaymentsTable } from '../../platform/schema.ts';
+
+export type PaymentRow = Selectable<PaymentsTable>;
 
 export interface NewBook {
   accountId: number;
@@ -29,12 +32,24 @@ export const moneyRepo = {
     return q.selectFrom('payments').selectAll().where('account_id', '=', accountId).orderBy('payment_id', 'desc').limit(limit).execute();
   },
 
+  /**
+   * The head of a payment, run after the account row is locked (a separate statement, so that it
+   * sees everything committed before the lock was granted): an earlier payment with this
+   * idempotency key, and whether books are due to expire or lines are open.
+   */
+  async paymentHead(q: Q, accountId: number, key: string, now: Date) {
+    const r = await sql<{ existing_payment_id: number | null; existing_hash: string | null; due_books: boolean; open_lines: boolean }>`
+      SELECT (SELECT payment_id FROM payments WHERE account_id = ${accountId} AND idempotency_key = ${key}) AS existing_payment_id,
+             (SELECT request_hash FROM payments WHERE account_id = ${accountId} AND idempotency_key = ${key}) AS existing_hash,
+             EXISTS (SELECT 1 FROM books WHERE account_id = ${accountId} AND balance_fen > 0 AND expiry_at <= ${now}) AS due_books,
+             EXISTS (SELECT 1 FROM bill_lines WHERE account_id = ${accountId} AND paid_fen < amount_fen) AS open_lines`.execute(q);
+    const row = r.rows[0] as { existing_payment_id: number | null; existing_hash: string | null; due_books: boolean; open_lines: boolean };
+    return { existingPaymentId: row.existing_payment_id, existingHash: row.existing_hash, dueBooks: row.due_books, openLines: row.open_lines };
+  },
+
   /** Book and payment in one statement (the hot path of R-ACC-13). */
-  async insertPaymentWithBook(
-    q: Q,
-    p: NewBook & { channel: string; idempotencyKey: string; requestHash: string; actor: Actor; businessDay: string },
-  ): Promise<{ payment_id: number; book_id: number }> {
-    const r = await sql<{ payment_id: number; book_id: number }>`
+  async insertPaymentWithBook(q: Q, p: NewBook & { channel: string; idempotencyKey: string; requestHash: string; actor: Actor; businessDay: string }) {
+    const r = await sql<PaymentRow>`
       WITH b AS (
         INSERT INTO books (account_id, book_type, restricted_items, subscriber_id, start_at, expiry_at, amount_fen, balance_fen, source_kind, created_at)
         VALUES (${p.accountId}, ${p.bookType}, ${p.restrictedItems}, ${p.subscriberId}, ${p.startAt}, ${p.expiryAt}, ${p.amountFen}, ${p.amountFen}, 'payment', ${p.now})
@@ -44,8 +59,8 @@ export const moneyRepo = {
       SELECT ${p.accountId}, 'payment', ${p.amountFen}, ${p.bookType}, b.book_id, ${p.channel}, ${p.idempotencyKey}, ${p.requestHash},
              ${p.actor.operatorId}, ${p.actor.departmentId}, ${p.businessDay}, ${p.now}
         FROM b
-      RETURNING payment_id, book_id`.execute(q);
-    return r.rows[0] as { payment_id: number; book_id: number };
+      RETURNING *`.execute(q);
+    return r.rows[0] as PaymentRow;
   },
 
   async insertGrantWithBook(q: Q, g: NewBook & { reason: string; actor: Actor }): Promise<{ grant_id: number; book_id: number }> {

@@ -53,9 +53,17 @@ export class MoneyService {
   }
 
   /** R-ACC-5: write off every open line the account's usable books may pay. */
-  async settle(tx: Tx, accountId: number, trigger: { kind: 'payment' | 'grant' | 'bill' | 'reversal'; id: number }, payFirst?: PayFirst): Promise<Allocation[]> {
+  async settle(
+    tx: Tx,
+    accountId: number,
+    trigger: { kind: 'payment' | 'grant' | 'bill' | 'reversal'; id: number },
+    payFirst?: PayFirst,
+    /** What the caller already knows under the account lock (saves round trips on the payment path). */
+    known?: { dueBooks: boolean; openLines: boolean },
+  ): Promise<Allocation[]> {
     const now = this.deps.clock.now();
-    await accountRepo.expireDueBooks(tx, accountId, now);
+    if (known?.dueBooks !== false) await accountRepo.expireDueBooks(tx, accountId, now);
+    if (known?.openLines === false) return [];
     const lines = await accountRepo.openLines(tx, accountId);
     if (lines.length === 0) return [];
     const books = await accountRepo.usableBooks(tx, accountId, now);
@@ -107,18 +115,19 @@ export class MoneyService {
     const hash = requestHash(input);
     const w = await this.checkCredit(accountId, input);
     return this.deps.db.transaction().execute(async (tx) => {
+      const now = this.deps.clock.now();
       await this.lockOne(tx, accountId);
+      // one round trip after the lock: the key, and whether expiry or write-off has work to do
+      const head = await moneyRepo.paymentHead(tx, accountId, input.idempotencyKey, now);
       // R-ACC-14: the same key makes one payment; the account lock serialises concurrent retries
-      const existing = await moneyRepo.paymentByKey(tx, accountId, input.idempotencyKey);
-      if (existing) {
-        if (existing.request_hash !== hash) {
+      if (head.existingPaymentId !== null) {
+        if (head.existingHash !== hash) {
           throw new DomainError('IDEMPOTENCY_KEY_REUSED', '幂等键已用于另一笔不同的缴费', 'The idempotency key was used for a different payment', 409, {
-            paymentId: existing.payment_id,
+            paymentId: head.existingPaymentId,
           });
         }
-        return { replayed: true, result: await this.paymentResult(tx, accountId, existing.payment_id) };
+        return { replayed: true, result: await this.paymentResult(tx, accountId, head.existingPaymentId) };
       }
-      const now = this.deps.clock.now();
       const p = await moneyRepo.insertPaymentWithBook(tx, {
         accountId,
         amountFen: input.amountFen,
@@ -134,7 +143,7 @@ export class MoneyService {
         businessDay: businessDay(now),
         now,
       });
-      const allocations = await this.settle(tx, accountId, { kind: 'payment', id: p.payment_id }, input.payFirst);
+      const allocations = await this.settle(tx, accountId, { kind: 'payment', id: p.payment_id }, input.payFirst, { dueBooks: head.dueBooks, openLines: head.openLines });
       const view = { paymentId: p.payment_id, amountFen: input.amountFen, bookType: input.bookType, bookId: p.book_id, channel: input.channel, writtenOffFen: sum(allocations) };
       await recordChange(
         tx,
@@ -143,7 +152,7 @@ export class MoneyService {
         { action: 'payment.create', targetType: 'payment', targetId: p.payment_id, accountId, after: view },
         { type: 'payment.created', aggregateType: 'account', aggregateId: accountId, accountId, payload: { accountId, ...view } },
       );
-      return { replayed: false, result: await this.paymentResult(tx, accountId, p.payment_id, allocations) };
+      return { replayed: false, result: { payment: paymentView(p), writeOffs: allocations.map(writeOffView), books: await moneyRepo.openBooks(tx, accountId) } };
     });
   }
 
@@ -152,7 +161,7 @@ export class MoneyService {
     if (!p) throw notFound(PAYMENT, paymentId);
     const writeOffs = allocations ?? (await moneyRepo.writeOffsOfTrigger(q, accountId, 'payment', paymentId));
     const books = await moneyRepo.openBooks(q, accountId);
-    return { payment: paymentView(p), writeOffs: writeOffs.map((a) => ({ lineId: a.lineId, bookId: a.bookId, amountFen: a.amountFen })), books };
+    return { payment: paymentView(p), writeOffs: writeOffs.map(writeOffView), books };
   }
 
   /** Money given to an account (discounts, gifts): a book of its own, then write-off. */
@@ -347,6 +356,8 @@ export function paymentView(p: {
     createdAt: p.created_at.toISOString(),
   };
 }
+
+const writeOffView = (a: Allocation): WriteOffView => ({ lineId: a.lineId, bookId: a.bookId, amountFen: a.amountFen });
 
 function sum(xs: readonly { amountFen: Fen }[]): Fen {
   return xs.reduce((s, x) => s + x.amountFen, 0);
