@@ -34,7 +34,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post('/auth/logout', { schema: { tags: ['auth'], summary: 'Invalidate the current token', response: { 204: Type.Null(), ...problems() } } }, async (req, reply) => {
     const token = (req.headers.authorization ?? '').slice(7).trim();
-    await ctx.operators.logout(token);
+    await ctx.operators.logout(req.actor, token);
     return reply.status(204).send();
   });
 

@@ -84,10 +84,13 @@ export class OperatorService {
     return { token, expiresAt: expiresAt.toISOString(), operator: await this.view(op.operator_id) };
   }
 
-  async logout(token: string): Promise<void> {
+  async logout(actor: Actor, token: string): Promise<void> {
     const h = sha256(token);
     this.cache.delete(h);
-    await this.deps.db.deleteFrom('sessions').where('token_hash', '=', h).execute();
+    await this.deps.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('sessions').where('token_hash', '=', h).execute();
+      await audit(tx, this.deps.clock, actor, { action: 'operator.logout', targetType: 'operator', targetId: actor.operatorId ?? 0 });
+    });
   }
 
   /** Resolves a bearer token to its operator; cached briefly so each request costs no query. */
