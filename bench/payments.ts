@@ -1,0 +1,750 @@
+// Load benchmark of POST /api/v1/accounts/{id}/payments against the real server on PostgreSQL.
+//
+// Acceptance: autocannon against the server on PostgreSQL with many accounts; prints payments/s,
+// p50/p99 latency, and pgbench's TPS on the same database server in the same run with the ratio.
+// Target on the 2-core machine: ≥ 1,000 payments/s, p99 < 50 ms, ratio ≥ 0.3 of pgbench's default
+// TPC-B-like TPS.
+//
+//   npm run bench:payments            (node bench/payments.ts; settings in bench/README.md)
+//
+// The server runs in a child process (`node src/app/cli.ts serve`), so the load generator and the
+// server do not share one event loop. Nothing outside the two bench databases is touched.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import cliProgress from 'cli-progress';
+import pg from 'pg';
+import { residentIdCheckChar } from '../src/domains/customers/rules.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/app/cli.ts', import.meta.url));
+const ADMIN_PASSWORD = 'bench-admin-pw';
+const BENCH_DB = 'openboss_bench';
+const PGBENCH_DB = 'openboss_pgbench';
+
+const TARGET_PAYMENTS_PER_SEC = 1000;
+const TARGET_P99_MS = 50;
+const TARGET_RATIO = 0.3;
+
+function intEnv(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return n;
+}
+
+const settings = {
+  baseUrl: process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+  accounts: intEnv('BENCH_ACCOUNTS', 2000),
+  seconds: intEnv('BENCH_SECONDS', 20),
+  warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 3, 0),
+  connections: intEnv('BENCH_CONNECTIONS', 32),
+  poolSize: intEnv('BENCH_POOL_SIZE', intEnv('OPENBOSS_DB_POOL_SIZE', 16)),
+  seedConcurrency: intEnv('BENCH_SEED_CONCURRENCY', 16),
+  pgbenchScale: intEnv('BENCH_PGBENCH_SCALE', 10),
+  pgbenchSeconds: intEnv('BENCH_PGBENCH_SECONDS', intEnv('BENCH_SECONDS', 20)),
+  pgbenchThreads: intEnv('BENCH_PGBENCH_THREADS', 2),
+  pgbench: process.env.BENCH_PGBENCH || findPgbench(),
+  keep: process.env.BENCH_KEEP === '1',
+  skipPgbench: process.env.BENCH_SKIP_PGBENCH === '1',
+  /** NODE_OPTIONS for the server process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (profiling). */
+  serverNodeOptions: process.env.BENCH_SERVER_NODE_OPTIONS,
+  /** e.g. "synchronous_commit=off,log_min_duration_statement=0": ALTER DATABASE … SET for both bench databases (experiments). */
+  dbSettings: (process.env.BENCH_DB_SETTINGS ?? '')
+    .split(',')
+    .map((kv) => kv.trim())
+    .filter(Boolean)
+    .map((kv) => {
+      const m = /^([a-z_.]+)\s*=\s*([A-Za-z0-9_.-]+)$/.exec(kv);
+      if (!m) throw new Error(`BENCH_DB_SETTINGS: expected name=value, got "${kv}"`);
+      return { name: m[1] as string, value: m[2] as string };
+    }),
+};
+
+function findPgbench(): string {
+  try {
+    execFileSync('pgbench', ['--version'], { stdio: 'ignore' });
+    return 'pgbench';
+  } catch {
+    return '/usr/bin/pgbench';
+  }
+}
+
+function dbUrl(name: string): string {
+  const u = new URL(settings.baseUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** The URL without its password, for printing. */
+function shown(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+const log = (msg: string) => console.log(`[bench] ${msg}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting from /proc (Linux): which process used how many cores while the load ran.
+
+let clockTicks = 100;
+try {
+  clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+} catch {
+  /* 100 on every Linux we know */
+}
+
+function procTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]); // utime + stime
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The PostgreSQL processes that work for one database: its backends plus the shared background
+ * processes (WAL writer, checkpointer…), polled from pg_stat_activity so that other databases on
+ * the same server (someone's test run) are not counted as ours.
+ */
+class PgPids {
+  private readonly database: string;
+  private client: pg.Client | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private current: number[] = [];
+
+  constructor(database: string) {
+    this.database = database;
+  }
+
+  async start(): Promise<void> {
+    this.client = new pg.Client({ connectionString: settings.baseUrl });
+    await this.client.connect();
+    await this.poll();
+    this.timer = setInterval(() => void this.poll(), 500);
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      const r = await this.client?.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE (datname = $1 OR datname IS NULL) AND pid <> pg_backend_pid()', [this.database]);
+      if (r) this.current = r.rows.map((row) => row.pid);
+    } catch {
+      /* keep the last list */
+    }
+  }
+
+  pids = (): number[] => this.current;
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.client?.end();
+  }
+}
+
+function machineTicks(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples CPU ticks of named groups of processes; a process born during the window counts from 0. */
+class CpuMeter {
+  private readonly groups: Record<string, () => number[]>;
+  private readonly first = new Map<string, number>();
+  private readonly last = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
+  private selfStart: NodeJS.CpuUsage | undefined;
+  private machineStart: { busy: number; total: number } | undefined;
+  private primed = false;
+
+  constructor(groups: Record<string, () => number[]>) {
+    this.groups = groups;
+  }
+
+  start(): void {
+    this.startedAt = performance.now();
+    this.selfStart = process.cpuUsage();
+    this.machineStart = machineTicks();
+    this.sample();
+    this.primed = true;
+    this.timer = setInterval(() => this.sample(), 250);
+  }
+
+  private sample(): void {
+    for (const [group, pids] of Object.entries(this.groups)) {
+      for (const pid of pids()) {
+        const t = procTicks(pid);
+        if (t === undefined) continue;
+        const key = `${group}:${pid}`;
+        if (!this.first.has(key)) this.first.set(key, this.primed ? 0 : t);
+        this.last.set(key, t);
+      }
+    }
+  }
+
+  /** Average cores busy per group over the window, plus the load generator (this process) and the machine. */
+  stop(): Record<string, number> {
+    this.sample();
+    if (this.timer) clearInterval(this.timer);
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    const cores: Record<string, number> = {};
+    for (const group of Object.keys(this.groups)) cores[group] = 0;
+    for (const [key, end] of this.last) {
+      const group = key.slice(0, key.indexOf(':'));
+      cores[group] = (cores[group] ?? 0) + (end - (this.first.get(key) ?? end)) / clockTicks / seconds;
+    }
+    const self = process.cpuUsage(this.selfStart);
+    cores.loadGenerator = (self.user + self.system) / 1e6 / seconds;
+    const m = machineTicks();
+    if (m && this.machineStart && m.total > this.machineStart.total) {
+      const machine = ((m.busy - this.machineStart.busy) / (m.total - this.machineStart.total)) * os.cpus().length;
+      const ours = Object.values(cores).reduce((a, b) => a + b, 0);
+      cores.other = Math.max(0, machine - ours);
+      cores.machine = machine;
+    }
+    return cores;
+  }
+}
+
+function cpuLine(cores: Record<string, number>): string {
+  return Object.entries(cores)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Databases, the server, pgbench
+
+async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: settings.baseUrl });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function recreateDatabase(name: string): Promise<void> {
+  await withAdmin(async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.query(`CREATE DATABASE ${name}`);
+    for (const { name: key, value } of settings.dbSettings) await c.query(`ALTER DATABASE ${name} SET ${key} = '${value}'`);
+  });
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, onSpawn?: (child: ChildProcess) => void): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    onSpawn?.(child);
+  });
+}
+
+class Server {
+  readonly url: string;
+  private readonly child: ChildProcess;
+  private output = '';
+  private exited: number | null | undefined;
+
+  constructor(port: number, databaseUrl: string) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.child = spawn(process.execPath, [CLI, 'serve'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        OPENBOSS_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        OPENBOSS_DB_POOL_SIZE: String(settings.poolSize),
+        OPENBOSS_CLOCK: 'real',
+        LOG_LEVEL: 'warn',
+        ...(settings.serverNodeOptions ? { NODE_OPTIONS: settings.serverNodeOptions } : {}),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-20_000);
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+    this.child.once('exit', (code) => (this.exited = code));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** What the server printed (warnings and errors only at LOG_LEVEL=warn). */
+  get logs(): string {
+    return this.output;
+  }
+
+  async waitHealthy(timeoutMs = 60_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (this.exited !== undefined) throw new Error(`the server exited with code ${this.exited}:\n${this.output}`);
+      try {
+        const res = await fetch(`${this.url}/healthz`);
+        if (res.ok) return;
+      } catch {
+        /* not listening yet */
+      }
+      await sleep(200);
+    }
+    throw new Error(`the server did not become healthy in ${timeoutMs} ms:\n${this.output}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited !== undefined || this.child.pid === undefined) return;
+    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API
+
+async function api<T>(server: Server, token: string | undefined, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text) as T;
+}
+
+/** A valid 18-character resident ID (GB 11643) for customer number i: region 110105, varied birth dates, sequence numbers. */
+function residentId(i: number): string {
+  const birth = new Date(Date.UTC(1950, 0, 1) + (i % 20_000) * 86_400_000);
+  const ymd = birth.toISOString().slice(0, 10).replaceAll('-', '');
+  const seq = String(Math.floor(i / 20_000) % 1000).padStart(3, '0');
+  const body = `110105${ymd}${seq}`;
+  return body + residentIdCheckChar(body);
+}
+
+async function seedAccounts(server: Server, token: string, n: number): Promise<number[]> {
+  const ids: number[] = new Array<number>(n);
+  const bar = new cliProgress.SingleBar(
+    { format: '[bench] seeding accounts |{bar}| {value}/{total} ({rate}/s)', noTTYOutput: true, notTTYSchedule: 2000, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = performance.now();
+  bar.start(n, 0, { rate: 0 });
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    for (let i = next++; i < n; i = next++) {
+      const customer = await api<{ customerId: number }>(server, token, 'POST', '/api/v1/customers', {
+        kind: 'person',
+        name: `压测客户${i + 1}`,
+        idType: 'resident_id',
+        idNumber: residentId(i),
+        contactPhone: `139${String(i).padStart(8, '0')}`,
+      });
+      const account = await api<{ accountId: number }>(server, token, 'POST', '/api/v1/accounts', {
+        customerId: customer.customerId,
+        billingType: 'virtual',
+        paymentMethod: 'cash',
+      });
+      ids[i] = account.accountId;
+      done++;
+      bar.update(done, { rate: Math.round(done / ((performance.now() - started) / 1000)) });
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(settings.seedConcurrency, n) }, worker));
+  } finally {
+    bar.stop();
+  }
+  log(`seeded ${fmt(n)} customers and accounts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load
+
+interface LoadOutcome {
+  result: autocannon.Result;
+  /** Keys answered 201 (a new payment). */
+  created: string[];
+  /** Keys of requests sent but not answered when the load stopped (may or may not have committed). */
+  unanswered: string[];
+  /** Responses per status code. */
+  statuses: Record<string, number>;
+  /** First few non-2xx bodies, to show why. */
+  failures: string[];
+}
+
+interface KeyContext {
+  key?: string;
+}
+
+async function paymentLoad(server: Server, token: string, accountIds: number[], seconds: number, label: string, showBar: boolean): Promise<LoadOutcome> {
+  const runId = `${label}-${Date.now().toString(36)}`;
+  let seq = 0;
+  const inflight = new Set<string>();
+  const created: string[] = [];
+  const statuses: Record<string, number> = {};
+  const failures: string[] = [];
+
+  let finish: (err: Error | null, result?: autocannon.Result) => void = () => undefined;
+  const finished = new Promise<autocannon.Result>((resolve, reject) => {
+    finish = (err, result) => (err || !result ? reject(err ?? new Error('autocannon gave no result')) : resolve(result));
+  });
+  const instance = autocannon(
+    {
+    url: server.url,
+    connections: settings.connections,
+    duration: seconds,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (req, context) => {
+          const key = `bench-${runId}-${++seq}`;
+          (context as KeyContext).key = key;
+          inflight.add(key);
+          const accountId = accountIds[Math.floor(Math.random() * accountIds.length)] as number;
+          return {
+            ...req,
+            method: 'POST',
+            path: `/api/v1/accounts/${accountId}/payments`,
+            body: JSON.stringify({ amountFen: 1000 + Math.floor(Math.random() * 9000), bookType: 'cash', channel: 'front_desk', idempotencyKey: key }),
+          };
+        },
+        onResponse: (status, body, context) => {
+          const key = (context as KeyContext).key;
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          if (key !== undefined) {
+            inflight.delete(key);
+            if (status === 201) created.push(key);
+          }
+          if ((status < 200 || status >= 300) && failures.length < 5) failures.push(`${status} ${body.slice(0, 300)}`);
+        },
+      },
+    ],
+    },
+    (err, result) => finish(err, result),
+  );
+
+  let bar: cliProgress.SingleBar | undefined;
+  if (showBar) {
+    bar = new cliProgress.SingleBar(
+      { format: `[bench] ${label} |{bar}| {value}/{total} s  {rps} req/s`, noTTYOutput: true, notTTYSchedule: 5000, hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(seconds, 0, { rps: 0 });
+    let elapsed = 0;
+    (instance as unknown as EventEmitter).on('tick', (t: { counter: number }) => {
+      elapsed = Math.min(seconds, elapsed + 1);
+      bar?.update(elapsed, { rps: t.counter });
+    });
+  }
+  const result = await finished;
+  bar?.stop();
+  return { result, created, unanswered: [...inflight], statuses, failures };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface PgbenchRun {
+  tps: number;
+  latencyMs: number;
+  cpu: Record<string, number>;
+}
+
+/** pgbench's default TPC-B-like script on its own database, same client count as autocannon. */
+async function runPgbench(url: string, label: string): Promise<PgbenchRun> {
+  log(`pgbench (${label}): -c ${settings.connections} -j ${settings.pgbenchThreads} -T ${settings.pgbenchSeconds} -n, TPC-B-like`);
+  let pid: number | undefined;
+  const pgPids = new PgPids(PGBENCH_DB);
+  await pgPids.start();
+  const meter = new CpuMeter({ postgres: pgPids.pids, pgbench: () => (pid ? [pid] : []) });
+  meter.start();
+  const args = ['-c', String(settings.connections), '-j', String(settings.pgbenchThreads), '-T', String(settings.pgbenchSeconds), '-n', url];
+  const out = await run(settings.pgbench, args, process.env, (child) => (pid = child.pid));
+  const cpu = meter.stop();
+  await pgPids.stop();
+  delete cpu.loadGenerator;
+  if (out.code !== 0) throw new Error(`pgbench failed (${out.code}):\n${out.stderr}\n${out.stdout}`);
+  const tps = Number(/tps = ([\d.]+)/.exec(out.stdout)?.[1]);
+  if (!Number.isFinite(tps)) throw new Error(`no "tps = " in pgbench's output:\n${out.stdout}`);
+  const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(out.stdout)?.[1]);
+  log(`pgbench (${label}): ${fmt(tps, 1)} TPS`);
+  return { tps, latencyMs, cpu };
+}
+
+/** CPU milliseconds per operation of each process group, e.g. "server 0.92 ms, postgres 2.01 ms". */
+function cpuPerOp(cores: Record<string, number>, opsPerSec: number): string {
+  return Object.entries(cores)
+    .filter(([k]) => k !== 'other')
+    .map(([k, v]) => `${k} ${((v / opsPerSec) * 1000).toFixed(2)}`)
+    .join(', ');
+}
+
+const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function main(): Promise<void> {
+  const benchUrl = dbUrl(BENCH_DB);
+  const pgbenchUrl = dbUrl(PGBENCH_DB);
+  const cpus = os.cpus();
+  const cpuModel = cpus[0]?.model.trim() ?? '?';
+  const pgInfo = await withAdmin(async (c) => {
+    const rows = await c.query<{ name: string; setting: string; unit: string | null }>(
+      `SELECT name, setting, unit FROM pg_settings
+        WHERE name IN ('max_connections', 'shared_buffers', 'synchronous_commit', 'fsync', 'wal_level') ORDER BY name`,
+    );
+    const v = await c.query<{ version: string }>('SELECT version() AS version');
+    const shownSetting = (r: { setting: string; unit: string | null }) => (r.unit === '8kB' ? `${Math.round((Number(r.setting) * 8) / 1024)}MB` : r.setting);
+    return { version: v.rows[0]?.version ?? '?', settings: rows.rows.map((r) => `${r.name}=${shownSetting(r)}`).join(' ') };
+  });
+  const pgVersion = /^PostgreSQL [\d.]+/.exec(pgInfo.version)?.[0] ?? pgInfo.version;
+
+  console.log('OpenBOSS payments benchmark');
+  console.log(`  machine     ${cpus.length} CPUs (${cpuModel}), ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, ${os.type()} ${os.release()}`);
+  console.log(`  node        ${process.version}`);
+  console.log(`  postgres    ${pgInfo.version}`);
+  console.log(`              ${pgInfo.settings}`);
+  console.log(`  databases   ${shown(benchUrl)} (app), ${shown(pgbenchUrl)} (pgbench)`);
+  if (settings.dbSettings.length) console.log(`  db settings ${settings.dbSettings.map((d) => `${d.name}=${d.value}`).join(' ')} (BENCH_DB_SETTINGS, both databases)`);
+  console.log(
+    `  load        ${settings.connections} connections × ${settings.seconds} s after ${settings.warmupSeconds} s warm-up, ${fmt(settings.accounts)} accounts, server pool ${settings.poolSize}`,
+  );
+  console.log('');
+
+  let server: Server | undefined;
+  const onSignal = () => {
+    void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    log(`creating databases ${BENCH_DB}${settings.skipPgbench ? '' : ` and ${PGBENCH_DB}`}`);
+    await recreateDatabase(BENCH_DB);
+    const pgbenchRuns: PgbenchRun[] = [];
+    if (!settings.skipPgbench) {
+      await recreateDatabase(PGBENCH_DB);
+      const t0 = performance.now();
+      const init = await run(settings.pgbench, ['-i', '-s', String(settings.pgbenchScale), '--quiet', pgbenchUrl]);
+      if (init.code !== 0) throw new Error(`pgbench -i failed (${init.code}):\n${init.stderr}`);
+      log(`pgbench -i -s ${settings.pgbenchScale} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      // pgbench runs before and after the payments (the machine's speed drifts on shared hosts)
+      pgbenchRuns.push(await runPgbench(pgbenchUrl, 'before'));
+    }
+
+    server = new Server(await freePort(), benchUrl);
+    await server.waitHealthy();
+    log(`server up at ${server.url} (pid ${server.pid}, OPENBOSS_DB_POOL_SIZE=${settings.poolSize})`);
+    const { token } = await api<{ token: string }>(server, undefined, 'POST', '/api/v1/auth/login', { username: 'admin', password: ADMIN_PASSWORD });
+
+    const accountIds = await seedAccounts(server, token, settings.accounts);
+    const bench = new pg.Client({ connectionString: benchUrl });
+    await bench.connect();
+    try {
+      // fresh statistics after seeding, as a production database would have
+      await bench.query('VACUUM ANALYZE');
+      const seedPayments = Number((await bench.query<{ n: string }>('SELECT count(*) AS n FROM payments')).rows[0]?.n ?? 0);
+
+      let warm: LoadOutcome | undefined;
+      if (settings.warmupSeconds > 0) {
+        log(`warm-up ${settings.warmupSeconds} s`);
+        warm = await paymentLoad(server, token, accountIds, settings.warmupSeconds, 'warm-up', false);
+        log(`warm-up: ${fmt(warm.result['2xx'] / warm.result.duration)} payments/s, p99 ${warm.result.latency.p99} ms`);
+      }
+
+      const serverPid = server.pid;
+      const appPg = new PgPids(BENCH_DB);
+      await appPg.start();
+      const meter = new CpuMeter({ server: () => (serverPid ? [serverPid] : []), postgres: appPg.pids });
+      meter.start();
+      const load = await paymentLoad(server, token, accountIds, settings.seconds, 'payments', true);
+      const loadCpu = meter.stop();
+      await appPg.stop();
+      const r = load.result;
+
+      // requests cut off when autocannon stopped may still commit: let them finish first
+      await sleep(1000);
+
+      // ---- counts and conservation
+      log('checking: SQL counts and `openboss audit conservation`');
+      const created = [...(warm?.created ?? []), ...load.created];
+      const unanswered = [...(warm?.unanswered ?? []), ...load.unanswered];
+      const counts = (
+        await bench.query<{ total: string; answered: string; cut: string; dupes: string }>(
+          `SELECT count(*) AS total,
+                  count(*) FILTER (WHERE idempotency_key = ANY($1::text[])) AS answered,
+                  count(*) FILTER (WHERE idempotency_key = ANY($2::text[])) AS cut,
+                  count(*) - count(DISTINCT (account_id, idempotency_key)) AS dupes
+             FROM payments`,
+          [created, unanswered],
+        )
+      ).rows[0];
+      const total = Number(counts?.total ?? -1);
+      const answered = Number(counts?.answered ?? -1);
+      const cut = Number(counts?.cut ?? -1);
+      const dupes = Number(counts?.dupes ?? -1);
+      // every 201 is a row; every row is a 201, a seeding payment or a request cut off at the stop
+      const countsOk = answered === created.length && total === seedPayments + answered + cut && dupes === 0;
+
+      const audit = await run(process.execPath, [CLI, 'audit', 'conservation'], { ...process.env, DATABASE_URL: benchUrl, LOG_LEVEL: 'warn' });
+      const differing = Number(/differing: (\d+)/.exec(audit.stdout)?.[1] ?? NaN);
+      const auditOk = audit.code === 0 && differing === 0;
+
+      await server.stop();
+      const serverLogs = server.logs.trim();
+      server = undefined;
+
+      if (!settings.skipPgbench) pgbenchRuns.push(await runPgbench(pgbenchUrl, 'after'));
+
+      // ---- the report
+      const paymentsPerSec = r['2xx'] / r.duration;
+      const pgbenchTps = pgbenchRuns.length ? pgbenchRuns.reduce((a, b) => a + b.tps, 0) / pgbenchRuns.length : undefined;
+      const ratio = pgbenchTps ? paymentsPerSec / pgbenchTps : undefined;
+      const failed = r.non2xx + r.errors + r.timeouts;
+      const pass = {
+        paymentsPerSec: paymentsPerSec >= TARGET_PAYMENTS_PER_SEC,
+        p99: r.latency.p99 < TARGET_P99_MS,
+        ratio: ratio !== undefined && ratio >= TARGET_RATIO,
+        non2xx: failed === 0,
+        conservation: auditOk && countsOk,
+      };
+      const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+      const target = (what: string, ok: boolean, value: string) => console.log(`  ${what.padEnd(26)}${mark(ok)}  ${value}`);
+
+      console.log('');
+      console.log('================ OpenBOSS payments benchmark ================');
+      console.log(`machine        ${cpus.length} CPUs ${cpuModel}; node ${process.version}; ${pgVersion}`);
+      console.log(`load           POST /api/v1/accounts/{id}/payments, ${settings.connections} connections, ${r.duration} s, ${fmt(settings.accounts)} accounts, pool ${settings.poolSize}`);
+      console.log(`payments/s     ${fmt(paymentsPerSec, 1)}   (${fmt(r['2xx'])} × 2xx in ${r.duration} s)`);
+      console.log(`latency (ms)   p50 ${r.latency.p50}   p90 ${r.latency.p90}   p99 ${r.latency.p99}   max ${r.latency.max}   mean ${r.latency.average}`);
+      console.log(`non-2xx        ${r.non2xx}   errors ${r.errors}   timeouts ${r.timeouts}   status codes ${JSON.stringify(load.statuses)}${failed ? '   ← must be 0' : ''}`);
+      for (const f of load.failures) console.log(`               ${f}`);
+      console.log(`CPU (cores)    ${cpuLine(loadCpu)}`);
+      console.log(`CPU/payment    ${cpuPerOp(loadCpu, paymentsPerSec)} (ms)`);
+      const busyElsewhere = Math.max(loadCpu.other ?? 0, ...pgbenchRuns.map((p) => p.cpu.other ?? 0));
+      if (busyElsewhere > 0.2) {
+        console.log(`WARNING        other processes used up to ${busyElsewhere.toFixed(2)} cores during the measurements: the figures are low; run again on a quiet machine`);
+      }
+      if (pgbenchTps !== undefined) {
+        console.log(
+          `pgbench TPS    ${fmt(pgbenchTps, 1)}   (mean of ${pgbenchRuns.map((p) => fmt(p.tps, 1)).join(' before, ')} after; scale ${settings.pgbenchScale}, -c ${settings.connections} -j ${settings.pgbenchThreads} -T ${settings.pgbenchSeconds}, latency avg ${pgbenchRuns.map((p) => p.latencyMs).join('/')} ms)`,
+        );
+        const last = pgbenchRuns[pgbenchRuns.length - 1] as PgbenchRun;
+        console.log(`CPU (cores)    ${cpuLine(last.cpu)}   (pgbench, after)`);
+        console.log(`CPU/txn        ${cpuPerOp(last.cpu, last.tps)} (ms)`);
+        console.log(`ratio          ${ratio?.toFixed(3)}   (payments/s ÷ pgbench TPS)`);
+      } else {
+        console.log('pgbench TPS    skipped (BENCH_SKIP_PGBENCH=1)');
+      }
+      console.log(
+        `payments rows  ${fmt(total)} = ${seedPayments} seeded + ${fmt(answered)} answered 201 (warm-up + load) + ${cut} cut off at the stop (of ${unanswered.length} unanswered); duplicate keys ${dupes}   ${countsOk ? 'OK' : 'MISMATCH'}`,
+      );
+      console.log(`conservation   ${audit.stdout.trim().split('\n')[0] ?? ''}${audit.code === 0 ? '' : ` (exit ${audit.code})`}   ${auditOk ? 'OK' : 'FAILED'}`);
+      if (!auditOk) console.log(audit.stdout.trim().split('\n').slice(1, 11).join('\n') + audit.stderr);
+      if (serverLogs) console.log(`server log     ${serverLogs.split('\n').slice(-10).join('\n               ')}`);
+      console.log('targets');
+      target(`payments/s ≥ ${fmt(TARGET_PAYMENTS_PER_SEC)}`, pass.paymentsPerSec, fmt(paymentsPerSec, 1));
+      target(`p99 < ${TARGET_P99_MS} ms`, pass.p99, `${r.latency.p99} ms`);
+      target(`ratio ≥ ${TARGET_RATIO} × pgbench TPS`, pass.ratio, ratio === undefined ? 'n/a' : ratio.toFixed(3));
+      target('non-2xx = 0', pass.non2xx, String(failed));
+      target('conservation and counts', pass.conservation, `${differing} differing, counts ${countsOk ? 'OK' : 'MISMATCH'}`);
+      console.log('=============================================================');
+      console.log(
+        JSON.stringify({
+          bench: 'payments',
+          at: new Date().toISOString(),
+          cpus: cpus.length,
+          cpuModel,
+          node: process.version,
+          postgres: pgVersion,
+          accounts: settings.accounts,
+          connections: settings.connections,
+          seconds: r.duration,
+          poolSize: settings.poolSize,
+          paymentsPerSec: round(paymentsPerSec, 1),
+          latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: r.latency.average },
+          responses2xx: r['2xx'],
+          non2xx: r.non2xx,
+          errors: r.errors,
+          timeouts: r.timeouts,
+          pgbenchTps: pgbenchTps === undefined ? null : round(pgbenchTps, 1),
+          pgbenchRuns: pgbenchRuns.map((p) => round(p.tps, 1)),
+          ratio: ratio === undefined ? null : round(ratio, 3),
+          cpuCores: Object.fromEntries(Object.entries(loadCpu).map(([k, v]) => [k, round(v, 2)])),
+          conservationDiffering: differing,
+          countsOk,
+          pass,
+        }),
+      );
+      if (!pass.non2xx || !pass.conservation) process.exitCode = 1;
+    } finally {
+      await bench.end();
+    }
+  } finally {
+    await server?.stop();
+    if (settings.keep) {
+      log(`kept databases ${BENCH_DB} and ${PGBENCH_DB} (BENCH_KEEP=1)`);
+    } else {
+      await dropDatabase(BENCH_DB).catch((e: unknown) => log(`could not drop ${BENCH_DB}: ${String(e)}`));
+      await dropDatabase(PGBENCH_DB).catch((e: unknown) => log(`could not drop ${PGBENCH_DB}: ${String(e)}`));
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});
