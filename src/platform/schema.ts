@@ -97,6 +97,7 @@ export interface AccountsTable {
   bank_account_number: string | null;
   credit_limit_fen: Generated<number>;
   status: Generated<'active' | 'closed'>;
+  money_version: Generated<number>;
   created_at: Ts;
   updated_at: Ts;
 }

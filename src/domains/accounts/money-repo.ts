@@ -47,6 +47,95 @@ export const moneyRepo = {
     return { existingPaymentId: row.existing_payment_id, existingHash: row.existing_hash, dueBooks: row.due_books, openLines: row.open_lines };
   },
 
+  /**
+   * The common payment in one statement and one round trip: when the account is active, has no
+   * open lines, no book due to expire and no payment with this key, insert book, payment, audit row
+   * and outbox event. `lk` takes the account lock; if the version it locked differs from the one the
+   * statement's snapshot saw, another money transaction committed meanwhile and nothing is written:
+   * the caller falls back to the full transaction. Returns undefined in that case.
+   */
+  async fastPayment(
+    q: Q,
+    p: NewBook & { channel: string; idempotencyKey: string; requestHash: string; actor: Actor; businessDay: string },
+  ): Promise<{ payment: PaymentRow; books: ReturnType<typeof bookView>[] } | undefined> {
+    const a = p.accountId;
+    const r = await sql<{ payment: Record<string, unknown> | null; books: Record<string, unknown>[] }>`
+      WITH snap AS (SELECT money_version AS v FROM accounts WHERE account_id = ${a} AND status = 'active'),
+      -- FOR UPDATE returns the row as it is once the lock is granted, even after waiting
+      lk AS (SELECT money_version AS v FROM accounts WHERE account_id = ${a} FOR UPDATE),
+      ok AS (
+        SELECT 1 FROM snap JOIN lk ON lk.v = snap.v
+         WHERE NOT EXISTS (SELECT 1 FROM payments WHERE account_id = ${a} AND idempotency_key = ${p.idempotencyKey})
+           AND NOT EXISTS (SELECT 1 FROM bill_lines WHERE account_id = ${a} AND paid_fen < amount_fen)
+           AND NOT EXISTS (SELECT 1 FROM books WHERE account_id = ${a} AND balance_fen > 0 AND expiry_at <= ${p.now})
+      ),
+      bump AS (UPDATE accounts SET money_version = money_version + 1 WHERE account_id = ${a} AND EXISTS (SELECT 1 FROM ok)),
+      b AS (
+        INSERT INTO books (account_id, book_type, restricted_items, subscriber_id, start_at, expiry_at, amount_fen, balance_fen, source_kind, created_at)
+        SELECT ${a}, ${p.bookType}, ${p.restrictedItems}::text[], ${p.subscriberId}::bigint, ${p.startAt}::timestamptz, ${p.expiryAt}::timestamptz,
+               ${p.amountFen}::bigint, ${p.amountFen}::bigint, 'payment', ${p.now}::timestamptz
+          FROM ok
+        RETURNING *
+      ),
+      pm AS (
+        INSERT INTO payments (account_id, kind, amount_fen, book_type, book_id, channel, idempotency_key, request_hash, operator_id, department_id, business_day, created_at)
+        SELECT ${a}, 'payment', ${p.amountFen}::bigint, ${p.bookType}, b.book_id, ${p.channel}, ${p.idempotencyKey}, ${p.requestHash},
+               ${p.actor.operatorId}::bigint, ${p.actor.departmentId}::text, ${p.businessDay}, ${p.now}::timestamptz
+          FROM b
+        RETURNING *
+      ),
+      v AS (
+        SELECT pm.payment_id, jsonb_build_object('paymentId', pm.payment_id, 'amountFen', pm.amount_fen, 'bookType', pm.book_type,
+               'bookId', pm.book_id, 'channel', pm.channel, 'writtenOffFen', 0) AS view
+          FROM pm
+      ),
+      au AS (
+        INSERT INTO audit_log (at, operator_id, department_id, action, target_type, target_id, account_id, before, after, request_id)
+        SELECT ${p.now}::timestamptz, ${p.actor.operatorId}::bigint, ${p.actor.departmentId}::text, 'payment.create', 'payment', v.payment_id::text, ${a}, NULL, v.view,
+               ${p.actor.requestId ?? null}::text
+          FROM v
+      ),
+      ob AS (
+        INSERT INTO outbox (event_type, aggregate_type, aggregate_id, account_id, payload, occurred_at)
+        SELECT 'payment.created', 'account', ${String(a)}, ${a}, jsonb_build_object('accountId', ${a}::bigint) || v.view, ${p.now}::timestamptz FROM v
+      )
+      SELECT (SELECT row_to_json(pm) FROM pm) AS payment,
+             (SELECT coalesce(json_agg(x ORDER BY x.book_id), '[]'::json)
+                FROM (SELECT * FROM books WHERE account_id = ${a} AND balance_fen > 0 UNION ALL SELECT * FROM b) x) AS books`.execute(q);
+    const row = r.rows[0];
+    if (!row?.payment) return undefined;
+    const d = (v: unknown) => (v === null || v === undefined ? null : new Date(String(v)));
+    const n = (v: unknown) => Number(v);
+    const pr = row.payment;
+    return {
+      payment: {
+        ...(pr as unknown as PaymentRow),
+        account_id: n(pr.account_id),
+        payment_id: n(pr.payment_id),
+        amount_fen: n(pr.amount_fen),
+        book_id: n(pr.book_id),
+        operator_id: pr.operator_id === null ? null : n(pr.operator_id),
+        reverses_payment_id: null,
+        created_at: d(pr.created_at) as Date,
+        invoiced_at: null,
+      },
+      books: row.books.map((b) =>
+        bookView({
+          book_id: n(b.book_id),
+          book_type: String(b.book_type),
+          balance_fen: n(b.balance_fen),
+          amount_fen: n(b.amount_fen),
+          restricted_items: (b.restricted_items as string[] | null) ?? null,
+          subscriber_id: b.subscriber_id === null ? null : n(b.subscriber_id),
+          start_at: d(b.start_at) as Date,
+          expiry_at: d(b.expiry_at),
+          source_kind: String(b.source_kind),
+          closed_at: d(b.closed_at),
+        }),
+      ),
+    };
+  },
+
   /** Book and payment in one statement (the hot path of R-ACC-13). */
   async insertPaymentWithBook(q: Q, p: NewBook & { channel: string; idempotencyKey: string; requestHash: string; actor: Actor; businessDay: string }) {
     const r = await sql<PaymentRow>`

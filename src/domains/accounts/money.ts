@@ -114,8 +114,26 @@ export class MoneyService {
   async pay(actor: Actor, accountId: number, input: PaymentInput): Promise<{ replayed: boolean; result: PaymentResult }> {
     const hash = requestHash(input);
     const w = await this.checkCredit(accountId, input);
+    const now = this.deps.clock.now();
+    const newPayment = {
+      accountId,
+      amountFen: input.amountFen,
+      bookType: input.bookType,
+      restrictedItems: w.items,
+      subscriberId: input.subscriberId ?? null,
+      startAt: w.startAt,
+      expiryAt: w.expiryAt,
+      channel: input.channel,
+      idempotencyKey: input.idempotencyKey,
+      requestHash: hash,
+      actor,
+      businessDay: businessDay(now),
+      now,
+    };
+    // the common case (nothing to write off, nothing expiring, a new key) is one atomic statement
+    const fast = await moneyRepo.fastPayment(this.deps.db, newPayment);
+    if (fast) return { replayed: false, result: { payment: paymentView(fast.payment), writeOffs: [], books: fast.books } };
     return this.deps.db.transaction().execute(async (tx) => {
-      const now = this.deps.clock.now();
       await this.lockOne(tx, accountId);
       // one round trip after the lock: the key, and whether expiry or write-off has work to do
       const head = await moneyRepo.paymentHead(tx, accountId, input.idempotencyKey, now);
@@ -128,21 +146,7 @@ export class MoneyService {
         }
         return { replayed: true, result: await this.paymentResult(tx, accountId, head.existingPaymentId) };
       }
-      const p = await moneyRepo.insertPaymentWithBook(tx, {
-        accountId,
-        amountFen: input.amountFen,
-        bookType: input.bookType,
-        restrictedItems: w.items,
-        subscriberId: input.subscriberId ?? null,
-        startAt: w.startAt,
-        expiryAt: w.expiryAt,
-        channel: input.channel,
-        idempotencyKey: input.idempotencyKey,
-        requestHash: hash,
-        actor,
-        businessDay: businessDay(now),
-        now,
-      });
+      const p = await moneyRepo.insertPaymentWithBook(tx, newPayment);
       const allocations = await this.settle(tx, accountId, { kind: 'payment', id: p.payment_id }, input.payFirst, { dueBooks: head.dueBooks, openLines: head.openLines });
       const view = { paymentId: p.payment_id, amountFen: input.amountFen, bookType: input.bookType, bookId: p.book_id, channel: input.channel, writtenOffFen: sum(allocations) };
       await recordChange(

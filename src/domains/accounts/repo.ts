@@ -11,15 +11,17 @@ export const accountRepo = {
   accountById(q: Q, id: number) {
     return q.selectFrom('accounts').selectAll().where('account_id', '=', id).executeTakeFirst();
   },
-  /** Locks accounts in id order (no deadlocks between two multi-account transactions). */
-  lockAccounts(q: Q, ids: number[]) {
-    return q
-      .selectFrom('accounts')
-      .select(['account_id', 'billing_type', 'status', 'credit_limit_fen'])
-      .where('account_id', 'in', ids)
-      .orderBy('account_id')
-      .forUpdate()
-      .execute();
+  /**
+   * Locks accounts in id order (no deadlocks between two multi-account transactions) and bumps
+   * their money_version, which the one-statement payment uses to detect a concurrent change.
+   */
+  async lockAccounts(q: Q, ids: number[]) {
+    const r = await sql<{ account_id: number; billing_type: string; status: string; credit_limit_fen: number }>`
+      UPDATE accounts a SET money_version = a.money_version + 1
+        FROM (SELECT account_id FROM accounts WHERE account_id IN (${sql.join(ids)}) ORDER BY account_id FOR UPDATE) l
+       WHERE a.account_id = l.account_id
+      RETURNING a.account_id, a.billing_type, a.status, a.credit_limit_fen`.execute(q);
+    return r.rows.sort((x, y) => x.account_id - y.account_id);
   },
   customerExists(q: Q, id: number) {
     return q.selectFrom('customers').select('customer_id').where('customer_id', '=', id).executeTakeFirst();
