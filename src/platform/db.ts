@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from 'kysely';
@@ -26,6 +27,28 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig;
 
+const MAX_PREPARED_PER_CONNECTION = 500;
+
+/**
+ * Parameterised queries become named prepared statements, so PostgreSQL parses and plans each
+ * query text once per connection instead of on every call (the payment statement is large).
+ * Texts are bounded in practice; a connection stops preparing new ones past a cap.
+ */
+function prepareStatements(client: pg.PoolClient): void {
+  const prepared = new Set<string>();
+  const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, cb?: unknown) => {
+    if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && text.length < 20_000) {
+      const name = `ob_${createHash('sha1').update(text).digest('base64url')}`;
+      if (prepared.has(name) || prepared.size < MAX_PREPARED_PER_CONNECTION) {
+        prepared.add(name);
+        return original({ name, text, values }, cb);
+      }
+    }
+    return original(text, values, cb);
+  };
+}
+
 export interface OpenOptions {
   databaseUrl?: string | undefined;
   /** Directory for the embedded database; 'memory://' keeps it in memory (tests). */
@@ -41,6 +64,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     pool.on('error', () => {
       /* idle client errors are reported on next use */
     });
+    pool.on('connect', prepareStatements);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,
