@@ -29,7 +29,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: env.OPENBOSS_ADMIN_PASSWORD || undefined,
     logLevel: env.LOG_LEVEL ?? 'info',
     tokenTtlSeconds: intFrom(env.OPENBOSS_TOKEN_TTL_SECONDS, 12 * 3600, 'OPENBOSS_TOKEN_TTL_SECONDS'),
-    poolSize: intFrom(env.OPENBOSS_DB_POOL_SIZE, 10, 'OPENBOSS_DB_POOL_SIZE'),
+    poolSize: intFrom(env.OPENBOSS_DB_POOL_SIZE, 20, 'OPENBOSS_DB_POOL_SIZE'),
     trustProxy: env.OPENBOSS_TRUST_PROXY === '1' || env.OPENBOSS_TRUST_PROXY === 'true',
   };
 }
