@@ -54,28 +54,7 @@ async function checkOrder(accountId: number, sinceWriteOffId: number): Promise<v
   const now = env.clock.now();
   const books = await accountRepo.usableBooks(db, accountId, now);
   const open = await accountRepo.openLines(db, accountId);
-  const types = new Map((await env.ctx.reference.allBookTypes()).map((t) => [t.code, t]));
-  const all = await db.selectFrom('books').selectAll().where('account_id', '=', accountId).execute();
-  const states = new Map(
-    all.map((b) => {
-      const t = types.get(b.book_type);
-      return [
-        b.book_id,
-        {
-          bookId: b.book_id,
-          bookType: b.book_type,
-          typePriority: t?.priority ?? 99,
-          paysEarlierCycles: t?.paysEarlierCycles ?? true,
-          excludedItems: t?.excludedItems ?? [],
-          restrictedItems: b.restricted_items,
-          subscriberId: b.subscriber_id,
-          startAt: b.start_at,
-          expiryAt: b.expiry_at,
-          balanceFen: b.balance_fen,
-        },
-      ];
-    }),
-  );
+  const states = new Map((await accountRepo.bookStates(db, accountId)).map((b) => [b.bookId, b]));
   const fresh = await db
     .selectFrom('write_offs as w')
     .innerJoin('bill_lines as l', (j) => j.onRef('l.account_id', '=', 'w.account_id').onRef('l.line_id', '=', 'w.line_id'))

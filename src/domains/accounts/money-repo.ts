@@ -1,5 +1,5 @@
 // SQL of payments, grants, books, bills and write-offs (the money tables, all keyed by account_id).
-import { type Selectable, sql } from 'kysely';
+import { type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Actor } from '../../platform/audit.ts';
 import type { Q } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
@@ -16,6 +16,15 @@ export interface NewBook {
   startAt: Date;
   expiryAt: Date | null;
   now: Date;
+}
+
+/** The books INSERT shared by payments and grants; `from` makes it conditional (a CTE to select from). */
+function insertBook(b: NewBook, source: 'payment' | 'grant', from?: RawBuilder<unknown>) {
+  const values = sql`${b.accountId}::bigint, ${b.bookType}::text, ${b.restrictedItems}::text[], ${b.subscriberId}::bigint, ${b.startAt}::timestamptz,
+      ${b.expiryAt}::timestamptz, ${b.amountFen}::bigint, ${b.amountFen}::bigint, ${source}::text, ${b.now}::timestamptz`;
+  return sql`INSERT INTO books (account_id, book_type, restricted_items, subscriber_id, start_at, expiry_at, amount_fen, balance_fen, source_kind, created_at)
+    ${from ? sql`SELECT ${values} FROM ${from}` : sql`VALUES (${values})`}
+    RETURNING *`;
 }
 
 export const moneyRepo = {
@@ -70,13 +79,7 @@ export const moneyRepo = {
            AND NOT EXISTS (SELECT 1 FROM books WHERE account_id = ${a} AND balance_fen > 0 AND expiry_at <= ${p.now})
       ),
       bump AS (UPDATE accounts SET money_version = money_version + 1 WHERE account_id = ${a} AND EXISTS (SELECT 1 FROM ok)),
-      b AS (
-        INSERT INTO books (account_id, book_type, restricted_items, subscriber_id, start_at, expiry_at, amount_fen, balance_fen, source_kind, created_at)
-        SELECT ${a}, ${p.bookType}, ${p.restrictedItems}::text[], ${p.subscriberId}::bigint, ${p.startAt}::timestamptz, ${p.expiryAt}::timestamptz,
-               ${p.amountFen}::bigint, ${p.amountFen}::bigint, 'payment', ${p.now}::timestamptz
-          FROM ok
-        RETURNING *
-      ),
+      b AS (${insertBook(p, 'payment', sql`ok`)}),
       pm AS (
         INSERT INTO payments (account_id, kind, amount_fen, book_type, book_id, channel, idempotency_key, request_hash, operator_id, department_id, business_day, created_at)
         SELECT ${a}, 'payment', ${p.amountFen}::bigint, ${p.bookType}, b.book_id, ${p.channel}, ${p.idempotencyKey}, ${p.requestHash},
@@ -139,11 +142,7 @@ export const moneyRepo = {
   /** Book and payment in one statement (the hot path of R-ACC-13). */
   async insertPaymentWithBook(q: Q, p: NewBook & { channel: string; idempotencyKey: string; requestHash: string; actor: Actor; businessDay: string }) {
     const r = await sql<PaymentRow>`
-      WITH b AS (
-        INSERT INTO books (account_id, book_type, restricted_items, subscriber_id, start_at, expiry_at, amount_fen, balance_fen, source_kind, created_at)
-        VALUES (${p.accountId}, ${p.bookType}, ${p.restrictedItems}, ${p.subscriberId}, ${p.startAt}, ${p.expiryAt}, ${p.amountFen}, ${p.amountFen}, 'payment', ${p.now})
-        RETURNING book_id
-      )
+      WITH b AS (${insertBook(p, 'payment')})
       INSERT INTO payments (account_id, kind, amount_fen, book_type, book_id, channel, idempotency_key, request_hash, operator_id, department_id, business_day, created_at)
       SELECT ${p.accountId}, 'payment', ${p.amountFen}, ${p.bookType}, b.book_id, ${p.channel}, ${p.idempotencyKey}, ${p.requestHash},
              ${p.actor.operatorId}, ${p.actor.departmentId}, ${p.businessDay}, ${p.now}
@@ -154,11 +153,7 @@ export const moneyRepo = {
 
   async insertGrantWithBook(q: Q, g: NewBook & { reason: string; actor: Actor }): Promise<{ grant_id: number; book_id: number }> {
     const r = await sql<{ grant_id: number; book_id: number }>`
-      WITH b AS (
-        INSERT INTO books (account_id, book_type, restricted_items, subscriber_id, start_at, expiry_at, amount_fen, balance_fen, source_kind, created_at)
-        VALUES (${g.accountId}, ${g.bookType}, ${g.restrictedItems}, ${g.subscriberId}, ${g.startAt}, ${g.expiryAt}, ${g.amountFen}, ${g.amountFen}, 'grant', ${g.now})
-        RETURNING book_id
-      )
+      WITH b AS (${insertBook(g, 'grant')})
       INSERT INTO grants (account_id, amount_fen, book_type, book_id, reason, operator_id, created_at)
       SELECT ${g.accountId}, ${g.amountFen}, ${g.bookType}, b.book_id, ${g.reason}, ${g.actor.operatorId}, ${g.now} FROM b
       RETURNING grant_id, book_id`.execute(q);

@@ -9,7 +9,7 @@ import { recordChange } from '../../platform/outbox.ts';
 import type { AccountingReference } from './reference.ts';
 import { assignCharges, type RelationState } from './relations.ts';
 import { accountRepo } from './repo.ts';
-import { moneyRepo } from './money-repo.ts';
+import { moneyRepo, type NewBook } from './money-repo.ts';
 import { type Allocation, type PayFirst, writeOff } from './writeoff.ts';
 
 const ACCOUNT = { zh: '帐户', en: 'Account' };
@@ -116,19 +116,12 @@ export class MoneyService {
     const w = await this.checkCredit(accountId, input);
     const now = this.deps.clock.now();
     const newPayment = {
-      accountId,
-      amountFen: input.amountFen,
-      bookType: input.bookType,
-      restrictedItems: w.items,
-      subscriberId: input.subscriberId ?? null,
-      startAt: w.startAt,
-      expiryAt: w.expiryAt,
+      ...newBook(accountId, input, w, now),
       channel: input.channel,
       idempotencyKey: input.idempotencyKey,
       requestHash: hash,
       actor,
       businessDay: businessDay(now),
-      now,
     };
     // the common case (nothing to write off, nothing expiring, a new key) is one atomic statement
     const fast = await moneyRepo.fastPayment(this.deps.db, newPayment);
@@ -174,18 +167,7 @@ export class MoneyService {
     return this.deps.db.transaction().execute(async (tx) => {
       await this.lockOne(tx, accountId);
       const now = this.deps.clock.now();
-      const g = await moneyRepo.insertGrantWithBook(tx, {
-        accountId,
-        amountFen: input.amountFen,
-        bookType: input.bookType,
-        restrictedItems: w.items,
-        subscriberId: input.subscriberId ?? null,
-        startAt: w.startAt,
-        expiryAt: w.expiryAt,
-        reason: input.reason,
-        actor,
-        now,
-      });
+      const g = await moneyRepo.insertGrantWithBook(tx, { ...newBook(accountId, input, w, now), reason: input.reason, actor });
       const allocations = await this.settle(tx, accountId, { kind: 'grant', id: g.grant_id });
       const view = { grantId: g.grant_id, bookId: g.book_id, amountFen: input.amountFen, bookType: input.bookType, reason: input.reason, writtenOffFen: sum(allocations) };
       await recordChange(
@@ -359,6 +341,10 @@ export function paymentView(p: {
     departmentId: p.department_id,
     createdAt: p.created_at.toISOString(),
   };
+}
+
+function newBook(accountId: number, c: CreditInput, w: { startAt: Date; expiryAt: Date | null; items: string[] | null }, now: Date): NewBook {
+  return { accountId, amountFen: c.amountFen, bookType: c.bookType, restrictedItems: w.items, subscriberId: c.subscriberId ?? null, startAt: w.startAt, expiryAt: w.expiryAt, now };
 }
 
 const writeOffView = (a: Allocation): WriteOffView => ({ lineId: a.lineId, bookId: a.bookId, amountFen: a.amountFen });

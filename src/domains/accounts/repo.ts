@@ -87,8 +87,14 @@ export const accountRepo = {
       SELECT ${accountId}, book_id, balance_fen, ${now} FROM closed`.execute(q);
   },
 
-  async usableBooks(q: Q, accountId: number, now: Date): Promise<BookState[]> {
-    const rows = await q
+  /** Books with money that have started by `now` (the candidates of a write-off). */
+  usableBooks(q: Q, accountId: number, now: Date): Promise<BookState[]> {
+    return this.bookStates(q, accountId, now);
+  },
+
+  /** Books as the write-off rules see them (with their type's order and limits); all of them without `startedBy`. */
+  async bookStates(q: Q, accountId: number, startedBy?: Date): Promise<BookState[]> {
+    let query = q
       .selectFrom('books as b')
       .innerJoin('book_types as t', 't.code', 'b.book_type')
       .select([
@@ -103,10 +109,9 @@ export const accountRepo = {
         'b.expiry_at',
         'b.balance_fen',
       ])
-      .where('b.account_id', '=', accountId)
-      .where('b.balance_fen', '>', 0)
-      .where('b.start_at', '<=', now)
-      .execute();
+      .where('b.account_id', '=', accountId);
+    if (startedBy) query = query.where('b.balance_fen', '>', 0).where('b.start_at', '<=', startedBy);
+    const rows = await query.orderBy('b.book_id').execute();
     return rows.map((r) => ({
       bookId: r.book_id,
       bookType: r.book_type,

@@ -11,7 +11,7 @@ import { bookView, moneyRepo } from './money-repo.ts';
 import type { AccountingReference } from './reference.ts';
 import { groupMode } from './relations.ts';
 import { accountRepo } from './repo.ts';
-import { isUsable } from './writeoff.ts';
+import { type BookState, isUsable } from './writeoff.ts';
 
 const ACCOUNT = { zh: '帐户', en: 'Account' };
 const SUBSCRIBER = { zh: '用户', en: 'Subscriber' };
@@ -223,24 +223,16 @@ export class AccountService {
     const a = await accountRepo.accountById(this.deps.db, accountId);
     if (!a) throw notFound(ACCOUNT, accountId);
     const now = this.deps.clock.now();
-    const [books, lines] = await Promise.all([moneyRepo.allBooks(this.deps.db, accountId), moneyRepo.openBillLines(this.deps.db, accountId)]);
-    const types = new Map((await this.deps.reference.allBookTypes()).map((t) => [t.code, t]));
+    const [books, states, lines] = await Promise.all([
+      moneyRepo.allBooks(this.deps.db, accountId),
+      accountRepo.bookStates(this.deps.db, accountId),
+      moneyRepo.openBillLines(this.deps.db, accountId),
+    ]);
+    const stateOf = new Map(states.map((s) => [s.bookId, s]));
     const bookViews = books
       .filter((b) => b.balanceFen > 0 || b.closedAt === null)
       .map((b) => {
-        const t = types.get(b.bookType);
-        const state = {
-          bookId: b.bookId,
-          bookType: b.bookType,
-          typePriority: t?.priority ?? 99,
-          paysEarlierCycles: t?.paysEarlierCycles ?? true,
-          excludedItems: t?.excludedItems ?? [],
-          restrictedItems: b.restrictedItems,
-          subscriberId: b.subscriberId,
-          startAt: new Date(b.startAt),
-          expiryAt: b.expiryAt ? new Date(b.expiryAt) : null,
-          balanceFen: b.balanceFen,
-        };
+        const state = stateOf.get(b.bookId) as BookState;
         const status = isUsable(state, now) ? 'usable' : state.startAt > now ? 'not_started' : state.expiryAt && state.expiryAt <= now ? 'expired' : 'empty';
         return { ...b, status };
       });
