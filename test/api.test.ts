@@ -122,6 +122,12 @@ describe('API flow', () => {
     expect(String(home.body)).toContain('OpenBOSS');
   });
 
+  test('healthz answers with the database and clock kinds', async () => {
+    const r = await api.call('GET', '/healthz', { as: null });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: 'ok', database: env.ctx.database.kind, clock: 'simulated' });
+  });
+
   test('the simulated clock is set through the admin endpoint and audited', async () => {
     const before = await api.call('GET', `${P}/admin/clock`, { as: 'front_desk' });
     expect(before.body.kind).toBe('simulated');
