@@ -42,3 +42,17 @@ test('R-ACC-18 `openboss audit conservation` passes on the demo and exits 1 nami
   expect(report.differing.map((d) => Number(d.accountId))).toEqual([acc]);
   expect(Number(report.differing[0]?.differenceFen)).toBe(-1);
 });
+
+test('`openboss operator create` bootstraps an operator with a scrypt hash and refuses a duplicate', { timeout: 120_000 }, async () => {
+  const made = await cli('operator', 'create', '--username', 'boss', '--password', 'a-long-secret-1', '--department', 'HQ', '--roles', 'admin');
+  expect(made.code, made.stderr).toBe(0);
+  expect(made.stdout).toMatch(/operator created: boss/);
+  const again = await cli('operator', 'create', '--username', 'boss', '--password', 'a-long-secret-1');
+  expect(again.code).toBe(2);
+  expect(again.stderr).toMatch(/Operator exists/);
+  const db = await PGlite.create(dir);
+  const row = (await db.query<{ password_hash: string; roles: string[] }>("SELECT password_hash, roles FROM operators WHERE username = 'boss'")).rows[0];
+  await db.close();
+  expect(row?.password_hash).toMatch(/^scrypt\$/);
+  expect(row?.roles).toEqual(['admin']);
+});
