@@ -56,3 +56,16 @@ test('`openboss operator create` bootstraps an operator with a scrypt hash and r
   expect(row?.password_hash).toMatch(/^scrypt\$/);
   expect(row?.roles).toEqual(['admin']);
 });
+
+test('the embedded database refuses a second process while its owner runs, and takes over a stale lock', { timeout: 120_000 }, async () => {
+  const { writeFileSync, existsSync } = await import('node:fs');
+  const lock = join(dir, 'openboss.lock');
+  writeFileSync(lock, String(process.pid)); // this test process stands for a running server
+  const refused = await cli('audit', 'conservation');
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(new RegExp(`in use by process ${process.pid}`));
+  writeFileSync(lock, '2147483646'); // a pid that does not run
+  const ran = await cli('audit', 'conservation');
+  expect(ran.stdout, ran.stderr).toMatch(/accounts checked: \d+/); // it ran (exit 1: the first test's tampered book)
+  expect(existsSync(lock)).toBe(false);
+});

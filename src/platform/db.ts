@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
@@ -49,6 +50,42 @@ function prepareStatements(client: pg.PoolClient): void {
   };
 }
 
+/**
+ * PGlite is one process's database: a second process opening the same directory would corrupt it.
+ * A lock file with the owner's pid keeps the CLI from opening the embedded database of a running
+ * server (a stale lock of a dead process is taken over).
+ */
+function lockDataDir(dir: string): () => void {
+  const path = join(dir, 'openboss.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(readFileSync(path, 'utf8'));
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+        throw new Error(
+          `the embedded database in ${dir} is in use by process ${owner}; stop it first (or use PostgreSQL through DATABASE_URL)`,
+        );
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  throw new Error(`cannot lock ${path}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface OpenOptions {
   databaseUrl?: string | undefined;
   /** Directory for the embedded database; 'memory://' keeps it in memory (tests). */
@@ -84,10 +121,20 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     };
   }
   let pglite = opts.pglite;
+  let unlock = () => {};
   if (!pglite) {
     const dir = opts.dataDir ?? './data';
-    if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
-    pglite = await PGlite.create(dir.startsWith('memory://') ? undefined : dir);
+    if (dir.startsWith('memory://')) pglite = await PGlite.create();
+    else {
+      mkdirSync(dir, { recursive: true });
+      unlock = lockDataDir(dir);
+      try {
+        pglite = await PGlite.create(dir);
+      } catch (err) {
+        unlock();
+        throw err;
+      }
+    }
   }
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
   const instance = pglite;
@@ -102,6 +149,9 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
         throw err;
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      await db.destroy();
+      unlock();
+    },
   };
 }
