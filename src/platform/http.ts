@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { type Actor, can } from './audit.ts';
 import { DomainError, sendProblem } from './errors.ts';
 
@@ -67,8 +67,4 @@ export function installAuth(app: FastifyInstance, authenticate: Authenticate): v
       );
     }
   });
-}
-
-export function requireActor(req: FastifyRequest): Actor {
-  return req.actor;
 }

@@ -27,10 +27,18 @@ function insertBook(b: NewBook, source: 'payment' | 'grant', from?: RawBuilder<u
     RETURNING *`;
 }
 
+export type NewPayment = NewBook & { channel: string; idempotencyKey: string; requestHash: string; actor: Actor; businessDay: string };
+
+/** The payments INSERT of a new payment whose book comes from the CTE `b`. */
+function insertPaymentFromBook(p: NewPayment) {
+  return sql`INSERT INTO payments (account_id, kind, amount_fen, book_type, book_id, channel, idempotency_key, request_hash, operator_id, department_id, business_day, created_at)
+    SELECT ${p.accountId}::bigint, 'payment', ${p.amountFen}::bigint, ${p.bookType}::text, b.book_id, ${p.channel}::text, ${p.idempotencyKey}::text, ${p.requestHash}::text,
+           ${p.actor.operatorId}::bigint, ${p.actor.departmentId}::text, ${p.businessDay}::text, ${p.now}::timestamptz
+      FROM b
+    RETURNING *`;
+}
+
 export const moneyRepo = {
-  paymentByKey(q: Q, accountId: number, key: string) {
-    return q.selectFrom('payments').selectAll().where('account_id', '=', accountId).where('idempotency_key', '=', key).executeTakeFirst();
-  },
   paymentById(q: Q, paymentId: number) {
     return q.selectFrom('payments').selectAll().where('payment_id', '=', paymentId).executeTakeFirst();
   },
@@ -48,10 +56,11 @@ export const moneyRepo = {
    */
   async paymentHead(q: Q, accountId: number, key: string, now: Date) {
     const r = await sql<{ existing_payment_id: number | null; existing_hash: string | null; due_books: boolean; open_lines: boolean }>`
-      SELECT (SELECT payment_id FROM payments WHERE account_id = ${accountId} AND idempotency_key = ${key}) AS existing_payment_id,
-             (SELECT request_hash FROM payments WHERE account_id = ${accountId} AND idempotency_key = ${key}) AS existing_hash,
+      SELECT p.payment_id AS existing_payment_id, p.request_hash AS existing_hash,
              EXISTS (SELECT 1 FROM books WHERE account_id = ${accountId} AND balance_fen > 0 AND expiry_at <= ${now}) AS due_books,
-             EXISTS (SELECT 1 FROM bill_lines WHERE account_id = ${accountId} AND paid_fen < amount_fen) AS open_lines`.execute(q);
+             EXISTS (SELECT 1 FROM bill_lines WHERE account_id = ${accountId} AND paid_fen < amount_fen) AS open_lines
+        FROM (SELECT 1) one
+        LEFT JOIN payments p ON p.account_id = ${accountId} AND p.idempotency_key = ${key}`.execute(q);
     const row = r.rows[0] as { existing_payment_id: number | null; existing_hash: string | null; due_books: boolean; open_lines: boolean };
     return { existingPaymentId: row.existing_payment_id, existingHash: row.existing_hash, dueBooks: row.due_books, openLines: row.open_lines };
   },
@@ -63,10 +72,7 @@ export const moneyRepo = {
    * statement's snapshot saw, another money transaction committed meanwhile and nothing is written:
    * the caller falls back to the full transaction. Returns undefined in that case.
    */
-  async fastPayment(
-    q: Q,
-    p: NewBook & { channel: string; idempotencyKey: string; requestHash: string; actor: Actor; businessDay: string },
-  ): Promise<{ payment: PaymentRow; books: ReturnType<typeof bookView>[] } | undefined> {
+  async fastPayment(q: Q, p: NewPayment): Promise<{ payment: PaymentRow; books: ReturnType<typeof bookView>[] } | undefined> {
     const a = p.accountId;
     const r = await sql<{ payment: Record<string, unknown> | null; books: Record<string, unknown>[] }>`
       WITH snap AS (SELECT money_version AS v FROM accounts WHERE account_id = ${a} AND status = 'active'),
@@ -80,13 +86,7 @@ export const moneyRepo = {
       ),
       bump AS (UPDATE accounts SET money_version = money_version + 1 WHERE account_id = ${a} AND EXISTS (SELECT 1 FROM ok)),
       b AS (${insertBook(p, 'payment', sql`ok`)}),
-      pm AS (
-        INSERT INTO payments (account_id, kind, amount_fen, book_type, book_id, channel, idempotency_key, request_hash, operator_id, department_id, business_day, created_at)
-        SELECT ${a}, 'payment', ${p.amountFen}::bigint, ${p.bookType}, b.book_id, ${p.channel}, ${p.idempotencyKey}, ${p.requestHash},
-               ${p.actor.operatorId}::bigint, ${p.actor.departmentId}::text, ${p.businessDay}, ${p.now}::timestamptz
-          FROM b
-        RETURNING *
-      ),
+      pm AS (${insertPaymentFromBook(p)}),
       v AS (
         SELECT pm.payment_id, jsonb_build_object('paymentId', pm.payment_id, 'amountFen', pm.amount_fen, 'bookType', pm.book_type,
                'bookId', pm.book_id, 'channel', pm.channel, 'writtenOffFen', 0) AS view
@@ -140,14 +140,8 @@ export const moneyRepo = {
   },
 
   /** Book and payment in one statement (the hot path of R-ACC-13). */
-  async insertPaymentWithBook(q: Q, p: NewBook & { channel: string; idempotencyKey: string; requestHash: string; actor: Actor; businessDay: string }) {
-    const r = await sql<PaymentRow>`
-      WITH b AS (${insertBook(p, 'payment')})
-      INSERT INTO payments (account_id, kind, amount_fen, book_type, book_id, channel, idempotency_key, request_hash, operator_id, department_id, business_day, created_at)
-      SELECT ${p.accountId}, 'payment', ${p.amountFen}, ${p.bookType}, b.book_id, ${p.channel}, ${p.idempotencyKey}, ${p.requestHash},
-             ${p.actor.operatorId}, ${p.actor.departmentId}, ${p.businessDay}, ${p.now}
-        FROM b
-      RETURNING *`.execute(q);
+  async insertPaymentWithBook(q: Q, p: NewPayment) {
+    const r = await sql<PaymentRow>`WITH b AS (${insertBook(p, 'payment')}) ${insertPaymentFromBook(p)}`.execute(q);
     return r.rows[0] as PaymentRow;
   },
 
