@@ -19,11 +19,16 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// int8 as a JS number: every bigint column holds fen or ids far below 2^53 (checked in money.ts).
+// int8 as a JS number: every bigint column holds fen or ids far below 2^53; a value past that is an error, never rounded.
 const INT8_OID = 20;
+function parseInt8(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${v} does not fit a safe JS integer`);
+  return n;
+}
 const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8_OID) return (v: string) => Number(v);
+    if (oid === INT8_OID) return parseInt8;
     return pg.types.getTypeParser(oid, format);
   },
 } as pg.CustomTypesConfig;
@@ -36,15 +41,16 @@ const MAX_PREPARED_PER_CONNECTION = 500;
  * Texts are bounded in practice; a connection stops preparing new ones past a cap.
  */
 function prepareStatements(client: pg.PoolClient): void {
-  const prepared = new Set<string>();
+  const prepared = new Map<string, string>(); // query text → statement name
   const original = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, cb?: unknown) => {
     if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && text.length < 20_000) {
-      const name = `ob_${createHash('sha1').update(text).digest('base64url')}`;
-      if (prepared.has(name) || prepared.size < MAX_PREPARED_PER_CONNECTION) {
-        prepared.add(name);
-        return original({ name, text, values }, cb);
+      let name = prepared.get(text);
+      if (name === undefined && prepared.size < MAX_PREPARED_PER_CONNECTION) {
+        name = `ob_${createHash('sha1').update(text).digest('base64url')}`;
+        prepared.set(text, name);
       }
+      if (name !== undefined) return original({ name, text, values }, cb);
     }
     return original(text, values, cb);
   };

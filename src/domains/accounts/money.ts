@@ -153,10 +153,11 @@ export class MoneyService {
     });
   }
 
-  async paymentResult(q: Tx | Db, accountId: number, paymentId: number, allocations?: Allocation[]): Promise<PaymentResult> {
+  /** An earlier payment as its first answer showed it (the idempotent replay, R-ACC-14), with today's books. */
+  async paymentResult(q: Tx | Db, accountId: number, paymentId: number): Promise<PaymentResult> {
     const p = await moneyRepo.paymentById(q, paymentId);
     if (!p) throw notFound(PAYMENT, paymentId);
-    const writeOffs = allocations ?? (await moneyRepo.writeOffsOfTrigger(q, accountId, 'payment', paymentId));
+    const writeOffs = await moneyRepo.writeOffsOfTrigger(q, accountId, 'payment', paymentId);
     const books = await moneyRepo.openBooks(q, accountId);
     return { payment: paymentView(p), writeOffs: writeOffs.map(writeOffView), books };
   }
