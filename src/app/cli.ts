@@ -33,7 +33,7 @@ program
   .option('--demo', 'load the demo data when the database is empty')
   .action(async (opts: { demo?: boolean }) => {
     const config = loadConfig();
-    const ctx = await createContext(config);
+    const ctx = await createContext(config, { startJobs: true });
     await bootstrapAdmin(ctx);
     if (opts.demo && !(await isDemoLoaded(ctx)) && (await ctx.operators.count()) <= 1) {
       await loadDemo(ctx);
@@ -85,6 +85,20 @@ auditCmd
     }
     process.exitCode = report.differing.length > 0 ? 1 : 0;
   });
+
+const jobsCmd = program.command('jobs').description('background jobs (they run on their own inside `serve`)');
+jobsCmd
+  .command('list')
+  .description('the jobs and their schedules')
+  .action(() => withContext(async (ctx) => console.log(JSON.stringify(ctx.jobs.list(), null, 2))));
+jobsCmd
+  .command('run <name>')
+  .description('run a job now in this process, e.g. release-expired-numbers')
+  .action((name: string) =>
+    withContext(async (ctx) => {
+      console.log(JSON.stringify(await ctx.jobs.runNow(name)));
+    }),
+  );
 
 const operatorCmd = program.command('operator').description('operators (工号)');
 operatorCmd

@@ -10,6 +10,11 @@ import { AccountingReference } from '../domains/accounts/reference.ts';
 import { CustomerService } from '../domains/customers/service.ts';
 import { OperatorService } from '../domains/operators/service.ts';
 import { ClockService } from '../domains/operators/clock-service.ts';
+import { ResourceService } from '../domains/resources/service.ts';
+import { CatalogService } from '../domains/catalog/service.ts';
+import { OrderService } from '../domains/orders/service.ts';
+import type { FaultInjector } from '../domains/orders/types.ts';
+import { Jobs } from '../platform/jobs.ts';
 
 export interface AppContext {
   config: Config;
@@ -22,6 +27,11 @@ export interface AppContext {
   money: MoneyService;
   reference: AccountingReference;
   clockService: ClockService;
+  resources: ResourceService;
+  catalog: CatalogService;
+  orders: OrderService;
+  /** Background jobs; started only when createContext is asked to (`serve`), tests run handlers directly. */
+  jobs: Jobs;
   close(): Promise<void>;
 }
 
@@ -31,7 +41,7 @@ export function createLogger(config: Config): Logger {
   return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '***' }, base: { service: 'openboss' } });
 }
 
-export async function createContext(config: Config, opts: { log?: Logger; clock?: Clock; db?: OpenOptions } = {}): Promise<AppContext> {
+export async function createContext(config: Config, opts: { log?: Logger; clock?: Clock; db?: OpenOptions; startJobs?: boolean; faults?: FaultInjector } = {}): Promise<AppContext> {
   const log = opts.log ?? createLogger(config);
   const database = await openDatabase(opts.db ?? { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize });
   const applied = await migrate(database);
@@ -41,17 +51,41 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
   const clockService = new ClockService({ db, clock });
   await clockService.restore();
   const reference = new AccountingReference(db);
+  const resources = new ResourceService({ db, clock });
+  const customers = new CustomerService({ db, clock });
+  const accounts = new AccountService({ db, clock, reference });
+  const money = new MoneyService({ db, clock, reference });
+  const catalog = new CatalogService({ db, clock });
+  const orders = new OrderService({ db, clock, customers, accounts, money, catalog, resources, faults: opts.faults });
+  const jobs = new Jobs({ database, clock, log });
+  resources.registerJobs(jobs);
+  orders.registerJobs(jobs);
+  if (opts.startJobs) {
+    try {
+      await jobs.start();
+    } catch (err) {
+      await database.close();
+      throw err;
+    }
+  }
   return {
     config,
     database,
     clock,
     log,
     operators: new OperatorService({ db, clock, tokenTtlSeconds: config.tokenTtlSeconds }),
-    customers: new CustomerService({ db, clock }),
-    accounts: new AccountService({ db, clock, reference }),
-    money: new MoneyService({ db, clock, reference }),
+    customers,
+    accounts,
+    money,
     reference,
     clockService,
-    close: () => database.close(),
+    resources,
+    catalog,
+    orders,
+    jobs,
+    close: async () => {
+      await jobs.stop();
+      await database.close();
+    },
   };
 }

@@ -91,6 +91,8 @@ async function loadOrganisation(ctx: AppContext): Promise<void> {
 export async function loadDemo(ctx: AppContext): Promise<{ customers: number; accounts: number; subscribers: number }> {
   if (await isDemoLoaded(ctx)) throw new Error('demo data is already loaded');
   await loadOrganisation(ctx);
+  // number pool and SIM stock of the two demo halls' branches (河西, 和平)
+  await ctx.resources.loadDemoStock(ctx.database.db, ['TJ-130041', 'TJ-130040']);
   const hall = { ...systemActor('demo'), departmentId: 'TJ-130041-H1' };
   const cycle = cycleOf(ctx.clock.now());
   const prev = previousCycle(cycle);

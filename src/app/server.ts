@@ -1,16 +1,19 @@
-import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { accountRoutes } from '../domains/accounts/routes.ts';
 import { customerRoutes } from '../domains/customers/routes.ts';
 import { operatorRoutes } from '../domains/operators/routes.ts';
+import { resourceRoutes } from '../domains/resources/routes.ts';
+import { catalogRoutes } from '../domains/catalog/routes.ts';
+import { orderRoutes } from '../domains/orders/routes.ts';
+import { jobRoutes } from '../platform/jobs-routes.ts';
 import { frameworkErrors, installErrorHandling } from '../platform/errors.ts';
 import { installAuth, installValidation } from '../platform/http.ts';
 import { Problem } from '../platform/schemas.ts';
 import type { AppContext } from './context.ts';
+import { registerWebApp } from './web.ts';
 
-const PLACEHOLDER = new URL('../../web/placeholder.html', import.meta.url);
 export const API_VERSION = '0.1.0';
 
 export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
@@ -46,6 +49,9 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
         { name: 'subscribers', description: '用户与帐务关系' },
         { name: 'money', description: '帐本、缴费、销账、冲正' },
         { name: 'reference', description: '配置' },
+        { name: 'resources', description: '号码与卡资源' },
+        { name: 'catalog', description: '产品目录' },
+        { name: 'orders', description: '受理、校验、预算、免填单、提交、工单' },
         { name: 'admin', description: '管理' },
       ],
     },
@@ -62,14 +68,18 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       return reply.status(503).send({ status: 'unavailable', database: ctx.database.kind });
     }
   });
-  const page = readFileSync(PLACEHOLDER, 'utf8');
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(page));
+  // the front-desk web app at / (web/dist; a hint to build it when missing)
+  await registerWebApp(app);
 
   await app.register(
     async (api) => {
       operatorRoutes(api, ctx);
       customerRoutes(api, ctx);
       accountRoutes(api, ctx);
+      resourceRoutes(api, ctx);
+      catalogRoutes(api, ctx);
+      orderRoutes(api, ctx);
+      jobRoutes(api, ctx.jobs);
     },
     { prefix: '/api/v1' },
   );

@@ -94,3 +94,18 @@ export function cycleStart(cycle: string): Date {
 export function compareCycles(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** The cycle `months` after `cycle` ("2026-12" + 1 → "2027-01"). */
+export function addCycles(cycle: string, months: number): string {
+  const [y, m] = cycle.split('-').map(Number) as [number, number];
+  const idx = y * 12 + (m - 1) + months;
+  return `${Math.floor(idx / 12)}-${String((idx % 12) + 1).padStart(2, '0')}`;
+}
+
+/** Days in a cycle and the day of the cycle an instant falls on (1-based), both in Asia/Shanghai. */
+export function cycleDays(cycle: string): number {
+  return Math.round((cycleStart(addCycles(cycle, 1)).getTime() - cycleStart(cycle).getTime()) / 86_400_000);
+}
+export function dayOfCycle(d: Date): number {
+  return shanghaiParts(d).day;
+}

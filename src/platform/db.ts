@@ -11,11 +11,18 @@ export type Tx = Transaction<DB>;
 /** Either the database or an open transaction: repositories accept both. */
 export type Q = Kysely<DB> | Transaction<DB>;
 
+/** Runs `fn` in the caller's transaction when there is one, otherwise in a new one. */
+export function inTransaction<T>(db: Db, callerTx: Tx | undefined, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return callerTx ? fn(callerTx) : db.transaction().execute(fn);
+}
+
 export interface Database {
   db: Db;
   kind: 'pglite' | 'pg';
   /** Runs parameterless, possibly multi-statement SQL text (migrations, scripts). */
   execScript(sqlText: string): Promise<void>;
+  /** The driver under Kysely, for libraries that talk to the database themselves (the job queue). */
+  raw: { kind: 'pglite'; pglite: PGlite } | { kind: 'pg'; pool: pg.Pool; connectionString: string };
   close(): Promise<void>;
 }
 
@@ -112,6 +119,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     return {
       db,
       kind: 'pg',
+      raw: { kind: 'pg', pool, connectionString: opts.databaseUrl },
       async execScript(text) {
         const client = await pool.connect();
         try {
@@ -147,6 +155,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   return {
     db,
     kind: 'pglite',
+    raw: { kind: 'pglite', pglite: instance },
     async execScript(text) {
       try {
         await instance.exec(text);

@@ -25,6 +25,8 @@ function makeAjv(coerce: boolean): Ajv {
     removeAdditional: false,
     allErrors: true,
     strict: false,
+    // POST /orders: the body's businessType picks the schema, so errors speak of that type only
+    discriminator: true,
   });
   addFormats(ajv);
   return ajv;

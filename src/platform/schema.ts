@@ -12,6 +12,8 @@ export interface DepartmentsTable {
   kind: 'company' | 'branch' | 'hall' | 'channel' | 'room';
   warehouse_code: string | null;
   writing_warehouse_code: string | null;
+  /** e.g. 'pre_cancellation' (R-ORD-8) */
+  capabilities: Generated<string[]>;
   created_at: TsDefault;
 }
 export interface RolesTable {
@@ -108,10 +110,29 @@ export interface SubscribersTable {
   network: Network;
   customer_id: number;
   default_account_id: number;
-  status: Generated<string>;
+  /** generated from lifecycle and stop_reasons (SPEC §6.1, R-X-1); never written */
+  status: ColumnType<SubscriberStatus, never, never>;
+  lifecycle: Generated<Lifecycle>;
+  stop_reasons: Generated<StopReason[]>;
+  brand_code: string | null;
+  iccid: string | null;
+  imsi: string | null;
+  standard_address: string | null;
+  install_address: string | null;
+  bandwidth_mbps: number | null;
+  long_distance_level: Generated<'local' | 'domestic' | 'international'>;
+  account_manager: string | null;
+  archived: Generated<boolean>;
+  package_id: number | null;
+  pre_cancelled_at: Ts | null;
+  cancelled_at: Ts | null;
+  updated_at: Ts | null;
   activated_at: Ts;
   created_at: Ts;
 }
+export type Lifecycle = 'normal' | 'pre_cancelled' | 'cancelled';
+export type StopReason = 'arrears_one_way' | 'arrears_two_way' | 'high_usage' | 'on_request' | 'lost' | 'bundle' | 'operator';
+export type SubscriberStatus = 'normal' | 'arrears_stop' | 'suspended' | 'lost' | 'bundle_stop' | 'stopped' | 'pre_cancelled' | 'cancelled';
 export interface BillItemsTable {
   code: string;
   name_zh: string;
@@ -154,7 +175,7 @@ export interface BooksTable {
 export interface PaymentsTable {
   account_id: number;
   payment_id: Generated<number>;
-  kind: 'payment' | 'reversal';
+  kind: 'payment' | 'reversal' | 'refund';
   amount_fen: number;
   book_type: string;
   book_id: number;
@@ -223,7 +244,238 @@ export interface SchemaMigrationsTable {
   applied_at: TsDefault;
 }
 
+export type OfferKind = 'plan' | 'package' | 'pack' | 'feature';
+export type Linkage = 'immediate' | 'next_cycle_if_funded';
+export interface BrandsTable {
+  brand_code: string;
+  name_zh: string;
+  name_en: string;
+}
+export interface OfferMember {
+  role: string;
+  network: Network;
+}
+export interface OffersTable {
+  offer_code: string;
+  kind: OfferKind;
+  name_zh: string;
+  name_en: string;
+  brand_code: string | null;
+  network: Network | null;
+  description_zh: Generated<string>;
+  description_en: Generated<string>;
+  valid_from: Ts;
+  valid_to: Ts | null;
+  allowed_predecessors: string[] | null;
+  forbidden_switches: Generated<string[]>;
+  members: ColumnType<OfferMember[] | null, string | null, string | null>;
+  linkage: Linkage | null;
+  requires_sms_confirmation: Generated<boolean>;
+  minimum_spend_fen: Generated<number>;
+  term_months: Generated<number>;
+  customer_segment: 'personal' | 'family' | 'group' | null;
+  attributes: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Ts;
+  updated_at: Ts;
+}
+export interface OfferChargesTable {
+  offer_code: string;
+  seq: number;
+  kind: 'recurring' | 'one_off';
+  item_code: string;
+  member_role: string | null;
+  amount_fen: number;
+}
+export interface OfferTariffsTable {
+  offer_code: string;
+  usage: 'voice' | 'sms' | 'data';
+  scope: 'local' | 'long_distance' | 'roaming' | 'any';
+  included_units: Generated<number>;
+  unit: 'minute' | 'message' | 'kb' | 'mb';
+  rate_fen: number;
+  member_role: string | null;
+}
+export interface FeesTable {
+  fee_code: string;
+  name_zh: string;
+  name_en: string;
+  item_code: string;
+  amount_fen: number;
+  waivable: Generated<boolean>;
+}
+export interface PackagesTable {
+  package_id: Generated<number>;
+  offer_code: string;
+  customer_id: number;
+  account_id: number;
+  linkage: Linkage | null;
+  order_id: number | null;
+  started_at: Ts;
+  ended_at: Ts | null;
+}
+export interface SubscriberOffersTable {
+  subscriber_offer_id: Generated<number>;
+  subscriber_id: number;
+  offer_code: string;
+  kind: OfferKind;
+  package_id: number | null;
+  member_role: string | null;
+  order_id: number | null;
+  started_at: Ts;
+  ended_at: Ts | null;
+  minimum_spend_fen: Generated<number>;
+  term_ends_at: Ts | null;
+}
+export type OrderStatus = 'draft' | 'checked' | 'quoted' | 'awaiting_confirmation' | 'submitted' | 'completed' | 'cancelled';
+export interface OrdersTable {
+  order_id: Generated<number>;
+  business_type: string;
+  status: OrderStatus;
+  customer_id: number | null;
+  account_id: number | null;
+  subscriber_id: number | null;
+  operator_id: number;
+  department_id: string;
+  input: Json;
+  check_results: Json | null;
+  changes: Json | null;
+  notices: Json | null;
+  result: Json | null;
+  authorised_at: Ts | null;
+  confirmation: Json | null;
+  cancel_reason: string | null;
+  version: Generated<number>;
+  created_at: Ts;
+  updated_at: Ts;
+  checked_at: Ts | null;
+  quoted_at: Ts | null;
+  submitted_at: Ts | null;
+  completed_at: Ts | null;
+  cancelled_at: Ts | null;
+}
+export interface OrderFeesTable {
+  order_id: number;
+  line_no: number;
+  fee_code: string;
+  kind: 'fee' | 'prestore';
+  item_code: string | null;
+  book_type: string | null;
+  restricted_items: string[] | null;
+  name_zh: string;
+  name_en: string;
+  member_role: string | null;
+  amount_fen: number;
+  waived_fen: Generated<number>;
+  waived_by: number | null;
+  waiver_reason: string | null;
+}
+export interface OrderHoldsTable {
+  subject: string;
+  order_id: number;
+  kind: 'in_transit' | 'reservation';
+  held_until: Ts | null;
+  created_at: Ts;
+}
+export interface WorkOrdersTable {
+  work_order_id: Generated<number>;
+  order_id: number;
+  kind: 'installation' | 'removal' | 'reinstall';
+  subscriber_id: number | null;
+  address: string | null;
+  status: Generated<'open' | 'completed' | 'cancelled'>;
+  note: string | null;
+  created_at: Ts;
+  completed_at: Ts | null;
+  completed_by: number | null;
+}
+
+export interface BusinessParametersTable {
+  key: string;
+  value: number;
+  description: string;
+}
+
+// resources (migrations/0008_resources.sql)
+export type NumberState = 'free' | 'reserved' | 'in_use' | 'frozen' | 'recycled';
+export type ReservationKind = 'online' | 'card_writing' | 'order';
+export type SimCardType = 'blank_128k' | 'blank_128k_micro' | 'finished';
+export type SimState = 'in_stock' | 'reserved' | 'picked' | 'written' | 'activated' | 'returned' | 'retired';
+export interface NumberLevelsTable {
+  code: string;
+  name_zh: string;
+  name_en: string;
+  patterns: ColumnType<unknown, string, string>;
+  priority: number;
+  price_fen: number;
+  requires_approval: boolean;
+  requires_campaign: Generated<boolean>;
+  agent_allowed: boolean;
+}
+export interface NumberPolicyTable {
+  id: number;
+  online_hold_hours: number;
+  card_writing_hold_hours: number;
+  order_hold_hours: number;
+  cooling_days: number;
+  recycled_hold_hours: number;
+}
+export interface NumbersTable {
+  service_number: string;
+  number_class: 'mobile' | 'fixed';
+  level_code: string;
+  state: Generated<NumberState>;
+  department_id: string | null;
+  reservation_kind: ReservationKind | null;
+  reserved_order_id: number | null;
+  reserved_customer_id: number | null;
+  reserved_operator_id: number | null;
+  reserved_at: Ts | null;
+  reserved_until: Ts | null;
+  subscriber_id: number | null;
+  state_changed_at: Ts;
+  cooling_until: Ts | null;
+  created_at: Ts;
+}
+export interface SimCardsTable {
+  iccid: string;
+  imsi: string | null;
+  card_type: SimCardType;
+  state: Generated<SimState>;
+  warehouse_code: string | null;
+  department_id: string | null;
+  picked_by_department_id: string | null;
+  picked_at: Ts | null;
+  reserved_order_id: number | null;
+  service_number: string | null;
+  subscriber_id: number | null;
+  state_changed_at: Ts;
+  activated_at: Ts | null;
+  created_at: Ts;
+}
+export interface HandsetsTable {
+  imei: string;
+  model: string;
+  price_fen: number;
+  order_id: number | null;
+  subscriber_id: number | null;
+  customer_id: number | null;
+  campaign_code: string | null;
+  recorded_at: Ts;
+}
+
 export interface DB {
+  business_parameters: BusinessParametersTable;
+  brands: BrandsTable;
+  offers: OffersTable;
+  offer_charges: OfferChargesTable;
+  offer_tariffs: OfferTariffsTable;
+  fees: FeesTable;
+  packages: PackagesTable;
+  subscriber_offers: SubscriberOffersTable;
+  orders: OrdersTable;
+  order_fees: OrderFeesTable;
+  order_holds: OrderHoldsTable;
+  work_orders: WorkOrdersTable;
   departments: DepartmentsTable;
   roles: RolesTable;
   operators: OperatorsTable;
@@ -245,4 +497,9 @@ export interface DB {
   bill_lines: BillLinesTable;
   write_offs: WriteOffsTable;
   schema_migrations: SchemaMigrationsTable;
+  number_levels: NumberLevelsTable;
+  number_policy: NumberPolicyTable;
+  numbers: NumbersTable;
+  sim_cards: SimCardsTable;
+  handsets: HandsetsTable;
 }

@@ -34,7 +34,7 @@ export async function checkConservation(q: Q, accountIds?: number[]): Promise<Co
                  WHERE l.paid_fen <> coalesce(lw.s, 0) GROUP BY l.account_id),
          bw AS (SELECT account_id, book_id, sum(amount_fen) AS s FROM write_offs GROUP BY account_id, book_id),
          be AS (SELECT account_id, book_id, sum(amount_fen) AS s FROM book_expiries GROUP BY account_id, book_id),
-         br AS (SELECT account_id, book_id, -sum(amount_fen) AS s FROM payments WHERE kind = 'reversal' GROUP BY account_id, book_id),
+         br AS (SELECT account_id, book_id, -sum(amount_fen) AS s FROM payments WHERE kind IN ('reversal', 'refund') GROUP BY account_id, book_id),
          bm AS (SELECT k.account_id, count(*) AS n FROM books k
                   LEFT JOIN bw ON bw.account_id = k.account_id AND bw.book_id = k.book_id
                   LEFT JOIN be ON be.account_id = k.account_id AND be.book_id = k.book_id

@@ -184,6 +184,36 @@ export const moneyRepo = {
     return q.selectFrom('books').selectAll().where('account_id', '=', accountId).where('book_id', '=', bookId).executeTakeFirst();
   },
 
+  /** Books still holding money (R-ORD-9 refunds them at formal cancellation). */
+  booksWithBalance(q: Q, accountId: number) {
+    return q
+      .selectFrom('books')
+      .select(['book_id', 'book_type', 'balance_fen'])
+      .where('account_id', '=', accountId)
+      .where('balance_fen', '>', 0)
+      .orderBy('book_id')
+      .execute();
+  },
+
+  insertRefund(q: Q, accountId: number, book: { book_id: number; book_type: string; balance_fen: Fen }, actor: Actor, businessDay: string, now: Date) {
+    return q
+      .insertInto('payments')
+      .values({
+        account_id: accountId,
+        kind: 'refund',
+        amount_fen: -book.balance_fen,
+        book_type: book.book_type,
+        book_id: book.book_id,
+        channel: 'cash',
+        operator_id: actor.operatorId,
+        department_id: actor.departmentId,
+        business_day: businessDay,
+        created_at: now,
+      })
+      .returning(['payment_id'])
+      .executeTakeFirstOrThrow();
+  },
+
   /** The reversal takes the payment's money out of its book and closes it. */
   async takeFromBook(q: Q, accountId: number, bookId: number, amountFen: Fen, now: Date): Promise<void> {
     await q

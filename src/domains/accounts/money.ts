@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { type Actor, can } from '../../platform/audit.ts';
 import { businessDay, type Clock, compareCycles, cycleOf } from '../../platform/clock.ts';
-import type { Db, Tx } from '../../platform/db.ts';
+import { type Db, inTransaction, type Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Fen } from '../../platform/money.ts';
 import { recordChange } from '../../platform/outbox.ts';
@@ -81,17 +81,17 @@ export class MoneyService {
   }
 
   /** Shared checks of a new book (payment or grant): type, items, subscriber, window. */
-  private async checkCredit(accountId: number, c: CreditInput): Promise<{ startAt: Date; expiryAt: Date | null; items: string[] | null }> {
-    const type = await this.deps.reference.bookType(c.bookType);
+  private async checkCredit(q: Tx | Db, accountId: number, c: CreditInput): Promise<{ startAt: Date; expiryAt: Date | null; items: string[] | null }> {
+    const type = await this.deps.reference.bookType(c.bookType, q);
     const items = c.restrictedItems && c.restrictedItems.length > 0 ? [...new Set(c.restrictedItems)].sort() : null;
-    if (items) await this.deps.reference.assertItems(items);
+    if (items) await this.deps.reference.assertItems(items, q);
     // R-ACC-12: a special-fund payment creates a restricted book, so it must say what it may pay
     if (type.code === 'restricted_fund' && !items) {
       throw new DomainError('RESTRICTED_FUND_NEEDS_ITEMS', '专款预存须指定可支付的帐目项', 'A restricted fund needs the bill items it may pay', 422);
     }
     if (c.subscriberId !== undefined) {
-      const sub = await accountRepo.subscriberById(this.deps.db, c.subscriberId);
-      const relations = sub ? await accountRepo.relationsOf(this.deps.db, [sub.subscriber_id]) : [];
+      const sub = await accountRepo.subscriberById(q, c.subscriberId);
+      const relations = sub ? await accountRepo.relationsOf(q, [sub.subscriber_id]) : [];
       if (!sub || (sub.default_account_id !== accountId && !relations.some((r) => r.payer_account_id === accountId))) {
         throw new DomainError('SUBSCRIBER_NOT_PAID_BY_ACCOUNT', '该用户不由此帐户付费', 'This account does not pay for that subscriber', 422, {
           subscriberId: c.subscriberId,
@@ -111,9 +111,10 @@ export class MoneyService {
   }
 
   /** R-ACC-12..14: a payment creates its book, then writes off open bills (R-ACC-11, R-ACC-1..5). */
-  async pay(actor: Actor, accountId: number, input: PaymentInput): Promise<{ replayed: boolean; result: PaymentResult }> {
+  /** With `callerTx` the payment is part of the caller's transaction (an order's submission, R-ORD-4). */
+  async pay(actor: Actor, accountId: number, input: PaymentInput, callerTx?: Tx): Promise<{ replayed: boolean; result: PaymentResult }> {
     const hash = requestHash(input);
-    const w = await this.checkCredit(accountId, input);
+    const w = await this.checkCredit(callerTx ?? this.deps.db, accountId, input);
     const now = this.deps.clock.now();
     const newPayment = {
       ...newBook(accountId, input, w, now),
@@ -124,9 +125,11 @@ export class MoneyService {
       businessDay: businessDay(now),
     };
     // the common case (nothing to write off, nothing expiring, a new key) is one atomic statement
-    const fast = await moneyRepo.fastPayment(this.deps.db, newPayment);
-    if (fast) return { replayed: false, result: { payment: paymentView(fast.payment), writeOffs: [], books: fast.books } };
-    return this.deps.db.transaction().execute(async (tx) => {
+    if (!callerTx) {
+      const fast = await moneyRepo.fastPayment(this.deps.db, newPayment);
+      if (fast) return { replayed: false, result: { payment: paymentView(fast.payment), writeOffs: [], books: fast.books } };
+    }
+    return inTransaction(this.deps.db, callerTx, async (tx) => {
       await this.lockOne(tx, accountId);
       // one round trip after the lock: the key, and whether expiry or write-off has work to do
       const head = await moneyRepo.paymentHead(tx, accountId, input.idempotencyKey, now);
@@ -163,9 +166,9 @@ export class MoneyService {
   }
 
   /** Money given to an account (discounts, gifts): a book of its own, then write-off. */
-  async grant(actor: Actor, accountId: number, input: GrantInput) {
-    const w = await this.checkCredit(accountId, input);
-    return this.deps.db.transaction().execute(async (tx) => {
+  async grant(actor: Actor, accountId: number, input: GrantInput, callerTx?: Tx) {
+    const w = await this.checkCredit(callerTx ?? this.deps.db, accountId, input);
+    return inTransaction(this.deps.db, callerTx, async (tx) => {
       await this.lockOne(tx, accountId);
       const now = this.deps.clock.now();
       const g = await moneyRepo.insertGrantWithBook(tx, { ...newBook(accountId, input, w, now), reason: input.reason, actor });
@@ -186,24 +189,28 @@ export class MoneyService {
    * 帐务调整: posts itemised charges of a cycle for subscribers of this account. Items go to the
    * paying accounts by the payment relations (R-ACC-9), each account's bill is written off at once.
    */
-  async postBill(actor: Actor, accountId: number, input: BillInput) {
+  async postBill(actor: Actor, accountId: number, input: BillInput, callerTx?: Tx) {
     const now = this.deps.clock.now();
+    const q = callerTx ?? this.deps.db;
     if (compareCycles(input.cycle, cycleOf(now)) > 0) {
       throw new DomainError('CYCLE_IN_FUTURE', `帐期 ${input.cycle} 尚未开始`, `Cycle ${input.cycle} has not started yet`, 422);
     }
-    if (!(await accountRepo.accountById(this.deps.db, accountId))) throw notFound(ACCOUNT, accountId);
-    await this.deps.reference.assertItems(input.lines.map((l) => l.item));
+    if (!(await accountRepo.accountById(q, accountId))) throw notFound(ACCOUNT, accountId);
+    await this.deps.reference.assertItems(
+      input.lines.map((l) => l.item),
+      q,
+    );
     const subIds = [...new Set(input.lines.map((l) => l.subscriberId))];
-    const subs = await accountRepo.subscribersByIds(this.deps.db, subIds);
+    const subs = await accountRepo.subscribersByIds(q, subIds);
     const wrong = subIds.filter((id) => !subs.some((s) => s.subscriber_id === id && s.default_account_id === accountId));
     if (wrong.length) {
       throw new DomainError('SUBSCRIBER_NOT_ON_ACCOUNT', `用户不属于此帐户：${wrong.join(',')}`, `Subscribers not on this account: ${wrong.join(',')}`, 422, {
         subscriberIds: wrong,
       });
     }
-    const relations = await accountRepo.relationsOf(this.deps.db, subIds);
+    const relations = await accountRepo.relationsOf(q, subIds);
     const payerIds = [...new Set([accountId, ...relations.map((r) => r.payer_account_id)])].sort((a, b) => a - b);
-    return this.deps.db.transaction().execute(async (tx) => {
+    return inTransaction(this.deps.db, callerTx, async (tx) => {
       const locked = await accountRepo.lockAccounts(tx, payerIds);
       if (!locked.some((a) => a.account_id === accountId)) throw notFound(ACCOUNT, accountId);
       const used = await accountRepo.relationUse(tx, relations.map((r) => r.relation_id), input.cycle);
@@ -212,7 +219,7 @@ export class MoneyService {
         const charges = await Promise.all(
           input.lines
             .filter((l) => l.subscriberId === subId)
-            .map(async (l) => ({ itemCode: l.item, amountFen: l.amountFen, itemPriority: await this.deps.reference.itemPriority(l.item) })),
+            .map(async (l) => ({ itemCode: l.item, amountFen: l.amountFen, itemPriority: await this.deps.reference.itemPriority(l.item, tx) })),
         );
         const rels: RelationState[] = relations
           .filter((r) => r.subscriber_id === subId)
@@ -247,6 +254,30 @@ export class MoneyService {
       }
       return { bills };
     });
+  }
+
+  /** R-ORD-9: formal cancellation hands back every book's balance as refunds, leaving the account at zero. */
+  async refundBalances(tx: Tx, actor: Actor, accountId: number, reason: string): Promise<{ refundedFen: Fen; refunds: { paymentId: number; bookId: number; amountFen: Fen }[] }> {
+    await this.lockOne(tx, accountId);
+    const now = this.deps.clock.now();
+    await accountRepo.expireDueBooks(tx, accountId, now);
+    const refunds = [];
+    for (const b of await moneyRepo.booksWithBalance(tx, accountId)) {
+      const r = await moneyRepo.insertRefund(tx, accountId, b, actor, businessDay(now), now);
+      await moneyRepo.takeFromBook(tx, accountId, b.book_id, b.balance_fen, now);
+      refunds.push({ paymentId: r.payment_id, bookId: b.book_id, amountFen: b.balance_fen });
+    }
+    const view = { accountId, refundedFen: sum(refunds), refunds, reason };
+    if (refunds.length) {
+      await recordChange(
+        tx,
+        this.deps.clock,
+        actor,
+        { action: 'payment.refund', targetType: 'account', targetId: accountId, accountId, after: view },
+        { type: 'payment.refunded', aggregateType: 'account', aggregateId: accountId, accountId, payload: view },
+      );
+    }
+    return { refundedFen: view.refundedFen, refunds };
   }
 
   /**

@@ -1,5 +1,5 @@
 // Book types and bill items are configuration: read often, changed rarely, so cached briefly.
-import type { Db } from '../../platform/db.ts';
+import type { Db, Q } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
 
 export interface BookType {
@@ -29,11 +29,12 @@ export class AccountingReference {
     this.db = db;
   }
 
-  private async refresh(): Promise<void> {
+  /** `q`: the caller's transaction, when there is one (PGlite has a single connection). */
+  private async refresh(q: Q = this.db): Promise<void> {
     if (Date.now() - this.loadedAt < TTL_MS) return;
     const [bt, it] = await Promise.all([
-      this.db.selectFrom('book_types').selectAll().orderBy('priority').execute(),
-      this.db.selectFrom('bill_items').selectAll().where('active', '=', true).orderBy('priority').execute(),
+      q.selectFrom('book_types').selectAll().orderBy('priority').execute(),
+      q.selectFrom('bill_items').selectAll().where('active', '=', true).orderBy('priority').execute(),
     ]);
     this.bookTypes = new Map(
       bt.map((r) => [r.code, { code: r.code, nameZh: r.name_zh, nameEn: r.name_en, priority: r.priority, paysEarlierCycles: r.pays_earlier_cycles, excludedItems: r.excluded_items }]),
@@ -56,8 +57,8 @@ export class AccountingReference {
     return [...this.items.values()];
   }
 
-  async bookType(code: string): Promise<BookType> {
-    await this.refresh();
+  async bookType(code: string, q?: Q): Promise<BookType> {
+    await this.refresh(q);
     const t = this.bookTypes.get(code);
     if (!t) {
       throw new DomainError('UNKNOWN_BOOK_TYPE', `帐本类型不存在：${code}`, `Unknown book type: ${code}`, 422, {
@@ -68,16 +69,16 @@ export class AccountingReference {
   }
 
   /** Refuses unknown bill items, naming all of them. */
-  async assertItems(codes: readonly string[]): Promise<void> {
-    await this.refresh();
+  async assertItems(codes: readonly string[], q?: Q): Promise<void> {
+    await this.refresh(q);
     const unknown = [...new Set(codes)].filter((c) => !this.items.has(c));
     if (unknown.length) {
       throw new DomainError('UNKNOWN_BILL_ITEM', `帐目项不存在：${unknown.join(',')}`, `Unknown bill items: ${unknown.join(',')}`, 422, { unknown });
     }
   }
 
-  async itemPriority(code: string): Promise<number> {
-    await this.refresh();
+  async itemPriority(code: string, q?: Q): Promise<number> {
+    await this.refresh(q);
     return this.items.get(code)?.priority ?? Number.MAX_SAFE_INTEGER;
   }
 }

@@ -1,5 +1,5 @@
 // The only place with SQL for accounts, subscribers, relations, books, payments, bills and write-offs.
-import { type Insertable, sql } from 'kysely';
+import { type Insertable, sql, type Updateable } from 'kysely';
 import type { Q } from '../../platform/db.ts';
 import type { AccountsTable, BillingType, SubscribersTable } from '../../platform/schema.ts';
 import type { Allocation, BookState, LineState } from './writeoff.ts';
@@ -29,6 +29,9 @@ export const accountRepo = {
 
   insertSubscriber(q: Q, row: Insertable<SubscribersTable>) {
     return q.insertInto('subscribers').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+  updateSubscriber(q: Q, id: number, set: Updateable<SubscribersTable>) {
+    return q.updateTable('subscribers').set(set).where('subscriber_id', '=', id).returningAll().executeTakeFirstOrThrow();
   },
   subscribersByNumber(q: Q, serviceNumber: string) {
     return q.selectFrom('subscribers').selectAll().where('service_number', '=', serviceNumber).orderBy('subscriber_id').execute();

@@ -1,7 +1,7 @@
 // Accounts, minimal subscribers, payment relations and the read side of the money (balance, write-offs).
 import { type Actor, audit, can } from '../../platform/audit.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Db } from '../../platform/db.ts';
+import { type Db, inTransaction, type Q, type Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Fen } from '../../platform/money.ts';
 import { emit, recordChange } from '../../platform/outbox.ts';
@@ -32,6 +32,18 @@ export interface NewSubscriber {
   accountId: number;
   serviceNumber: string;
   network: Network;
+}
+
+/** What an order records on a new subscriber besides the number (SPEC §3). */
+export interface SubscriberDetails {
+  brandCode?: string | null;
+  iccid?: string | null;
+  imsi?: string | null;
+  standardAddress?: string | null;
+  installAddress?: string | null;
+  bandwidthMbps?: number | null;
+  accountManager?: string | null;
+  packageId?: number | null;
 }
 
 export interface NewRelation {
@@ -72,11 +84,11 @@ export class AccountService {
     this.deps = deps;
   }
 
-  async createAccount(actor: Actor, input: NewAccount) {
+  async createAccount(actor: Actor, input: NewAccount, callerTx?: Tx) {
     if (input.paymentMethod === 'bank_collection' && (!input.bankAccountHolder || !input.bankAccountNumber || !input.bankName)) {
       throw new DomainError('BANK_DETAILS_REQUIRED', '银行托收须填写开户银行、户名和帐号', 'Bank collection needs the bank, the holder and the account number', 422);
     }
-    return this.deps.db.transaction().execute(async (tx) => {
+    return inTransaction(this.deps.db, callerTx, async (tx) => {
       const c = await tx.selectFrom('customers').select(['customer_id', 'name']).where('customer_id', '=', input.customerId).executeTakeFirst();
       if (!c) throw new DomainError('UNKNOWN_CUSTOMER', `客户不存在：${input.customerId}`, `Unknown customer: ${input.customerId}`, 422);
       const now = this.deps.clock.now();
@@ -114,12 +126,12 @@ export class AccountService {
     };
   }
 
-  async createSubscriber(actor: Actor, input: NewSubscriber) {
+  async createSubscriber(actor: Actor, input: NewSubscriber, callerTx?: Tx, details: SubscriberDetails = {}) {
     const number = input.serviceNumber.trim();
     if (!NUMBER_FORMATS[input.network].test(number)) {
       throw new DomainError('INVALID_SERVICE_NUMBER', `号码格式与网络类型不符：${number}`, `The service number does not fit the network ${input.network}: ${number}`, 422);
     }
-    return this.deps.db.transaction().execute(async (tx) => {
+    return inTransaction(this.deps.db, callerTx, async (tx) => {
       if (!(await accountRepo.customerExists(tx, input.customerId))) {
         throw new DomainError('UNKNOWN_CUSTOMER', `客户不存在：${input.customerId}`, `Unknown customer: ${input.customerId}`, 422);
       }
@@ -130,7 +142,7 @@ export class AccountService {
         throw new DomainError('ACCOUNT_OF_OTHER_CUSTOMER', '默认帐户须属于同一客户；他人付费请建立帐务关系', 'The default account must belong to the same customer; use a payment relation for another payer', 422);
       }
       const taken = await accountRepo.subscribersByNumber(tx, number);
-      if (taken.some((t) => (t.network === 'broadband') === (input.network === 'broadband'))) {
+      if (taken.some((t) => t.lifecycle !== 'cancelled' && (t.network === 'broadband') === (input.network === 'broadband'))) {
         throw new DomainError('SERVICE_NUMBER_TAKEN', `号码已被使用：${number}`, `The service number is in use: ${number}`, 409);
       }
       const now = this.deps.clock.now();
@@ -139,8 +151,17 @@ export class AccountService {
         network: input.network,
         customer_id: input.customerId,
         default_account_id: input.accountId,
+        brand_code: details.brandCode ?? null,
+        iccid: details.iccid ?? null,
+        imsi: details.imsi ?? null,
+        standard_address: details.standardAddress ?? null,
+        install_address: details.installAddress ?? null,
+        bandwidth_mbps: details.bandwidthMbps ?? null,
+        account_manager: details.accountManager ?? null,
+        package_id: details.packageId ?? null,
         activated_at: now,
         created_at: now,
+        updated_at: now,
       });
       const view = subscriberView(s);
       await recordChange(
@@ -152,6 +173,30 @@ export class AccountService {
       );
       return view;
     });
+  }
+
+  /** The stored account row, for the order engine's rules. */
+  async accountRecord(id: number, q: Q = this.deps.db) {
+    return accountRepo.accountById(q, id);
+  }
+
+  /** A live (not cancelled) subscriber holds this number in its number space (broadband accounts have their own). */
+  async numberInUse(serviceNumber: string, network: Network, q: Q = this.deps.db): Promise<boolean> {
+    const taken = await accountRepo.subscribersByNumber(q, serviceNumber);
+    return taken.some((t) => t.lifecycle !== 'cancelled' && (t.network === 'broadband') === (network === 'broadband'));
+  }
+
+  /** 开打时间: the moment service starts (a broadband line when its installation work order is done). */
+  async markActivated(tx: Tx, actor: Actor, subscriberId: number) {
+    const now = this.deps.clock.now();
+    const s = await accountRepo.updateSubscriber(tx, subscriberId, { activated_at: now, updated_at: now });
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: 'subscriber.activate', targetType: 'subscriber', targetId: subscriberId, accountId: s.default_account_id, after: { activatedAt: now.toISOString() } },
+      { type: 'subscriber.activated', aggregateType: 'subscriber', aggregateId: subscriberId, accountId: s.default_account_id, payload: { subscriberId, activatedAt: now.toISOString() } },
+    );
   }
 
   /** A broadband account may share its mobile's number; `network` picks one, otherwise the mobile or fixed line comes first. */
@@ -219,15 +264,11 @@ export class AccountService {
   }
 
   /** Books, open bills, arrears and the real-time balance (R-CC-1 without usage). */
-  async balance(accountId: number) {
-    const a = await accountRepo.accountById(this.deps.db, accountId);
+  async balance(accountId: number, q: Q = this.deps.db) {
+    const a = await accountRepo.accountById(q, accountId);
     if (!a) throw notFound(ACCOUNT, accountId);
     const now = this.deps.clock.now();
-    const [books, states, lines] = await Promise.all([
-      moneyRepo.allBooks(this.deps.db, accountId),
-      accountRepo.bookStates(this.deps.db, accountId),
-      moneyRepo.openBillLines(this.deps.db, accountId),
-    ]);
+    const [books, states, lines] = await Promise.all([moneyRepo.allBooks(q, accountId), accountRepo.bookStates(q, accountId), moneyRepo.openBillLines(q, accountId)]);
     const stateOf = new Map(states.map((s) => [s.bookId, s]));
     const bookViews = books
       .filter((b) => b.balanceFen > 0 || b.closedAt === null)

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from '../../app/context.ts';
 import { Example, IdParams, problems, StrEnum } from '../../platform/schemas.ts';
+import { CustomerOverview, customerOverview } from './overview.ts';
 import { ID_TYPES } from './rules.ts';
 
 const PersonRef = Type.Object(
@@ -78,6 +79,21 @@ export function customerRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (req) => ctx.customers.get(req.actor, (req.params as { id: number }).id),
+  );
+
+  app.get(
+    '/customers/:id/overview',
+    {
+      config: { permission: 'customer.read' },
+      schema: {
+        tags: ['customers'],
+        summary: 'Customer 360 (客户视图): the customer, its accounts with books, arrears, open bills and recent write-offs, its subscribers',
+        description: 'Needs customer.read and account.read. Personal data is masked unless the operator has customer.pii (R-CUS-2).',
+        params: IdParams,
+        response: { 200: CustomerOverview, ...problems(403, 404) },
+      },
+    },
+    async (req) => customerOverview({ db: ctx.database.db, clock: ctx.clock, accounts: ctx.accounts }, req.actor, (req.params as { id: number }).id),
   );
 
   app.get(

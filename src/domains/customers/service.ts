@@ -1,6 +1,6 @@
 import { type Actor, audit, can } from '../../platform/audit.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Db } from '../../platform/db.ts';
+import type { Db, Q } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import { emit } from '../../platform/outbox.ts';
 import { hashSecret, verifySecret } from '../../platform/passwords.ts';
@@ -169,6 +169,11 @@ export class CustomerService {
     };
   }
 
+  /** The stored record, for the order engine's receipt and rules (callers mask what they show). */
+  async record(id: number, q: Q = this.deps.db) {
+    return customerRepo.byId(q, id);
+  }
+
   /** Lists are always masked (R-CUS-2). */
   async search(q: string, limit = 50): Promise<CustomerView[]> {
     const text = q.trim();
@@ -178,8 +183,8 @@ export class CustomerService {
   }
 
   /** For sensitive orders: checks the customer's 6-digit service password. */
-  async verifyServicePassword(customerId: number, password: string): Promise<boolean> {
-    const c = await customerRepo.byId(this.deps.db, customerId);
+  async verifyServicePassword(customerId: number, password: string, q: Q = this.deps.db): Promise<boolean> {
+    const c = await customerRepo.byId(q, customerId);
     if (!c?.service_password_hash) return false;
     return verifySecret(password, c.service_password_hash);
   }

@@ -20,7 +20,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: AppContext): void {
           200: Example('A bearer token for the Authorization header', {
             token: 'q3Vt…',
             expiresAt: '2026-11-24T01:00:00.000Z',
-            operator: { operatorId: 2, username: 'hall01', name: '张敏', departmentId: 'TJ-HX-H1', roles: ['front_desk'] },
+            operator: { operatorId: 2, username: 'hall01', name: '张敏', departmentId: 'TJ-130041-H1', departmentName: '河西友谊路营业厅', roles: ['front_desk'] },
           }),
           ...problems(429),
         },

@@ -155,8 +155,13 @@ export class OperatorService {
   }
 
   async view(operatorId: number): Promise<OperatorView> {
-    const o = await this.deps.db.selectFrom('operators').selectAll().where('operator_id', '=', operatorId).executeTakeFirstOrThrow();
-    return { operatorId: o.operator_id, username: o.username, name: o.name, departmentId: o.department_id, roles: o.roles };
+    const o = await this.deps.db
+      .selectFrom('operators as o')
+      .leftJoin('departments as d', 'd.department_id', 'o.department_id')
+      .select(['o.operator_id', 'o.username', 'o.name', 'o.department_id', 'o.roles', 'd.name as department_name'])
+      .where('o.operator_id', '=', operatorId)
+      .executeTakeFirstOrThrow();
+    return { operatorId: o.operator_id, username: o.username, name: o.name, departmentId: o.department_id, departmentName: o.department_name, roles: o.roles };
   }
 
   async count(): Promise<number> {
@@ -170,6 +175,8 @@ export interface OperatorView {
   username: string;
   name: string;
   departmentId: string;
+  /** Shown in the front desk's top bar (login and view). */
+  departmentName?: string | null;
   roles: string[];
 }
 

@@ -1,0 +1,289 @@
+// The product catalog: offers with their fees and tariffs, one-off fees, brands, order parameters.
+import { type Actor, systemActor } from '../../platform/audit.ts';
+import type { Text } from '../../platform/checks.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Db, Q } from '../../platform/db.ts';
+import { DomainError } from '../../platform/errors.ts';
+import type { Fen } from '../../platform/money.ts';
+import { recordChange } from '../../platform/outbox.ts';
+import type { Network, OfferKind, OfferMember } from '../../platform/schema.ts';
+import { catalogRepo } from './repo.ts';
+import { isOnline, monthlyFeeFen, type Offer } from './rules.ts';
+
+export interface OfferDefinition {
+  code: string;
+  kind: OfferKind;
+  zh: string;
+  en: string;
+  brand?: string;
+  network?: Network;
+  descriptionZh?: string;
+  descriptionEn?: string;
+  /** ISO date or instant */
+  validFrom: string;
+  validTo?: string;
+  allowedPredecessors?: string[];
+  forbiddenSwitches?: string[];
+  members?: OfferMember[];
+  linkage?: 'immediate' | 'next_cycle_if_funded';
+  requiresSmsConfirmation?: boolean;
+  minimumSpendFen?: Fen;
+  termMonths?: number;
+  customerSegment?: 'personal' | 'family' | 'group';
+  attributes?: Record<string, unknown>;
+  charges?: { kind: 'recurring' | 'one_off'; item: string; role?: string; amountFen: Fen }[];
+  tariffs?: { usage: 'voice' | 'sms' | 'data'; scope: 'local' | 'long_distance' | 'roaming' | 'any'; includedUnits?: number; unit: 'minute' | 'message' | 'kb' | 'mb'; rateFen: Fen; role?: string }[];
+}
+
+export interface CatalogDefinition {
+  brands: { code: string; zh: string; en: string }[];
+  fees: { code: string; zh: string; en: string; item: string; amountFen: Fen; waivable?: boolean }[];
+  offers: OfferDefinition[];
+  parameters?: Record<string, number>;
+}
+
+export interface Fee {
+  feeCode: string;
+  name: Text;
+  itemCode: string;
+  amountFen: Fen;
+  waivable: boolean;
+}
+
+/** The same day-of-month `months` later (end of month clamps), for contract terms. */
+function addMonths(d: Date, months: number): Date {
+  const r = new Date(d.getTime());
+  const day = r.getUTCDate();
+  r.setUTCDate(1);
+  r.setUTCMonth(r.getUTCMonth() + months);
+  const last = new Date(Date.UTC(r.getUTCFullYear(), r.getUTCMonth() + 1, 0)).getUTCDate();
+  r.setUTCDate(Math.min(day, last));
+  return r;
+}
+
+const day = (s: string) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00+08:00` : s);
+
+export class CatalogService {
+  private readonly deps: { db: Db; clock: Clock };
+  constructor(deps: { db: Db; clock: Clock }) {
+    this.deps = deps;
+  }
+
+  /** Loads or updates a catalog definition (the demo catalog, or a carrier's own file). */
+  async importCatalog(def: CatalogDefinition, actor: Actor = systemActor('catalog-import')): Promise<{ offers: number; fees: number }> {
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction().execute(async (tx) => {
+      for (const b of def.brands) await catalogRepo.upsertBrand(tx, { brand_code: b.code, name_zh: b.zh, name_en: b.en });
+      for (const f of def.fees) {
+        await catalogRepo.upsertFee(tx, { fee_code: f.code, name_zh: f.zh, name_en: f.en, item_code: f.item, amount_fen: f.amountFen, waivable: f.waivable ?? true });
+      }
+      for (const o of def.offers) {
+        await catalogRepo.replaceOffer(
+          tx,
+          {
+            offer_code: o.code,
+            kind: o.kind,
+            name_zh: o.zh,
+            name_en: o.en,
+            brand_code: o.brand ?? null,
+            network: o.network ?? null,
+            description_zh: o.descriptionZh ?? '',
+            description_en: o.descriptionEn ?? '',
+            valid_from: day(o.validFrom),
+            valid_to: o.validTo ? day(o.validTo) : null,
+            allowed_predecessors: o.allowedPredecessors ?? null,
+            forbidden_switches: o.forbiddenSwitches ?? [],
+            members: o.members ? JSON.stringify(o.members) : null,
+            linkage: o.linkage ?? null,
+            requires_sms_confirmation: o.requiresSmsConfirmation ?? false,
+            minimum_spend_fen: o.minimumSpendFen ?? 0,
+            term_months: o.termMonths ?? 0,
+            customer_segment: o.customerSegment ?? null,
+            attributes: JSON.stringify(o.attributes ?? {}),
+            created_at: now,
+            updated_at: now,
+          },
+          (o.charges ?? []).map((c) => ({ kind: c.kind, item_code: c.item, member_role: c.role ?? null, amount_fen: c.amountFen })),
+          (o.tariffs ?? []).map((t) => ({ usage: t.usage, scope: t.scope, included_units: t.includedUnits ?? 0, unit: t.unit, rate_fen: t.rateFen, member_role: t.role ?? null })),
+        );
+      }
+      for (const [key, value] of Object.entries(def.parameters ?? {})) await catalogRepo.setParameter(tx, key, value);
+      const summary = { offers: def.offers.length, fees: def.fees.length, brands: def.brands.length };
+      await recordChange(
+        tx,
+        this.deps.clock,
+        actor,
+        { action: 'catalog.import', targetType: 'catalog', targetId: 'catalog', after: { ...summary, offerCodes: def.offers.map((o) => o.code) } },
+        { type: 'catalog.changed', aggregateType: 'catalog', aggregateId: 'catalog', payload: { ...summary, offerCodes: def.offers.map((o) => o.code) } },
+      );
+      return { offers: def.offers.length, fees: def.fees.length };
+    });
+  }
+
+  /** Offers with fees and tariffs; expired ones stay queryable (§8.4). */
+  async list(filter: { kind?: OfferKind; network?: Network; status?: 'online' | 'expired' | 'all'; q?: string } = {}, q: Q = this.deps.db) {
+    const now = this.deps.clock.now();
+    const offers = await catalogRepo.offers(q);
+    const tariffs = await catalogRepo.tariffs(
+      q,
+      offers.map((o) => o.offerCode),
+    );
+    const needle = filter.q?.toLowerCase();
+    return offers
+      .filter((o) => !filter.kind || o.kind === filter.kind)
+      .filter((o) => !filter.network || o.network === filter.network || (o.members ?? []).some((m) => m.network === filter.network))
+      .filter((o) => (filter.status ?? 'online') === 'all' || (filter.status ?? 'online') === (isOnline(o, now) ? 'online' : 'expired'))
+      .filter((o) => !needle || o.offerCode.toLowerCase().includes(needle) || o.nameZh.includes(needle) || o.nameEn.toLowerCase().includes(needle))
+      .map((o) => offerView(o, now, tariffs.filter((t) => t.offer_code === o.offerCode)));
+  }
+
+  async offer(code: string, q: Q = this.deps.db): Promise<Offer | undefined> {
+    return (await catalogRepo.offers(q, [code]))[0];
+  }
+
+  async offers(codes: string[], q: Q = this.deps.db): Promise<Map<string, Offer>> {
+    return new Map((await catalogRepo.offers(q, [...new Set(codes)])).map((o) => [o.offerCode, o]));
+  }
+
+  async offerView(code: string) {
+    const o = await this.offer(code);
+    if (!o) throw new DomainError('OFFER_NOT_FOUND', `产品不存在：${code}`, `No such offer: ${code}`, 404);
+    return offerView(o, this.deps.clock.now(), await catalogRepo.tariffs(this.deps.db, [code]));
+  }
+
+  async fees(q: Q = this.deps.db): Promise<Map<string, Fee>> {
+    const rows = await catalogRepo.fees(q);
+    return new Map(rows.map((f) => [f.fee_code, { feeCode: f.fee_code, name: { zh: f.name_zh, en: f.name_en }, itemCode: f.item_code, amountFen: f.amount_fen, waivable: f.waivable }]));
+  }
+
+  async brands() {
+    return (await catalogRepo.brands(this.deps.db)).map((b) => ({ brandCode: b.brand_code, name: { zh: b.name_zh, en: b.name_en } }));
+  }
+
+  // ---- subscribed products (what a subscriber has; rating reads the same rows) ----
+
+  /** Subscribes offers from `startsAt` (now, or the next cycle for a reservation); R-X-14 terms are copied. */
+  async subscribe(
+    tx: Q,
+    actor: Actor,
+    items: { subscriberId: number; offer: Offer; packageId?: number | null; memberRole?: string | null; orderId: number | null; startsAt: Date }[],
+  ) {
+    const rows = await catalogRepo.insertSubscriberOffers(
+      tx,
+      items.map((i) => ({
+        subscriber_id: i.subscriberId,
+        offer_code: i.offer.offerCode,
+        kind: i.offer.kind,
+        package_id: i.packageId ?? null,
+        member_role: i.memberRole ?? null,
+        order_id: i.orderId,
+        started_at: i.startsAt,
+        minimum_spend_fen: i.offer.minimumSpendFen,
+        term_ends_at: i.offer.termMonths > 0 ? addMonths(i.startsAt, i.offer.termMonths) : null,
+      })),
+    );
+    for (const r of rows) {
+      const view = { subscriberOfferId: r.subscriber_offer_id, subscriberId: r.subscriber_id, offerCode: r.offer_code, kind: r.kind, packageId: r.package_id, startedAt: r.started_at.toISOString(), orderId: r.order_id };
+      await recordChange(
+        tx,
+        this.deps.clock,
+        actor,
+        { action: 'product.subscribe', targetType: 'subscriber', targetId: r.subscriber_id, after: view },
+        { type: 'product.subscribed', aggregateType: 'subscriber', aggregateId: r.subscriber_id, payload: view },
+      );
+    }
+    return rows;
+  }
+
+  /** Ends subscriptions at `at` (now, or the end of this cycle for a reservation). */
+  async unsubscribe(tx: Q, actor: Actor, rows: { subscriberOfferId: number; subscriberId: number; offerCode: string }[], at: Date, orderId: number | null) {
+    await catalogRepo.endSubscriberOffers(
+      tx,
+      rows.map((r) => r.subscriberOfferId),
+      at,
+    );
+    for (const r of rows) {
+      const view = { ...r, endedAt: at.toISOString(), orderId };
+      await recordChange(
+        tx,
+        this.deps.clock,
+        actor,
+        { action: 'product.unsubscribe', targetType: 'subscriber', targetId: r.subscriberId, after: view },
+        { type: 'product.unsubscribed', aggregateType: 'subscriber', aggregateId: r.subscriberId, payload: view },
+      );
+    }
+  }
+
+  async createPackage(tx: Q, actor: Actor, p: { offer: Offer; customerId: number; accountId: number; orderId: number | null }) {
+    const row = await catalogRepo.insertPackage(tx, {
+      offer_code: p.offer.offerCode,
+      customer_id: p.customerId,
+      account_id: p.accountId,
+      linkage: p.offer.linkage,
+      order_id: p.orderId,
+      started_at: this.deps.clock.now(),
+    });
+    const view = { packageId: row.package_id, offerCode: row.offer_code, customerId: row.customer_id, accountId: row.account_id, linkage: row.linkage, orderId: row.order_id };
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: 'package.create', targetType: 'package', targetId: row.package_id, accountId: row.account_id, after: view },
+      { type: 'package.created', aggregateType: 'package', aggregateId: row.package_id, accountId: row.account_id, payload: view },
+    );
+    return row;
+  }
+
+  /** Offers in force now or starting later, per subscriber, with names. */
+  async subscriptions(subscriberIds: number[], q: Q = this.deps.db) {
+    const rows = await catalogRepo.currentOffers(q, subscriberIds, this.deps.clock.now());
+    return rows.map((r) => ({
+      subscriberOfferId: r.subscriber_offer_id,
+      subscriberId: r.subscriber_id,
+      offerCode: r.offer_code,
+      name: { zh: r.name_zh, en: r.name_en },
+      kind: r.kind,
+      packageId: r.package_id,
+      memberRole: r.member_role,
+      orderId: r.order_id,
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+      minimumSpendFen: r.minimum_spend_fen,
+      termEndsAt: r.term_ends_at,
+    }));
+  }
+
+  async package(id: number, q: Q = this.deps.db) {
+    return catalogRepo.packageById(q, id);
+  }
+
+  async parameters(q: Q = this.deps.db): Promise<Map<string, number>> {
+    return new Map((await catalogRepo.parameters(q)).map((p) => [p.key, p.value]));
+  }
+}
+
+export function offerView(o: Offer & { descriptionZh?: string; descriptionEn?: string }, now: Date, tariffs: { usage: string; scope: string; included_units: number; unit: string; rate_fen: number; member_role: string | null }[] = []) {
+  return {
+    offerCode: o.offerCode,
+    kind: o.kind,
+    name: { zh: o.nameZh, en: o.nameEn },
+    description: { zh: o.descriptionZh ?? '', en: o.descriptionEn ?? '' },
+    brandCode: o.brandCode,
+    network: o.network,
+    status: isOnline(o, now) ? ('online' as const) : ('expired' as const),
+    validFrom: o.validFrom.toISOString(),
+    validTo: o.validTo?.toISOString() ?? null,
+    monthlyFeeFen: monthlyFeeFen(o),
+    charges: o.charges,
+    tariffs: tariffs.map((t) => ({ usage: t.usage, scope: t.scope, includedUnits: t.included_units, unit: t.unit, rateFen: t.rate_fen, memberRole: t.member_role })),
+    allowedPredecessors: o.allowedPredecessors,
+    forbiddenSwitches: o.forbiddenSwitches,
+    members: o.members,
+    linkage: o.linkage,
+    requiresSmsConfirmation: o.requiresSmsConfirmation,
+    minimumSpendFen: o.minimumSpendFen,
+    termMonths: o.termMonths,
+    customerSegment: o.customerSegment,
+    attributes: o.attributes,
+  };
+}

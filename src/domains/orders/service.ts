@@ -1,0 +1,624 @@
+// The order engine (SPEC §7.1): draft → checked → quoted → [awaiting_confirmation] → submitted → completed | cancelled.
+// Business types plug in through types.ts; the engine owns state, holds (R-ORD-5), waivers (R-ORD-2),
+// the receipt (R-ORD-3), the one-transaction submission (R-ORD-4) and SMS confirmation (R-ORD-6).
+import { type Actor, can, systemActor } from '../../platform/audit.ts';
+import { type CheckFailure, failure, type Text } from '../../platform/checks.ts';
+import type { Tx } from '../../platform/db.ts';
+import { DomainError, notFound } from '../../platform/errors.ts';
+import type { Jobs } from '../../platform/jobs.ts';
+import type { Fen } from '../../platform/money.ts';
+import { recordChange } from '../../platform/outbox.ts';
+import { maskIdNumber, maskPhone } from '../customers/rules.ts';
+import type { ReceiptData } from './receipt-model.ts';
+import { type OrderRow, orderRepo } from './repo.ts';
+import { businessType } from './registry.ts';
+import type { AnyBusinessType, FaultInjector, FeeLine, OrderEnv, OrderServices, QuoteLine } from './types.ts';
+
+export const CONFIRMATION_JOB = 'expire-sms-confirmations';
+const ORDER = { zh: '受理单', en: 'Order' };
+const WORK_ORDER = { zh: '工单', en: 'Work order' };
+const OPEN: readonly string[] = ['draft', 'checked', 'quoted', 'awaiting_confirmation'];
+
+export interface Waiver {
+  lineNo?: number | undefined;
+  feeCode?: string | undefined;
+  /** omitted: the whole line */
+  amountFen?: Fen | undefined;
+  reason: string;
+}
+
+export interface OrderDeps extends OrderServices {
+  faults?: FaultInjector | undefined;
+}
+
+export class OrderService {
+  private readonly deps: OrderDeps;
+  constructor(deps: OrderDeps) {
+    this.deps = deps;
+  }
+
+  private async env(q: Tx | OrderServices['db'], actor: Actor, order: OrderRow): Promise<OrderEnv> {
+    const [dept, params, fees] = await Promise.all([orderRepo.department(q, order.department_id), this.deps.catalog.parameters(q), this.deps.catalog.fees(q)]);
+    return {
+      now: this.deps.clock.now(),
+      actor,
+      orderId: order.order_id,
+      departmentId: order.department_id,
+      departmentCapabilities: dept?.capabilities ?? [],
+      params,
+      fees,
+    };
+  }
+
+  private type(code: string): AnyBusinessType {
+    const t = businessType(code);
+    if (!t) throw new DomainError('UNKNOWN_BUSINESS_TYPE', `未知业务类型：${code}`, `Unknown business type: ${code}`, 422);
+    return t;
+  }
+
+  async create(actor: Actor, body: { businessType: string } & Record<string, unknown>) {
+    const { businessType: code, ...input } = body;
+    const t = this.type(code);
+    if (!actor.operatorId || !actor.departmentId) throw new DomainError('OPERATOR_REQUIRED', '受理须由营业员工号办理', 'An order is taken by an operator', 403);
+    const refs = t.refs(input);
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction().execute(async (tx) => {
+      const row = await orderRepo.insert(tx, {
+        business_type: code,
+        customer_id: refs.customerId ?? null,
+        account_id: refs.accountId ?? null,
+        subscriber_id: refs.subscriberId ?? null,
+        operator_id: actor.operatorId as number,
+        department_id: actor.departmentId as string,
+        input,
+        now,
+      });
+      await this.record(tx, actor, row, 'order.create', 'order.created');
+      return this.view(tx, row);
+    });
+  }
+
+  /** Changes a draft's input; the order goes back to draft and must be checked again. */
+  async update(actor: Actor, id: number, body: { businessType: string } & Record<string, unknown>) {
+    const { businessType: code, ...input } = body;
+    return this.deps.db.transaction().execute(async (tx) => {
+      const o = await this.lockOpen(tx, id, ['draft', 'checked', 'quoted']);
+      if (o.business_type !== code) {
+        throw new DomainError('BUSINESS_TYPE_CHANGED', '受理单的业务类型不能修改，请新建受理单', 'An order’s business type cannot change; start a new order', 422);
+      }
+      const refs = this.type(code).refs(input);
+      await orderRepo.replaceFees(tx, id, []);
+      const row = await orderRepo.update(
+        tx,
+        id,
+        {
+          input,
+          status: 'draft',
+          customer_id: refs.customerId ?? null,
+          account_id: refs.accountId ?? null,
+          subscriber_id: refs.subscriberId ?? null,
+          check_results: null,
+          changes: null,
+          notices: null,
+          authorised_at: null,
+          checked_at: null,
+          quoted_at: null,
+        },
+        this.deps.clock.now(),
+      );
+      await this.record(tx, actor, row, 'order.update', 'order.updated', o);
+      return this.view(tx, row);
+    });
+  }
+
+  async get(actor: Actor, id: number) {
+    const row = await orderRepo.byId(this.deps.db, id);
+    if (!row) throw notFound(ORDER, id);
+    this.assertVisible(actor, row);
+    return this.view(this.deps.db, row);
+  }
+
+  async list(actor: Actor, f: { customerId?: number; subscriberId?: number; status?: OrderRow['status']; limit?: number }) {
+    const rows = await orderRepo.list(this.deps.db, { ...f, limit: f.limit ?? 50 });
+    return rows.filter((r) => this.visible(actor, r)).map((r) => summaryView(r));
+  }
+
+  /** R-ORD-1: runs every rule of the type and stores the result; passing moves the order to `checked`. */
+  async check(actor: Actor, id: number, opts: { servicePassword?: string | undefined } = {}) {
+    return this.deps.db.transaction().execute(async (tx) => {
+      const o = await this.lockOpen(tx, id, ['draft', 'checked', 'quoted']);
+      const t = this.type(o.business_type);
+      const env = await this.env(tx, actor, o);
+      const input = o.input as Record<string, unknown>;
+      const facts = await t.load({ ...env, q: tx, services: this.deps }, input);
+      const failures = [...t.check(facts, input, env), ...(await this.holdFailures(tx, t, facts, input, o.order_id, env.now))];
+      let authorisedAt = o.authorised_at;
+      if (t.sensitive) {
+        const auth = await this.authorise(tx, o, opts.servicePassword);
+        if (auth) failures.push(auth);
+        else authorisedAt ??= env.now;
+      }
+      const passed = failures.length === 0;
+      const row = await orderRepo.update(
+        tx,
+        id,
+        {
+          status: passed ? 'checked' : 'draft',
+          check_results: { passed, failures, checkedAt: env.now.toISOString() },
+          changes: t.describe(facts, input, env),
+          notices: t.notices?.(facts, input, env) ?? [],
+          authorised_at: authorisedAt,
+          checked_at: env.now,
+          quoted_at: null,
+        },
+        env.now,
+      );
+      if (!passed) await orderRepo.replaceFees(tx, id, []);
+      await this.record(tx, actor, row, 'order.check', passed ? 'order.checked' : 'order.check_failed');
+      return this.view(tx, row);
+    });
+  }
+
+  /** Fees of the order (预算) with waivers; only an operator with `order.waive` may waive (R-ORD-2). */
+  async quote(actor: Actor, id: number, opts: { waivers?: Waiver[] | undefined } = {}) {
+    const waivers = opts.waivers ?? [];
+    if (waivers.length > 0 && !can(actor, 'order.waive')) {
+      throw new DomainError('WAIVER_NOT_PERMITTED', '该工号无费用减免权限', 'This operator may not waive fees', 403, { permission: 'order.waive' });
+    }
+    return this.deps.db.transaction().execute(async (tx) => {
+      const o = await this.lockOpen(tx, id, ['checked', 'quoted']);
+      const t = this.type(o.business_type);
+      const env = await this.env(tx, actor, o);
+      const input = o.input as Record<string, unknown>;
+      const facts = await t.load({ ...env, q: tx, services: this.deps }, input);
+      const lines = applyWaivers(t.quote(facts, input, env), waivers, actor);
+      await orderRepo.replaceFees(tx, id, lines);
+      const row = await orderRepo.update(tx, id, { status: 'quoted', quoted_at: env.now }, env.now);
+      await this.record(tx, actor, row, 'order.quote', 'order.quoted', undefined, { fees: lines });
+      return this.view(tx, row);
+    });
+  }
+
+  /**
+   * R-ORD-4: one transaction re-checks, applies every change, takes the prestores into the account,
+   * records the fees, opens work orders and writes audit and events — or nothing at all.
+   */
+  async submit(actor: Actor, id: number) {
+    return this.deps.db.transaction().execute(async (tx) => {
+      const o = await this.lockOpen(tx, id, ['quoted']);
+      const t = this.type(o.business_type);
+      const env = await this.env(tx, actor, o);
+      const input = o.input as Record<string, unknown>;
+      const facts = await t.load({ ...env, q: tx, services: this.deps }, input);
+      const failures = t.check(facts, input, env);
+      if (t.sensitive && !o.authorised_at) failures.push(passwordRequired());
+      if (failures.length) {
+        throw new DomainError('ORDER_CHECK_FAILED', '受理校验未通过，请按提示处理后重新校验', 'The order no longer passes its checks; fix them and check again', 422, { failures });
+      }
+      const stored = feeLines(await orderRepo.fees(tx, id));
+      const fresh = t.quote(facts, input, env);
+      if (!sameQuote(stored, fresh)) {
+        throw new DomainError('QUOTE_STALE', '费用已变化，请重新预算', 'The fees changed since the quote; quote again', 409);
+      }
+      // R-ORD-5: the order holds its subjects while in transit; another order holding them wins
+      const busy = await orderRepo.takeHolds(tx, id, t.subjects(facts, input), 'in_transit', null, env.now);
+      if (busy.length) {
+        throw new DomainError('ORDER_IN_TRANSIT', '该用户有在途受理单，不能重复受理', 'Another order for the same subscriber is in transit', 409, { subjects: busy });
+      }
+      const confirmation = t.needsConfirmation?.(facts, input) ?? null;
+      if (confirmation) {
+        // R-ORD-6: nothing is applied until the customer confirms by SMS
+        const minutes = env.params.get('sms_confirmation_minutes') ?? 1440;
+        const state = {
+          status: 'pending',
+          serviceNumber: confirmation.serviceNumber,
+          text: confirmation.text,
+          sentAt: env.now.toISOString(),
+          expiresAt: new Date(env.now.getTime() + minutes * 60_000).toISOString(),
+        };
+        const row = await orderRepo.update(tx, id, { status: 'awaiting_confirmation', confirmation: state }, env.now);
+        await this.record(tx, actor, row, 'order.await_confirmation', 'notification.sms_confirmation_requested', o, {
+          serviceNumber: confirmation.serviceNumber,
+          text: confirmation.text,
+          expiresAt: state.expiresAt,
+        });
+        return this.view(tx, row);
+      }
+      const row = await this.applyOrder(tx, actor, o, t, facts, input, env, stored);
+      return this.view(tx, row);
+    });
+  }
+
+  /** R-ORD-6: the customer's reply (driven by the notification adapter, or entered at the desk). */
+  async confirm(actor: Actor, id: number, reply: { accepted: boolean; reason?: string | undefined }) {
+    return this.deps.db.transaction().execute(async (tx) => {
+      const o = await this.lockOpen(tx, id, ['awaiting_confirmation']);
+      const now = this.deps.clock.now();
+      const c: Record<string, unknown> = { ...(o.confirmation as Record<string, unknown>), repliedAt: now.toISOString() };
+      if (!reply.accepted) return this.view(tx, await this.cancelLocked(tx, actor, o, reply.reason ?? '客户短信回复不同意', { ...c, status: 'declined', reason: reply.reason ?? null }));
+      if (new Date(String(c.expiresAt)).getTime() <= now.getTime()) {
+        return this.view(tx, await this.cancelLocked(tx, actor, o, '二次确认超时', { ...c, status: 'timed_out', reason: 'timeout' }));
+      }
+      const t = this.type(o.business_type);
+      const env = await this.env(tx, actor, o);
+      const input = o.input as Record<string, unknown>;
+      const facts = await t.load({ ...env, q: tx, services: this.deps }, input);
+      const failures = t.check(facts, input, env);
+      if (failures.length) {
+        throw new DomainError('ORDER_CHECK_FAILED', '受理校验未通过', 'The order no longer passes its checks', 422, { failures });
+      }
+      await orderRepo.update(tx, id, { confirmation: { ...c, status: 'confirmed' } }, now);
+      const row = await this.applyOrder(tx, actor, o, t, facts, input, env, feeLines(await orderRepo.fees(tx, id)));
+      return this.view(tx, row);
+    });
+  }
+
+  registerJobs(jobs: Jobs): void {
+    jobs.register(CONFIRMATION_JOB, () => this.expireConfirmations(systemActor(CONFIRMATION_JOB)), {
+      zh: '二次短信确认超时的受理单自动撤单（R-ORD-6）',
+      en: 'Cancel orders whose SMS confirmation timed out (R-ORD-6)',
+    });
+    jobs.schedule(CONFIRMATION_JOB, '*/5 * * * *');
+  }
+
+  /** The job of R-ORD-6: confirmations past their deadline cancel their orders. */
+  async expireConfirmations(actor: Actor): Promise<number> {
+    const due = await orderRepo.expiredConfirmations(this.deps.db, this.deps.clock.now());
+    for (const { order_id } of due) {
+      await this.deps.db.transaction().execute(async (tx) => {
+        const o = await orderRepo.lock(tx, order_id);
+        if (o?.status !== 'awaiting_confirmation') return;
+        await this.cancelLocked(tx, actor, o, '二次确认超时', { ...(o.confirmation as Record<string, unknown>), status: 'timed_out', reason: 'timeout' });
+      });
+    }
+    return due.length;
+  }
+
+  async cancel(actor: Actor, id: number, reason: string) {
+    return this.deps.db.transaction().execute(async (tx) => {
+      const o = await orderRepo.lock(tx, id);
+      if (!o) throw notFound(ORDER, id);
+      this.assertVisible(actor, o);
+      if (!OPEN.includes(o.status)) {
+        throw new DomainError('ORDER_NOT_CANCELLABLE', `受理单状态为 ${o.status}，不能撤单`, `An order in status ${o.status} cannot be cancelled`, 409, { status: o.status });
+      }
+      if (o.operator_id !== actor.operatorId && !can(actor, 'order.cancel_any')) {
+        throw new DomainError('ORDER_OF_OTHER_OPERATOR', '只能撤销本工号的受理单', 'Only the operator who took the order may cancel it', 403);
+      }
+      return this.view(tx, await this.cancelLocked(tx, actor, o, reason, o.confirmation ? { ...(o.confirmation as object), status: 'cancelled' } : null));
+    });
+  }
+
+  async completeWorkOrder(actor: Actor, workOrderId: number, note?: string) {
+    return this.deps.db.transaction().execute(async (tx) => {
+      const w = await orderRepo.lockWorkOrder(tx, workOrderId);
+      if (!w) throw notFound(WORK_ORDER, workOrderId);
+      if (w.status !== 'open') throw new DomainError('WORK_ORDER_CLOSED', '工单已结束', 'The work order is already closed', 409, { status: w.status });
+      const now = this.deps.clock.now();
+      const done = await orderRepo.completeWorkOrder(tx, workOrderId, actor.operatorId, note ?? null, now);
+      // 开打时间: a broadband line starts service when its installation is done
+      if (w.kind === 'installation' && w.subscriber_id !== null) await this.deps.accounts.markActivated(tx, actor, w.subscriber_id);
+      await recordChange(
+        tx,
+        this.deps.clock,
+        actor,
+        { action: 'workorder.complete', targetType: 'work_order', targetId: workOrderId, before: workOrderView(w), after: workOrderView(done) },
+        { type: 'workorder.completed', aggregateType: 'order', aggregateId: w.order_id, payload: workOrderView(done) },
+      );
+      const order = await orderRepo.lock(tx, w.order_id);
+      const open = (await orderRepo.workOrdersOf(tx, w.order_id)).filter((x) => x.status === 'open');
+      if (order && order.status === 'submitted' && open.length === 0) {
+        await orderRepo.releaseHolds(tx, order.order_id);
+        const row = await orderRepo.update(tx, order.order_id, { status: 'completed', completed_at: now }, now);
+        await this.record(tx, actor, row, 'order.complete', 'order.completed', order);
+      }
+      return workOrderView(done);
+    });
+  }
+
+  async workOrders(f: { status?: 'open' | 'completed' | 'cancelled'; limit?: number }) {
+    return (await orderRepo.listWorkOrders(this.deps.db, { ...f, limit: f.limit ?? 50 })).map(workOrderView);
+  }
+
+  /** R-ORD-3: what the receipt prints; a preview until the order is submitted. */
+  async receiptData(actor: Actor, id: number): Promise<ReceiptData> {
+    const q = this.deps.db;
+    const o = await orderRepo.byId(q, id);
+    if (!o) throw notFound(ORDER, id);
+    this.assertVisible(actor, o);
+    if (o.status === 'draft' || o.status === 'cancelled') {
+      throw new DomainError('RECEIPT_NOT_READY', '受理单须先校验通过才能打印免填单', 'The order must pass its checks before the receipt can be printed', 409, { status: o.status });
+    }
+    const t = this.type(o.business_type);
+    const [fees, op, dept, customer] = await Promise.all([
+      orderRepo.fees(q, id),
+      orderRepo.operator(q, o.operator_id),
+      orderRepo.department(q, o.department_id),
+      o.customer_id ? this.deps.customers.record(o.customer_id) : Promise.resolve(undefined),
+    ]);
+    const lines = feeLines(fees);
+    const total = lines.reduce((s, l) => s + l.amountFen, 0);
+    const waived = lines.reduce((s, l) => s + l.waivedFen, 0);
+    const waivers = new Map<number, string>();
+    for (const l of lines) if (l.waivedBy !== null) waivers.set(l.waivedBy, (await orderRepo.operator(q, l.waivedBy))?.username ?? String(l.waivedBy));
+    const final = o.status === 'submitted' || o.status === 'completed';
+    return {
+      orderId: o.order_id,
+      status: o.status,
+      final,
+      businessType: o.business_type,
+      businessTypeName: t.name,
+      customer: {
+        name: customer?.name ?? '—',
+        kind: customer?.kind ?? 'person',
+        idType: customer?.id_type ?? '—',
+        idNumberMasked: maskIdNumber(customer?.id_number) ?? '—',
+        contactPhoneMasked: maskPhone(customer?.contact_phone),
+        address: customer?.address ?? null,
+      },
+      operator: { username: op?.username ?? '', name: op?.name ?? '' },
+      department: { departmentId: o.department_id, name: dept?.name ?? o.department_id },
+      createdAt: o.created_at.toISOString(),
+      submittedAt: o.submitted_at?.toISOString() ?? null,
+      printedAt: this.deps.clock.now().toISOString(),
+      changes: (o.changes as ReceiptData['changes'] | null) ?? [],
+      fees: lines.map((l) => ({
+        name: l.name,
+        itemCode: l.itemCode ?? '',
+        kind: l.kind,
+        amountFen: l.amountFen,
+        waivedFen: l.waivedFen,
+        waiverReason: l.waiverReason ?? undefined,
+        waivedBy: l.waivedBy === null ? undefined : waivers.get(l.waivedBy),
+      })),
+      totalFen: total,
+      waivedFen: waived,
+      payableFen: total - waived,
+      notices: (o.notices as Text[] | null) ?? [],
+    };
+  }
+
+  // ---- internals ----
+
+  private async applyOrder(tx: Tx, actor: Actor, o: OrderRow, t: AnyBusinessType, facts: unknown, input: Record<string, unknown>, env: OrderEnv, lines: FeeLine[]) {
+    const applied = await t.apply({ ...env, tx, services: this.deps }, facts, input, lines);
+    await this.deps.faults?.at('after-apply', o.order_id);
+    const money = await this.takeMoney(tx, actor, o, applied.accountId, applied.subscribers, lines);
+    await this.deps.faults?.at('after-money', o.order_id);
+    const workOrders = [];
+    for (const w of applied.workOrders ?? []) {
+      workOrders.push(workOrderView(await orderRepo.insertWorkOrder(tx, { order_id: o.order_id, kind: w.kind, subscriber_id: w.subscriberId, address: w.address, now: env.now })));
+    }
+    const completed = workOrders.length === 0;
+    if (completed) await orderRepo.releaseHolds(tx, o.order_id);
+    const row = await orderRepo.update(
+      tx,
+      o.order_id,
+      {
+        status: completed ? 'completed' : 'submitted',
+        submitted_at: env.now,
+        completed_at: completed ? env.now : null,
+        customer_id: applied.customerId ?? o.customer_id,
+        account_id: applied.accountId ?? o.account_id,
+        subscriber_id: o.subscriber_id ?? Object.values(applied.subscribers)[0] ?? null,
+        result: { ...applied.result, subscribers: applied.subscribers, money, workOrders },
+      },
+      env.now,
+    );
+    await this.record(tx, actor, row, 'order.submit', 'order.submitted', o, { money, workOrders });
+    if (completed) await this.record(tx, actor, row, 'order.complete', 'order.completed');
+    await this.deps.faults?.at('before-commit', o.order_id);
+    return row;
+  }
+
+  /**
+   * Fees are business-hall takings recorded on the order (R-ORD-2: the waiver stays visible); prestores
+   * are payments into the account's books (R-ACC-12), each idempotent by the order and line.
+   */
+  private async takeMoney(tx: Tx, actor: Actor, o: OrderRow, accountId: number | null, subscribers: Record<string, number>, lines: FeeLine[]) {
+    const feesFen = lines.filter((l) => l.kind === 'fee').reduce((s, l) => s + l.amountFen - l.waivedFen, 0);
+    const payments = [];
+    for (const l of lines.filter((x) => x.kind === 'prestore' && x.amountFen - x.waivedFen > 0)) {
+      if (accountId === null) throw new Error(`order ${o.order_id}: a prestore needs an account`);
+      const subscriberId = l.memberRole && l.memberRole !== 'main' ? subscribers[l.memberRole] : undefined;
+      const { result } = await this.deps.money.pay(
+        actor,
+        accountId,
+        {
+          amountFen: l.amountFen - l.waivedFen,
+          bookType: l.bookType ?? 'prepaid',
+          restrictedItems: l.restrictedItems,
+          subscriberId,
+          channel: 'front_desk',
+          idempotencyKey: `order:${o.order_id}:${l.lineNo}`,
+        },
+        tx,
+      );
+      payments.push({ lineNo: l.lineNo, paymentId: result.payment.paymentId, amountFen: l.amountFen - l.waivedFen, bookType: l.bookType ?? 'prepaid' });
+    }
+    return { feesCollectedFen: feesFen, prestoreFen: payments.reduce((s, p) => s + p.amountFen, 0), payments };
+  }
+
+  private async cancelLocked(tx: Tx, actor: Actor, o: OrderRow, reason: string, confirmation: unknown) {
+    const now = this.deps.clock.now();
+    await orderRepo.releaseHolds(tx, o.order_id);
+    const row = await orderRepo.update(
+      tx,
+      o.order_id,
+      { status: 'cancelled', cancelled_at: now, cancel_reason: reason, ...(confirmation ? { confirmation } : {}) },
+      now,
+    );
+    await this.record(tx, actor, row, 'order.cancel', 'order.cancelled', o, { reason });
+    return row;
+  }
+
+  private async holdFailures(tx: Tx, t: AnyBusinessType, facts: unknown, input: Record<string, unknown>, orderId: number, now: Date): Promise<CheckFailure[]> {
+    const holds = await orderRepo.conflictingHolds(tx, t.subjects(facts, input), orderId, now);
+    return holds.map((h) =>
+      failure(
+        h.kind === 'reservation' ? 'RESERVATION_CONFLICT' : 'ORDER_IN_TRANSIT',
+        h.kind === 'reservation'
+          ? { zh: `存在预约单 ${h.order_id}（${h.business_type}），不能办理冲突业务`, en: `Reservation order ${h.order_id} (${h.business_type}) conflicts with this order` }
+          : { zh: `存在在途受理单 ${h.order_id}（${h.business_type}）`, en: `Order ${h.order_id} (${h.business_type}) is still in transit` },
+        { zh: '请先完成或撤销该受理单', en: 'Complete or cancel that order first' },
+        { subject: h.subject, orderId: h.order_id },
+      ),
+    );
+  }
+
+  private async authorise(tx: Tx, o: OrderRow, password: string | undefined): Promise<CheckFailure | null> {
+    if (o.authorised_at) return null;
+    if (!o.customer_id) return null;
+    if (!password) return passwordRequired();
+    if (await this.deps.customers.verifyServicePassword(o.customer_id, password, tx)) return null;
+    return failure(
+      'SERVICE_PASSWORD_WRONG',
+      { zh: '服务密码不正确', en: 'The service password is wrong' },
+      { zh: '请客户重新输入服务密码；忘记密码须持证件办理密码重置', en: 'Ask the customer to enter it again; a forgotten password is reset with the ID document' },
+    );
+  }
+
+  private async lockOpen(tx: Tx, id: number, allowed: OrderRow['status'][]) {
+    const o = await orderRepo.lock(tx, id);
+    if (!o) throw notFound(ORDER, id);
+    if (!allowed.includes(o.status)) {
+      throw new DomainError('ORDER_STATE', `受理单状态为 ${o.status}，不能进行此操作`, `The order is ${o.status}; this step is not possible`, 409, { status: o.status, allowed });
+    }
+    return o;
+  }
+
+  /** An operator's department scopes what it sees (SPEC §10); auditors and the back office see all. */
+  private visible(actor: Actor, o: OrderRow): boolean {
+    return can(actor, 'order.read_any') || can(actor, 'order.cancel_any') || o.department_id === actor.departmentId || o.operator_id === actor.operatorId;
+  }
+
+  private assertVisible(actor: Actor, o: OrderRow) {
+    if (!this.visible(actor, o)) throw notFound(ORDER, o.order_id);
+  }
+
+  private async record(tx: Tx, actor: Actor, row: OrderRow, action: string, event: string, before?: OrderRow, extra?: Record<string, unknown>) {
+    const after = summaryView(row);
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action, targetType: 'order', targetId: row.order_id, accountId: row.account_id, before: before ? summaryView(before) : undefined, after: { ...after, ...extra } },
+      { type: event, aggregateType: 'order', aggregateId: row.order_id, accountId: row.account_id, payload: { ...after, ...extra } },
+    );
+  }
+
+  private async view(q: Tx | OrderServices['db'], row: OrderRow) {
+    const lines = feeLines(await orderRepo.fees(q, row.order_id));
+    const workOrders = row.status === 'submitted' || row.status === 'completed' ? (await orderRepo.workOrdersOf(q, row.order_id)).map(workOrderView) : [];
+    const total = lines.reduce((s, l) => s + l.amountFen, 0);
+    const waived = lines.reduce((s, l) => s + l.waivedFen, 0);
+    return {
+      ...summaryView(row),
+      input: row.input as Record<string, unknown>,
+      checks: (row.check_results as { passed: boolean; failures: CheckFailure[]; checkedAt: string } | null) ?? null,
+      changes: (row.changes as ReceiptData['changes'] | null) ?? [],
+      notices: (row.notices as Text[] | null) ?? [],
+      fees: lines,
+      totalFen: total,
+      waivedFen: waived,
+      payableFen: total - waived,
+      confirmation: row.confirmation ?? null,
+      result: row.result ?? null,
+      workOrders,
+    };
+  }
+}
+
+function summaryView(r: OrderRow) {
+  return {
+    orderId: r.order_id,
+    businessType: r.business_type,
+    status: r.status,
+    customerId: r.customer_id,
+    accountId: r.account_id,
+    subscriberId: r.subscriber_id,
+    operatorId: r.operator_id,
+    departmentId: r.department_id,
+    authorised: r.authorised_at !== null,
+    cancelReason: r.cancel_reason,
+    createdAt: r.created_at.toISOString(),
+    checkedAt: r.checked_at?.toISOString() ?? null,
+    quotedAt: r.quoted_at?.toISOString() ?? null,
+    submittedAt: r.submitted_at?.toISOString() ?? null,
+    completedAt: r.completed_at?.toISOString() ?? null,
+    cancelledAt: r.cancelled_at?.toISOString() ?? null,
+  };
+}
+
+function workOrderView(w: { work_order_id: number; order_id: number; kind: string; subscriber_id: number | null; address: string | null; status: string; created_at: Date; completed_at: Date | null; note: string | null }) {
+  return {
+    workOrderId: w.work_order_id,
+    orderId: w.order_id,
+    kind: w.kind,
+    subscriberId: w.subscriber_id,
+    address: w.address,
+    status: w.status,
+    note: w.note,
+    createdAt: w.created_at.toISOString(),
+    completedAt: w.completed_at?.toISOString() ?? null,
+  };
+}
+
+function passwordRequired(): CheckFailure {
+  return failure(
+    'SERVICE_PASSWORD_REQUIRED',
+    { zh: '该业务须验证客户服务密码', en: 'This order needs the customer’s service password' },
+    { zh: '请客户输入 6 位服务密码后重新校验', en: 'Have the customer enter the 6-digit service password and check again' },
+  );
+}
+
+type FeeRow = Awaited<ReturnType<typeof orderRepo.fees>>[number];
+
+function feeLines(rows: FeeRow[]): FeeLine[] {
+  return rows.map((r) => ({
+    lineNo: r.line_no,
+    feeCode: r.fee_code,
+    kind: r.kind,
+    name: { zh: r.name_zh, en: r.name_en },
+    itemCode: r.item_code,
+    bookType: r.book_type ?? undefined,
+    restrictedItems: r.restricted_items ?? undefined,
+    memberRole: r.member_role ?? undefined,
+    amountFen: r.amount_fen,
+    waivable: r.kind === 'fee',
+    waivedFen: r.waived_fen,
+    waivedBy: r.waived_by,
+    waiverReason: r.waiver_reason,
+  }));
+}
+
+/** The stored quote still holds when every line has the same code, kind, amount and role. */
+function sameQuote(stored: FeeLine[], fresh: QuoteLine[]): boolean {
+  const key = (l: QuoteLine) => `${l.feeCode}|${l.kind}|${l.memberRole ?? ''}|${l.amountFen}|${l.bookType ?? ''}|${(l.restrictedItems ?? []).join(',')}`;
+  const a = stored.map(key).sort();
+  const b = fresh.map(key).sort();
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** R-ORD-2: waivers apply to waivable fee lines only, never beyond the line, each with a reason. */
+export function applyWaivers(lines: QuoteLine[], waivers: Waiver[], actor: Actor): FeeLine[] {
+  const out: FeeLine[] = lines.map((l, i) => ({ ...l, lineNo: i + 1, waivedFen: 0, waivedBy: null, waiverReason: null }));
+  for (const w of waivers) {
+    const line = out.find((l) => (w.lineNo !== undefined ? l.lineNo === w.lineNo : l.feeCode === w.feeCode && l.waivedFen === 0));
+    if (!line) {
+      throw new DomainError('WAIVER_LINE_NOT_FOUND', '要减免的费用项不存在', 'The fee line to waive does not exist', 422, { lineNo: w.lineNo, feeCode: w.feeCode });
+    }
+    if (!line.waivable) {
+      throw new DomainError('FEE_NOT_WAIVABLE', `${line.name.zh} 不能减免`, `${line.name.en} cannot be waived`, 422, { lineNo: line.lineNo, feeCode: line.feeCode });
+    }
+    const amount = w.amountFen ?? line.amountFen;
+    if (amount <= 0 || amount > line.amountFen) {
+      throw new DomainError('WAIVER_TOO_LARGE', '减免金额须大于 0 且不超过该项费用', 'A waiver must be above 0 and at most the fee', 422, { lineNo: line.lineNo, amountFen: line.amountFen });
+    }
+    if (!w.reason.trim()) throw new DomainError('WAIVER_REASON_REQUIRED', '减免须填写原因', 'A waiver needs a reason', 422);
+    line.waivedFen = amount;
+    line.waivedBy = actor.operatorId;
+    line.waiverReason = w.reason.trim();
+  }
+  return out;
+}

@@ -1,0 +1,116 @@
+// The shape of a business type (SPEC §7.2) on the generic order engine (§7.1): load → check → quote → apply.
+import type { TSchema } from 'typebox';
+import type { Actor } from '../../platform/audit.ts';
+import type { CheckFailure, Text } from '../../platform/checks.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Db, Q, Tx } from '../../platform/db.ts';
+import type { Fen } from '../../platform/money.ts';
+import type { AccountService } from '../accounts/service.ts';
+import type { MoneyService } from '../accounts/money.ts';
+import type { CatalogService, Fee } from '../catalog/service.ts';
+import type { CustomerService } from '../customers/service.ts';
+import type { ResourceService } from '../resources/service.ts';
+
+/** Services a business type may call; it never touches another domain's tables itself (STYLE habit 5). */
+export interface OrderServices {
+  db: Db;
+  clock: Clock;
+  customers: CustomerService;
+  accounts: AccountService;
+  money: MoneyService;
+  catalog: CatalogService;
+  resources: ResourceService;
+}
+
+/** What every business type gets besides its own facts. */
+export interface OrderEnv {
+  now: Date;
+  actor: Actor;
+  orderId: number;
+  departmentId: string;
+  /** the department's capabilities, e.g. 'pre_cancellation' (R-ORD-8) */
+  departmentCapabilities: string[];
+  params: Map<string, number>;
+  fees: Map<string, Fee>;
+}
+
+export interface LoadContext extends OrderEnv {
+  q: Q;
+  services: OrderServices;
+}
+
+export interface ApplyContext extends OrderEnv {
+  tx: Tx;
+  services: OrderServices;
+}
+
+/** A fee line of the quote before waivers (R-ORD-2). */
+export interface QuoteLine {
+  feeCode: string;
+  kind: 'fee' | 'prestore';
+  name: Text;
+  /** fees: the bill item they are booked under; prestores: null */
+  itemCode: string | null;
+  /** prestores: the book type the money goes into, and what it may pay (R-ACC-12) */
+  bookType?: string | undefined;
+  restrictedItems?: string[] | undefined;
+  /** which of the order's subscribers the line belongs to ('main', 'mobile', 'broadband'…) */
+  memberRole?: string | undefined;
+  amountFen: Fen;
+  /** false: the line cannot be waived (a prestore is the customer's own money) */
+  waivable: boolean;
+}
+
+/** The fee lines as stored on the order, with waivers applied. */
+export interface FeeLine extends QuoteLine {
+  lineNo: number;
+  waivedFen: Fen;
+  waivedBy: number | null;
+  waiverReason: string | null;
+}
+
+export interface ApplyResult {
+  /** the account that receives the prestores and whose events the order's money emits */
+  accountId: number | null;
+  customerId?: number | undefined;
+  /** member role → subscriber, so prestores for a member land as that member's private book */
+  subscribers: Record<string, number>;
+  /** subscriber → offer changes etc., shown on the order and returned to the client */
+  result: Record<string, unknown>;
+  /** installation work orders: the order completes when they are done */
+  workOrders?: { kind: 'installation' | 'removal' | 'reinstall'; subscriberId: number; address: string | null }[];
+  /** extra money movements the type made itself (cancellation settlement) are already in `result` */
+}
+
+export interface BusinessType<I = Record<string, unknown>, F = unknown> {
+  code: string;
+  name: Text;
+  /** the TypeBox schema of the order's input (without businessType) */
+  input: TSchema;
+  /** R-ORD-5: the customer's service password authorises the order (cancel, transfer, change number…) */
+  sensitive: boolean;
+  /** the ids the order row records; the customer whose password authorises it */
+  refs(input: I): { customerId?: number | undefined; subscriberId?: number | undefined; accountId?: number | undefined };
+  load(c: LoadContext, input: I): Promise<F>;
+  /** R-ORD-1: every failing rule at once; pure */
+  check(f: F, input: I, env: OrderEnv): CheckFailure[];
+  /** pure */
+  quote(f: F, input: I, env: OrderEnv): QuoteLine[];
+  /** the receipt's "what changes" lines; pure */
+  describe(f: F, input: I, env: OrderEnv): { label: Text; value: string }[];
+  /** warnings the operator must tell the customer (R-E9-4); pure */
+  notices?(f: F, input: I, env: OrderEnv): Text[];
+  /** R-ORD-5 subjects the order holds while in transit, e.g. 'subscriber:12', 'number:13902201234' */
+  subjects(f: F, input: I): string[];
+  /** R-ORD-6: the order waits for the customer's SMS reply before it is applied */
+  needsConfirmation?(f: F, input: I): { serviceNumber: string; text: Text } | null;
+  apply(c: ApplyContext, f: F, input: I, fees: FeeLine[]): Promise<ApplyResult>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyBusinessType = BusinessType<any, any>;
+
+/** Fault injection for the all-or-nothing test of R-ORD-4: throws at a named step inside the submission. */
+export interface FaultInjector {
+  at(step: 'after-apply' | 'after-money' | 'before-commit', orderId: number): void | Promise<void>;
+}

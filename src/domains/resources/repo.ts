@@ -1,0 +1,310 @@
+// The only place with SQL for number levels, the number pool, SIM cards and handsets.
+import { type Insertable, type RawBuilder, type Selectable, sql } from 'kysely';
+import type { Actor } from '../../platform/audit.ts';
+import type { Q } from '../../platform/db.ts';
+import type { HandsetsTable, NumberLevelsTable, NumbersTable, NumberState, ReservationKind, SimCardsTable, SimCardType, SimState } from '../../platform/schema.ts';
+
+export type NumberRow = Selectable<NumbersTable>;
+export type LevelRow = Selectable<NumberLevelsTable>;
+export type SimRow = Selectable<SimCardsTable>;
+export type NumberWithLevel = NumberRow & {
+  level_name_zh: string;
+  level_name_en: string;
+  price_fen: number;
+  requires_approval: boolean;
+  requires_campaign: boolean;
+  agent_allowed: boolean;
+  patterns: unknown;
+  priority: number;
+};
+
+/** The state a guarded change found, for the audit's `before`. */
+export interface Before {
+  before_state: NumberState;
+  before_kind: ReservationKind | null;
+  before_order_id: number | null;
+  before_customer_id: number | null;
+  before_operator_id: number | null;
+  before_until: Date | null;
+}
+
+export interface NumberFilter {
+  state?: NumberState | undefined;
+  level?: string | undefined;
+  prefix?: string | undefined;
+  suffix?: string | undefined;
+  departmentId?: string | undefined;
+  numberClass?: 'mobile' | 'fixed' | undefined;
+  after?: string | undefined;
+  limit: number;
+}
+
+export interface SimFilter {
+  state?: SimState | undefined;
+  cardType?: SimCardType | undefined;
+  serviceNumber?: string | undefined;
+  warehouseCode?: string | undefined;
+  after?: string | undefined;
+  limit: number;
+}
+
+const CLEAR_RESERVATION = sql`reservation_kind = NULL, reserved_order_id = NULL, reserved_customer_id = NULL, reserved_operator_id = NULL, reserved_at = NULL, reserved_until = NULL`;
+const OLD_COLUMNS = sql`old.state AS before_state, old.reservation_kind AS before_kind, old.reserved_order_id AS before_order_id,
+  old.reserved_customer_id AS before_customer_id, old.reserved_operator_id AS before_operator_id, old.reserved_until AS before_until`;
+
+/** Digits only (checked by the caller); `~<~` with ':' (after '9') bounds a text_pattern_ops range scan. */
+const startsWith = (expr: RawBuilder<string>, digits: string) => sql<boolean>`${expr} ~>=~ ${digits}::text AND ${expr} ~<~ ${`${digits}:`}::text`;
+
+export const resourceRepo = {
+  levels(q: Q) {
+    return q.selectFrom('number_levels').selectAll().orderBy('priority').execute();
+  },
+  policy(q: Q) {
+    return q.selectFrom('number_policy').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
+  },
+  departmentsByIds(q: Q, ids: string[]) {
+    if (ids.length === 0) return Promise.resolve([]);
+    return q.selectFrom('departments').select(['department_id', 'kind', 'warehouse_code']).where('department_id', 'in', ids).execute();
+  },
+  customerExists(q: Q, id: number) {
+    return q.selectFrom('customers').select('customer_id').where('customer_id', '=', id).executeTakeFirst();
+  },
+
+  numberWithLevel(q: Q, serviceNumber: string): Promise<NumberWithLevel | undefined> {
+    return q
+      .selectFrom('numbers as n')
+      .innerJoin('number_levels as l', 'l.code', 'n.level_code')
+      .selectAll('n')
+      .select([
+        'l.name_zh as level_name_zh',
+        'l.name_en as level_name_en',
+        'l.price_fen',
+        'l.requires_approval',
+        'l.requires_campaign',
+        'l.agent_allowed',
+        'l.patterns',
+        'l.priority',
+      ])
+      .where('n.service_number', '=', serviceNumber)
+      .executeTakeFirst();
+  },
+
+  searchNumbers(q: Q, f: NumberFilter): Promise<NumberWithLevel[]> {
+    let query = q
+      .selectFrom('numbers as n')
+      .innerJoin('number_levels as l', 'l.code', 'n.level_code')
+      .selectAll('n')
+      .select([
+        'l.name_zh as level_name_zh',
+        'l.name_en as level_name_en',
+        'l.price_fen',
+        'l.requires_approval',
+        'l.requires_campaign',
+        'l.agent_allowed',
+        'l.patterns',
+        'l.priority',
+      ]);
+    if (f.state) query = query.where('n.state', '=', f.state);
+    if (f.level) query = query.where('n.level_code', '=', f.level);
+    if (f.departmentId) query = query.where('n.department_id', '=', f.departmentId);
+    if (f.numberClass) query = query.where('n.number_class', '=', f.numberClass);
+    if (f.prefix) query = query.where(startsWith(sql`n.service_number`, f.prefix));
+    if (f.suffix) query = query.where(startsWith(sql`reverse(n.service_number)`, [...f.suffix].reverse().join('')));
+    if (f.after) query = query.where('n.service_number', '>', f.after);
+    return query.orderBy('n.service_number').limit(f.limit).execute();
+  },
+
+  /**
+   * R-X-10: takes the number for a subscriber in one guarded statement. It is takeable when free,
+   * or reserved for this claim (order, customer, or a bare hold of this operator), or reserved past
+   * its expiry. Concurrent takes queue on the row lock; the losers find the guard false.
+   */
+  async take(q: Q, serviceNumber: string, t: { subscriberId: number; orderId: number | null; customerId: number | null; operatorId: number | null; now: Date }) {
+    const r = await sql<NumberRow & Before>`
+      WITH old AS (SELECT * FROM numbers WHERE service_number = ${serviceNumber} FOR UPDATE)
+      UPDATE numbers n
+         SET state = 'in_use', subscriber_id = ${t.subscriberId}::bigint, ${CLEAR_RESERVATION}, cooling_until = NULL, state_changed_at = ${t.now}::timestamptz
+        FROM old
+       WHERE n.service_number = old.service_number
+         AND (n.state = 'free'
+              OR (n.state = 'reserved'
+                  AND (n.reserved_until <= ${t.now}::timestamptz
+                       OR n.reserved_order_id = ${t.orderId}::bigint
+                       OR n.reserved_customer_id = ${t.customerId}::bigint
+                       OR (n.reserved_order_id IS NULL AND n.reserved_customer_id IS NULL AND n.reserved_operator_id = ${t.operatorId}::bigint))))
+      RETURNING n.*, ${OLD_COLUMNS}`.execute(q);
+    return r.rows[0];
+  },
+
+  /** Holds a free number (or one whose reservation expired) for a claim until `until`. */
+  async reserve(
+    q: Q,
+    serviceNumber: string,
+    r: { kind: ReservationKind; orderId: number | null; customerId: number | null; operatorId: number | null; now: Date; until: Date },
+  ) {
+    const res = await sql<NumberRow & Before>`
+      WITH old AS (SELECT * FROM numbers WHERE service_number = ${serviceNumber} FOR UPDATE)
+      UPDATE numbers n
+         SET state = 'reserved', reservation_kind = ${r.kind}::text, reserved_order_id = ${r.orderId}::bigint, reserved_customer_id = ${r.customerId}::bigint,
+             reserved_operator_id = ${r.operatorId}::bigint, reserved_at = ${r.now}::timestamptz, reserved_until = ${r.until}::timestamptz,
+             state_changed_at = ${r.now}::timestamptz
+        FROM old
+       WHERE n.service_number = old.service_number
+         AND (n.state = 'free' OR (n.state = 'reserved' AND n.reserved_until <= ${r.now}::timestamptz))
+      RETURNING n.*, ${OLD_COLUMNS}`.execute(q);
+    return res.rows[0];
+  },
+
+  async releaseReservation(q: Q, serviceNumber: string, now: Date) {
+    const r = await sql<NumberRow & Before>`
+      WITH old AS (SELECT * FROM numbers WHERE service_number = ${serviceNumber} FOR UPDATE)
+      UPDATE numbers n SET state = 'free', ${CLEAR_RESERVATION}, state_changed_at = ${now}::timestamptz
+        FROM old
+       WHERE n.service_number = old.service_number AND n.state = 'reserved'
+      RETURNING n.*, ${OLD_COLUMNS}`.execute(q);
+    return r.rows[0];
+  },
+
+  /** in_use → frozen until the cooling ends; the subscriber stays recorded until the number is recycled. */
+  freeze(q: Q, serviceNumber: string, now: Date, coolingUntil: Date) {
+    return q
+      .updateTable('numbers')
+      .set({ state: 'frozen', cooling_until: coolingUntil, state_changed_at: now })
+      .where('service_number', '=', serviceNumber)
+      .where('state', '=', 'in_use')
+      .returningAll()
+      .executeTakeFirst();
+  },
+
+  /** R-X-10: reservations past their expiry go back to free. */
+  expireReservations(q: Q, now: Date, actor: Actor) {
+    return sweep(q, {
+      now,
+      actor,
+      due: sql`state = 'reserved' AND reserved_until <= ${now}::timestamptz`,
+      set: CLEAR_RESERVATION,
+      after: 'free',
+      action: 'number.reservation.expire',
+      eventType: 'number.reservation_expired',
+    });
+  },
+  /** Frozen numbers whose cooling is over are recycled. */
+  recycleCooled(q: Q, now: Date, actor: Actor) {
+    return sweep(q, {
+      now,
+      actor,
+      due: sql`state = 'frozen' AND cooling_until <= ${now}::timestamptz`,
+      set: sql`cooling_until = NULL`,
+      after: 'recycled',
+      action: 'number.recycle',
+      eventType: 'number.recycled',
+    });
+  },
+  /** Recycled numbers recycled at or before the cutoff go back on sale. */
+  releaseRecycled(q: Q, now: Date, cutoff: Date, actor: Actor) {
+    return sweep(q, {
+      now,
+      actor,
+      due: sql`state = 'recycled' AND state_changed_at <= ${cutoff}::timestamptz`,
+      set: sql`subscriber_id = NULL`,
+      after: 'free',
+      action: 'number.release',
+      eventType: 'number.released',
+    });
+  },
+
+  simByIccid(q: Q, iccid: string) {
+    return q.selectFrom('sim_cards').selectAll().where('iccid', '=', iccid).executeTakeFirst();
+  },
+
+  /** Activates the card for a subscriber when it is available to this order (the guard mirrors rules.simFailures). */
+  bindSim(q: Q, iccid: string, b: { serviceNumber: string; subscriberId: number; orderId: number | null; now: Date }) {
+    return q
+      .updateTable('sim_cards')
+      .set({ state: 'activated', service_number: b.serviceNumber, subscriber_id: b.subscriberId, reserved_order_id: null, activated_at: b.now, state_changed_at: b.now })
+      .where('iccid', '=', iccid)
+      .where((eb) =>
+        eb.and([
+          eb.or([eb('service_number', 'is', null), eb('service_number', '=', b.serviceNumber)]),
+          eb.or([
+            eb.and([eb('card_type', '<>', 'finished'), eb('state', '=', 'written')]),
+            eb.and([
+              eb('card_type', '=', 'finished'),
+              eb.or([eb('state', '=', 'in_stock'), eb.and([eb('state', '=', 'reserved'), eb('reserved_order_id', '=', b.orderId)])]),
+            ]),
+          ]),
+        ]),
+      )
+      .returningAll()
+      .executeTakeFirst();
+  },
+
+  retireSim(q: Q, iccid: string, now: Date) {
+    return q
+      .updateTable('sim_cards')
+      .set({ state: 'retired', state_changed_at: now })
+      .where('iccid', '=', iccid)
+      .where('state', '=', 'activated')
+      .returningAll()
+      .executeTakeFirst();
+  },
+
+  searchSims(q: Q, f: SimFilter) {
+    let query = q.selectFrom('sim_cards').selectAll();
+    if (f.state) query = query.where('state', '=', f.state);
+    if (f.cardType) query = query.where('card_type', '=', f.cardType);
+    if (f.serviceNumber) query = query.where('service_number', '=', f.serviceNumber);
+    if (f.warehouseCode) query = query.where('warehouse_code', '=', f.warehouseCode);
+    if (f.after) query = query.where('iccid', '>', f.after);
+    return query.orderBy('iccid').limit(f.limit).execute();
+  },
+
+  insertHandset(q: Q, row: Insertable<HandsetsTable>) {
+    return q.insertInto('handsets').values(row).onConflict((oc) => oc.column('imei').doNothing()).returningAll().executeTakeFirst();
+  },
+
+  async insertNumbers(q: Q, rows: Insertable<NumbersTable>[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const r = await q.insertInto('numbers').values(rows).onConflict((oc) => oc.column('service_number').doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0);
+  },
+  async insertSims(q: Q, rows: Insertable<SimCardsTable>[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const r = await q.insertInto('sim_cards').values(rows).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0);
+  },
+};
+
+/**
+ * R-X-10 release job, one set-based statement per sweep: the rows that are due change state, and
+ * each gets its audit entry and outbox event in the same statement. Rows locked by an order in
+ * flight are skipped and picked up by the next run.
+ */
+async function sweep(
+q: Q,
+  s: { now: Date; actor: Actor; due: RawBuilder<boolean>; set: RawBuilder<unknown>; action: string; eventType: string; after: NumberState },
+): Promise<string[]> {
+  const r = await sql<{ aggregate_id: string }>`
+    WITH due AS (
+      SELECT service_number, state, reservation_kind, reserved_order_id, reserved_customer_id, reserved_until, subscriber_id, cooling_until
+        FROM numbers WHERE ${s.due} ORDER BY service_number FOR UPDATE SKIP LOCKED
+    ), done AS (
+      UPDATE numbers n SET ${s.set}, state = ${s.after}::text, state_changed_at = ${s.now}::timestamptz
+        FROM due WHERE n.service_number = due.service_number
+      RETURNING n.service_number,
+        jsonb_strip_nulls(jsonb_build_object('state', due.state, 'reservationKind', due.reservation_kind, 'reservedOrderId', due.reserved_order_id,
+          'reservedCustomerId', due.reserved_customer_id, 'reservedUntil', due.reserved_until, 'subscriberId', due.subscriber_id,
+          'coolingUntil', due.cooling_until)) AS before
+    ), audited AS (
+      INSERT INTO audit_log (at, operator_id, department_id, action, target_type, target_id, before, after, request_id)
+      SELECT ${s.now}::timestamptz, ${s.actor.operatorId}::bigint, ${s.actor.departmentId}::text, ${s.action}::text, 'number', service_number,
+             before, jsonb_build_object('state', ${s.after}::text), ${s.actor.requestId ?? null}::text
+        FROM done
+    )
+    INSERT INTO outbox (event_type, aggregate_type, aggregate_id, payload, occurred_at)
+    SELECT ${s.eventType}::text, 'number', service_number,
+           jsonb_build_object('serviceNumber', service_number, 'before', before, 'state', ${s.after}::text), ${s.now}::timestamptz
+      FROM done
+    RETURNING aggregate_id`.execute(q);
+  return r.rows.map((x) => x.aggregate_id).sort();
+}

@@ -1,0 +1,96 @@
+// Order fixtures: the demo catalog and stock, a hall manager, a designated hall, and the
+// create → check → quote → submit walk through the API.
+import { expect } from 'vitest';
+import type { AppContext } from '../src/app/context.ts';
+import { DEMO_CATALOG } from '../src/domains/catalog/demo-catalog.ts';
+import { hashSecret } from '../src/platform/passwords.ts';
+import { type Api, freshResidentId, system, TEST_PASSWORD } from './helpers.ts';
+
+export async function setupOrders(ctx: AppContext): Promise<void> {
+  const db = ctx.database.db;
+  await ctx.catalog.importCatalog(DEMO_CATALOG);
+  await ctx.resources.loadDemoStock(db, ['H1', 'H2']);
+  // R-ORD-8: H1 is a designated hall for pre-cancellation, H2 is not
+  await db.updateTable('departments').set({ capabilities: ['pre_cancellation'] }).where('department_id', '=', 'H1').execute();
+  await db
+    .insertInto('operators')
+    .values({ username: 'manager', name: '值班经理', department_id: 'H1', roles: ['front_desk', 'hall_manager'], password_hash: await hashSecret(TEST_PASSWORD) })
+    .execute();
+}
+
+let pick = 0;
+/** A free ordinary number nobody else in this file took. */
+export async function freeNumber(ctx: AppContext): Promise<string> {
+  const rows = await ctx.database.db
+    .selectFrom('numbers')
+    .select('service_number')
+    .where('state', '=', 'free')
+    .where('level_code', '=', 'ordinary')
+    .where('service_number', 'not in', ctx.database.db.selectFrom('sim_cards').select('service_number').where('service_number', 'is not', null) as never)
+    .orderBy('service_number')
+    .offset(pick++)
+    .limit(1)
+    .execute();
+  if (!rows[0]) throw new Error('no free number left');
+  return rows[0].service_number;
+}
+
+let simPick = 0;
+/** An in-stock finished SIM with no number written on it. */
+export async function freeSim(ctx: AppContext): Promise<string> {
+  const rows = await ctx.database.db
+    .selectFrom('sim_cards')
+    .select('iccid')
+    .where('state', '=', 'in_stock')
+    .where('card_type', '=', 'finished')
+    .where('service_number', 'is', null)
+    .orderBy('iccid')
+    .offset(simPick++)
+    .limit(1)
+    .execute();
+  if (!rows[0]) throw new Error('no free SIM left');
+  return rows[0].iccid;
+}
+
+/** A person with a service password (R-ORD-7), segment as asked. */
+export async function newCustomer(ctx: AppContext, opts: { segment?: 'personal' | 'family' | 'group'; name?: string; password?: string } = {}) {
+  return ctx.customers.create(system, {
+    kind: 'person',
+    name: opts.name ?? '张家庭',
+    idType: 'resident_id',
+    idNumber: await freshResidentId(),
+    contactPhone: '13800001111',
+    address: '天津市河西区友谊路 10 号',
+    segment: opts.segment ?? 'personal',
+    servicePassword: opts.password ?? '902417',
+  });
+}
+
+export const OWNER_DOCS = { presenter: 'owner', ownerIdOriginal: true };
+
+export interface Walk {
+  created: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  checked: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  quoted?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  submitted?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** create → check → quote → submit; stops at the first step that does not succeed and returns what it got. */
+export async function walkOrder(
+  api: Api,
+  body: Record<string, unknown>,
+  opts: { as?: string; servicePassword?: string; waivers?: unknown[]; stopAfter?: 'check' | 'quote' } = {},
+): Promise<Walk> {
+  const as = opts.as ?? 'front_desk';
+  const created = await api.call('POST', '/api/v1/orders', { as, body });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const id = created.body.orderId;
+  const checked = await api.call('POST', `/api/v1/orders/${id}/check`, { as, body: opts.servicePassword ? { servicePassword: opts.servicePassword } : {} });
+  if (checked.status !== 200 || checked.body.status !== 'checked' || opts.stopAfter === 'check') return { created: created.body, checked: checked.body };
+  const quoted = await api.call('POST', `/api/v1/orders/${id}/quote`, { as, body: opts.waivers ? { waivers: opts.waivers } : {} });
+  if (quoted.status !== 200 || opts.stopAfter === 'quote') return { created: created.body, checked: checked.body, quoted: quoted.body };
+  const submitted = await api.call('POST', `/api/v1/orders/${id}/submit`, { as, body: {} });
+  return { created: created.body, checked: checked.body, quoted: quoted.body, submitted: submitted.status === 200 ? submitted.body : { httpStatus: submitted.status, ...submitted.body } };
+}
+
+export const codes = (order: { checks?: { failures: { code: string }[] } | null }) => (order.checks?.failures ?? []).map((f) => f.code);

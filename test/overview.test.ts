@@ -1,0 +1,119 @@
+// Customer 360 (SPEC §11): GET /customers/{id}/overview for the front desk.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { OVERVIEW_WRITE_OFFS } from '../src/domains/customers/overview.ts';
+import { hashSecret } from '../src/platform/passwords.ts';
+import { type Api, customerWithAccount, system, T0, TEST_PASSWORD, testApi, testEnv, type TestEnv } from './helpers.ts';
+
+let env: TestEnv;
+let api: Api;
+beforeAll(async () => {
+  env = await testEnv();
+  api = await testApi(env);
+  // an operator who may read customers but not accounts
+  const db = env.ctx.database.db;
+  await db.insertInto('roles').values({ role_code: 'reader', name_zh: '查询', name_en: 'reader', permissions: ['customer.read'] }).execute();
+  await db.insertInto('operators').values({ username: 'reader', name: 'reader', department_id: 'H1', roles: ['reader'], password_hash: await hashSecret(TEST_PASSWORD) }).execute();
+});
+afterAll(() => env.close());
+
+const P = '/api/v1';
+
+/** A postpaid customer with two cycles billed, one cash payment that wrote part off, and a second subscriber. */
+async function fixture() {
+  const f = await customerWithAccount(env.ctx, 'monthly', 1);
+  const second = await env.ctx.accounts.createSubscriber(system, { customerId: f.customer.customerId, accountId: f.accountId, serviceNumber: `${f.sub.serviceNumber.slice(0, -1)}9`, network: 'gsm2g' });
+  await env.ctx.money.postBill(system, f.accountId, {
+    cycle: '2026-10',
+    lines: [
+      { subscriberId: f.subscriberId, item: 'RENT_PLAN', amountFen: 5800 },
+      { subscriberId: f.subscriberId, item: 'VOICE_LD', amountFen: 2310 },
+    ],
+  });
+  await env.ctx.money.postBill(system, f.accountId, { cycle: '2026-11', lines: [{ subscriberId: second.subscriberId, item: 'RENT_PLAN', amountFen: 1900 }] });
+  await env.ctx.money.pay(system, f.accountId, { amountFen: 7000, bookType: 'cash', channel: 'front_desk', idempotencyKey: `overview-${f.accountId}` });
+  return { ...f, second };
+}
+
+describe('GET /customers/{id}/overview', () => {
+  test('customer 360: the customer, its accounts with books, arrears, open bills and write-off lines, its subscribers with activation time and status', async () => {
+    const f = await fixture();
+    const r = await api.call('GET', `${P}/customers/${f.customer.customerId}/overview`, { as: 'front_desk' });
+    expect(r.status).toBe(200);
+    const o = r.body;
+    expect(o.customer).toMatchObject({ customerId: f.customer.customerId, name: f.customer.name, kind: 'person' });
+    expect(o.subscribers).toEqual([
+      { subscriberId: f.subscriberId, serviceNumber: f.sub.serviceNumber, network: 'wcdma3g', status: 'normal', activatedAt: T0.toISOString(), defaultAccountId: f.accountId },
+      { subscriberId: f.second.subscriberId, serviceNumber: f.second.serviceNumber, network: 'gsm2g', status: 'normal', activatedAt: T0.toISOString(), defaultAccountId: f.accountId },
+    ]);
+    // 5800 + 2310 + 1900 billed, 7000 paid: the rest is owed, line by line
+    const [acc] = o.accounts;
+    expect(o.accounts).toHaveLength(1);
+    expect(acc).toMatchObject({ accountId: f.accountId, billingType: 'monthly', paymentMethod: 'cash', status: 'active', arrearsFen: 3010, usableBalanceFen: 0, realtimeBalanceFen: -3010 });
+    expect(o.summary).toEqual({ accounts: 1, subscribers: 2, usableBalanceFen: 0, arrearsFen: 3010 });
+    const openLines = acc.openBills.flatMap((b: { lines: { item: string; openFen: number; serviceNumber: string }[] }) => b.lines);
+    expect(openLines.reduce((s: number, l: { openFen: number }) => s + l.openFen, 0)).toBe(3010);
+    expect(openLines.map((l: { serviceNumber: string }) => l.serviceNumber)).toContain(f.second.serviceNumber);
+    expect(acc.books).toEqual([expect.objectContaining({ bookType: 'cash', amountFen: 7000, balanceFen: 0 })]);
+    // the same figures as the accounts' own read side
+    const balance = await api.call('GET', `${P}/accounts/${f.accountId}/balance`, { as: 'front_desk' });
+    expect(acc.arrearsFen).toBe(balance.body.arrearsFen);
+    expect(acc.openBills).toEqual(balance.body.openBills);
+    // R-ACC-6: write-off lines name the bill line, the item, the book; newest first
+    expect(acc.recentWriteOffs.map((w: { amountFen: number }) => w.amountFen).reduce((a: number, b: number) => a + b, 0)).toBe(7000);
+    expect(acc.recentWriteOffs[0]).toMatchObject({ serviceNumber: expect.any(String), item: expect.any(String), bookType: 'cash', trigger: { kind: 'payment' } });
+    const ids = acc.recentWriteOffs.map((w: { writeOffId: number }) => w.writeOffId);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    expect(o.asOf).toBe(T0.toISOString());
+  });
+
+  test(`R-ACC-6 only the newest ${OVERVIEW_WRITE_OFFS} write-off lines are listed`, async () => {
+    const f = await customerWithAccount(env.ctx, 'monthly', 2);
+    const lines = Array.from({ length: OVERVIEW_WRITE_OFFS + 5 }, () => ({ subscriberId: f.subscriberId, item: 'SMS', amountFen: 10 }));
+    await env.ctx.money.postBill(system, f.accountId, { cycle: '2026-11', lines });
+    await env.ctx.money.pay(system, f.accountId, { amountFen: 10_000, bookType: 'cash', channel: 'front_desk', idempotencyKey: `overview-many-${f.accountId}` });
+    const all = await api.call('GET', `${P}/accounts/${f.accountId}/write-offs`, { as: 'front_desk' });
+    const o = await api.call('GET', `${P}/customers/${f.customer.customerId}/overview`, { as: 'front_desk' });
+    expect(all.body.writeOffs).toHaveLength(OVERVIEW_WRITE_OFFS + 5);
+    expect(o.body.accounts[0].recentWriteOffs).toHaveLength(OVERVIEW_WRITE_OFFS);
+    expect(o.body.accounts[0].recentWriteOffs[0].writeOffId).toBe(all.body.writeOffs.at(-1).writeOffId);
+    expect(o.body.accounts[0].usableBalanceFen).toBe(10_000 - 10 * (OVERVIEW_WRITE_OFFS + 5));
+  });
+
+  test('R-CUS-2 ID and phone numbers are whole only for an operator with customer.pii', async () => {
+    const c = await env.ctx.customers.create(system, { kind: 'person', name: '脱敏测试', idType: 'resident_id', idNumber: '11010519491231002X', contactPhone: '13812345678' });
+    const whole = await api.call('GET', `${P}/customers/${c.customerId}/overview`, { as: 'front_desk' });
+    expect(whole.body.customer).toMatchObject({ idNumber: '11010519491231002X', contactPhone: '13812345678', masked: false });
+    const masked = await api.call('GET', `${P}/customers/${c.customerId}/overview`, { as: 'auditor' });
+    expect(masked.status).toBe(200);
+    expect(masked.body.customer).toMatchObject({ idNumber: '110105********002X', contactPhone: '138****5678', masked: true });
+    // a customer without accounts has an empty 360, not an error
+    expect(masked.body).toMatchObject({ accounts: [], subscribers: [], summary: { accounts: 0, subscribers: 0, usableBalanceFen: 0, arrearsFen: 0 } });
+  });
+
+  test('the bank account number of a bank-collection account is masked without customer.pii', async () => {
+    const c = await env.ctx.customers.create(system, { kind: 'person', name: '托收客户', idType: 'passport', idNumber: 'PE1234567890' });
+    await env.ctx.accounts.createAccount(system, { customerId: c.customerId, billingType: 'monthly', paymentMethod: 'bank_collection', bankName: '工行', bankAccountHolder: '托收客户', bankAccountNumber: '6222020302001234567' });
+    const masked = await api.call('GET', `${P}/customers/${c.customerId}/overview`, { as: 'auditor' });
+    expect(masked.body.accounts[0]).toMatchObject({ bankName: '工行', bankAccountNumber: '***************4567' });
+    const whole = await api.call('GET', `${P}/customers/${c.customerId}/overview`, { as: 'front_desk' });
+    expect(whole.body.accounts[0].bankAccountNumber).toBe('6222020302001234567');
+  });
+
+  test('unknown customer → 404; no token → 401; without customer.read or account.read → 403', async () => {
+    const missing = await api.call('GET', `${P}/customers/987654/overview`, { as: 'front_desk' });
+    expect(missing).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+    expect((await api.call('GET', `${P}/customers/1/overview`, { as: null })).status).toBe(401);
+    expect((await api.call('GET', `${P}/customers/1/overview`, { as: 'nobody' })).body).toMatchObject({ code: 'FORBIDDEN', details: { permission: 'customer.read' } });
+    expect((await api.call('GET', `${P}/customers/1/overview`, { as: 'reader' })).body).toMatchObject({ code: 'FORBIDDEN', details: { permission: 'account.read' } });
+  });
+
+  test('the OpenAPI document describes the overview with a typed schema and an example', async () => {
+    const doc = await api.call('GET', '/openapi.json', { as: null });
+    const op = doc.body.paths['/api/v1/customers/{id}/overview']?.get;
+    expect(op).toBeDefined();
+    const content = op.responses['200'].content['application/json'];
+    expect(Object.keys(content.schema.properties)).toEqual(['customer', 'summary', 'accounts', 'subscribers', 'asOf']);
+    expect(content.schema.properties.accounts.items.required).toContain('arrearsFen');
+    expect(content.example.customer.name).toBe('李华');
+  });
+});
