@@ -4,56 +4,15 @@
 // every table's rows (count and content) and the sum of the book balances are the same after the
 // whole barrage as before it.
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { residentIdCheckChar } from '../src/domains/customers/rules.ts';
+import { expectProblem, type Snapshot, snapshotTables } from './snapshot.ts';
 import { type Api, customerWithAccount, freshResidentId, system, TEST_PASSWORD, testApi, testEnv, type TestEnv } from './helpers.ts';
 
 let env: TestEnv;
 let api: Api;
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
-interface Snapshot {
-  counts: Record<string, number>;
-  /** md5 of every table's rows as text: catches updates that keep the count. */
-  contents: Record<string, string>;
-  balanceFen: number;
-}
-
-/** Row counts and contents of every table in schema public, plus the sum of books.balance_fen. */
-async function snapshot(): Promise<Snapshot> {
-  const db = env.ctx.database.db;
-  const tables = await sql<{ table_name: string }>`
-    SELECT table_name FROM information_schema.tables
-    WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`.execute(db);
-  expect(tables.rows.map((t) => t.table_name)).toEqual(expect.arrayContaining(['audit_log', 'books', 'customers', 'outbox', 'payments', 'sessions', 'write_offs']));
-  const counts: Record<string, number> = {};
-  const contents: Record<string, string> = {};
-  for (const { table_name: t } of tables.rows) {
-    const r = await sql<{ n: number | string; h: string }>`
-      SELECT count(*) AS n, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM ${sql.table(t)} AS x`.execute(db);
-    const row = r.rows[0] as { n: number | string; h: string };
-    counts[t] = Number(row.n);
-    contents[t] = row.h;
-  }
-  const b = await sql<{ s: number | string }>`SELECT coalesce(sum(balance_fen), 0) AS s FROM books`.execute(db);
-  return { counts, contents, balanceFen: Number((b.rows[0] as { s: number | string }).s) };
-}
-
-type Res = Awaited<ReturnType<Api['call']>>;
-
-function expectProblem(r: Res, status: number, code: string | undefined, label: string): void {
-  expect({ label, status: r.status, code: r.body?.code }).toEqual({ label, status, code: code ?? r.body?.code });
-  expect(String(r.headers['content-type']), label).toMatch(/^application\/problem\+json/);
-  expect(typeof r.body?.code, label).toBe('string');
-  expect(r.body.code, label).toMatch(/^[A-Z][A-Z0-9_]+$/);
-  expect(typeof r.body.messages?.zh, label).toBe('string');
-  expect(typeof r.body.messages?.en, label).toBe('string');
-  expect(r.body.messages.zh.length, label).toBeGreaterThan(0);
-  expect(r.body.messages.en.length, label).toBeGreaterThan(0);
-  expect(r.body.status, label).toBe(r.status);
-}
 
 /** Everything the cases refer to, made before the "before" snapshot. */
 interface Fixtures {
@@ -501,7 +460,7 @@ const cases: Case[] = [
 describe('bad input → 4xx problem+json with a code, and nothing changes', () => {
   let before: Snapshot;
   beforeAll(async () => {
-    before = await snapshot();
+    before = await snapshotTables(env.ctx);
   });
 
   test.each(cases)('$name → $status $code', async (c) => {
@@ -524,7 +483,7 @@ describe('bad input → 4xx problem+json with a code, and nothing changes', () =
   });
 
   test('nothing changed: every table and the book balances are as before the barrage', async () => {
-    const after = await snapshot();
+    const after = await snapshotTables(env.ctx);
     expect(after.counts).toEqual(before.counts);
     expect(after.balanceFen).toBe(before.balanceFen);
     expect(after.contents).toEqual(before.contents);
@@ -607,7 +566,7 @@ describe('OpenAPI walk: garbage to every route', () => {
         });
       }
     }
-    before = await snapshot();
+    before = await snapshotTables(env.ctx);
   });
 
   test('the document lists every endpoint of the API', () => {
@@ -710,7 +669,7 @@ describe('OpenAPI walk: garbage to every route', () => {
   });
 
   test('nothing changed during the walk', async () => {
-    const after = await snapshot();
+    const after = await snapshotTables(env.ctx);
     expect(after.counts).toEqual(before.counts);
     expect(after.balanceFen).toBe(before.balanceFen);
     expect(after.contents).toEqual(before.contents);

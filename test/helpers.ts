@@ -6,6 +6,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { type AppContext, createContext } from '../src/app/context.ts';
 import { buildServer } from '../src/app/server.ts';
+import type { FaultInjector } from '../src/domains/orders/types.ts';
 import { type Actor, systemActor } from '../src/platform/audit.ts';
 import { SimulatedClock } from '../src/platform/clock.ts';
 import { loadConfig } from '../src/platform/config.ts';
@@ -24,7 +25,7 @@ export interface TestEnv {
 
 let passwordHash: Promise<string> | undefined;
 
-export async function testEnv(opts: { poolSize?: number } = {}): Promise<TestEnv> {
+export async function testEnv(opts: { poolSize?: number; faults?: FaultInjector } = {}): Promise<TestEnv> {
   const clock = new SimulatedClock(T0, { frozen: true });
   // tests tell clients apart by X-Forwarded-For (login rate limits)
   const config = { ...loadConfig({}), databaseUrl: undefined, logLevel: 'silent', trustProxy: true };
@@ -44,7 +45,7 @@ export async function testEnv(opts: { poolSize?: number } = {}): Promise<TestEnv
       await a.end();
     };
   }
-  const ctx = await createContext(config, { clock, log: pino({ level: 'silent' }), db: dbOpts });
+  const ctx = await createContext(config, { clock, log: pino({ level: 'silent' }), db: dbOpts, faults: opts.faults });
   await seedOrganisation(ctx);
   return {
     ctx,

@@ -45,6 +45,25 @@ export const accountRepo = {
   subscribersOfAccount(q: Q, accountId: number) {
     return q.selectFrom('subscribers').selectAll().where('default_account_id', '=', accountId).orderBy('subscriber_id').execute();
   },
+  /** Locks the subscriber row for a change made by an order (stop reasons, lifecycle, number, SIM). */
+  lockSubscriber(q: Q, id: number) {
+    return q.selectFrom('subscribers').selectAll().where('subscriber_id', '=', id).forUpdate().executeTakeFirst();
+  },
+  /** A subscriber's published bill lines of one cycle, on whichever account pays them (打印清单). */
+  subscriberBillLines(q: Q, subscriberId: number, cycle: string) {
+    return q
+      .selectFrom('bill_lines as l')
+      .innerJoin('bills as b', (j) => j.onRef('b.account_id', '=', 'l.account_id').onRef('b.bill_id', '=', 'l.bill_id'))
+      .innerJoin('bill_items as i', 'i.code', 'l.item_code')
+      .select(['l.line_id', 'l.account_id', 'l.bill_id', 'l.item_code', 'i.name_zh', 'i.name_en', 'i.priority', 'l.amount_fen', 'l.paid_fen'])
+      .where('l.subscriber_id', '=', subscriberId)
+      .where('l.cycle', '=', cycle)
+      // R-BIL-9: only published bills are shown to customers
+      .where('b.status', '=', 'published')
+      .orderBy('i.priority')
+      .orderBy('l.line_id')
+      .execute();
+  },
 
   relationsOf(q: Q, subscriberIds: number[]) {
     return q
@@ -73,6 +92,46 @@ export const accountRepo = {
       .groupBy('relation_id')
       .execute();
     return new Map(rows.map((r) => [r.relation_id as number, Number(r.used)]));
+  },
+
+  // ---- lifecycle and ownership orders (R-ORD-8..10, joint account, household merge/split) ----
+
+  /** What a subscriber was billed in the given cycles on published bills of any account (R-ORD-8). */
+  async billedFen(q: Q, subscriberId: number, cycles: string[]): Promise<number> {
+    if (cycles.length === 0) return 0;
+    const r = await q
+      .selectFrom('bill_lines as l')
+      .innerJoin('bills as b', (j) => j.onRef('b.account_id', '=', 'l.account_id').onRef('b.bill_id', '=', 'l.bill_id'))
+      .select(sql<number>`coalesce(sum(l.amount_fen), 0)::bigint`.as('total'))
+      .where('l.subscriber_id', '=', subscriberId)
+      .where('l.cycle', 'in', cycles)
+      .where('b.status', '=', 'published')
+      .executeTakeFirst();
+    return Number(r?.total ?? 0);
+  },
+  updateAccount(q: Q, id: number, set: Updateable<AccountsTable>) {
+    return q.updateTable('accounts').set(set).where('account_id', '=', id).returningAll().executeTakeFirstOrThrow();
+  },
+  accountsOfCustomer(q: Q, customerId: number) {
+    return q.selectFrom('accounts').selectAll().where('customer_id', '=', customerId).orderBy('account_id').execute();
+  },
+  /** Who still needs the account: live subscribers paying by default from it, and live relations paying from it. */
+  async accountUsers(q: Q, accountId: number) {
+    const [subscribers, relations] = await Promise.all([
+      q.selectFrom('subscribers').select(['subscriber_id', 'service_number']).where('default_account_id', '=', accountId).where('lifecycle', '<>', 'cancelled').orderBy('subscriber_id').execute(),
+      q
+        .selectFrom('payment_relations as r')
+        .innerJoin('subscribers as s', 's.subscriber_id', 'r.subscriber_id')
+        .select(['r.relation_id', 'r.subscriber_id'])
+        .where('r.payer_account_id', '=', accountId)
+        .where('r.revoked_at', 'is', null)
+        .where('s.lifecycle', '<>', 'cancelled')
+        .execute(),
+    ]);
+    return { subscribers, relations };
+  },
+  revokeRelationsOf(q: Q, subscriberId: number, at: Date) {
+    return q.updateTable('payment_relations').set({ revoked_at: at }).where('subscriber_id', '=', subscriberId).where('revoked_at', 'is', null).returningAll().execute();
   },
 
   /** R-ACC-2: closes the unused rest of expired books with a visible expiry record. */

@@ -199,6 +199,30 @@ export class AccountService {
     );
   }
 
+  /**
+   * A subscriber's brand and package change with its products (换套餐 to another brand, 加装 into an
+   * e9 package, R-E9-3); only the fields given are set. Inside the order's transaction.
+   */
+  async setBrandAndPackage(tx: Tx, actor: Actor, subscriberId: number, p: { brandCode?: string | null | undefined; packageId?: number | null | undefined }) {
+    const before = await accountRepo.subscriberById(tx, subscriberId);
+    if (!before) throw notFound(SUBSCRIBER, subscriberId);
+    const now = this.deps.clock.now();
+    const s = await accountRepo.updateSubscriber(tx, subscriberId, {
+      ...(p.brandCode !== undefined ? { brand_code: p.brandCode } : {}),
+      ...(p.packageId !== undefined ? { package_id: p.packageId } : {}),
+      updated_at: now,
+    });
+    const view = (x: typeof s) => ({ subscriberId, brandCode: x.brand_code, packageId: x.package_id });
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: 'subscriber.product_change', targetType: 'subscriber', targetId: subscriberId, accountId: s.default_account_id, before: view(before), after: view(s) },
+      { type: 'subscriber.changed', aggregateType: 'subscriber', aggregateId: subscriberId, accountId: s.default_account_id, payload: view(s) },
+    );
+    return view(s);
+  }
+
   /** A broadband account may share its mobile's number; `network` picks one, otherwise the mobile or fixed line comes first. */
   async getSubscriber(serviceNumber: string, network?: Network) {
     const all = await accountRepo.subscribersByNumber(this.deps.db, serviceNumber);

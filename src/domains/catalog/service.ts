@@ -61,6 +61,8 @@ function addMonths(d: Date, months: number): Date {
   return r;
 }
 
+const laterOf = (a: Date | null, b: Date | null) => (a === null ? b : b === null || a.getTime() >= b.getTime() ? a : b);
+
 const day = (s: string) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00+08:00` : s);
 
 export class CatalogService {
@@ -162,11 +164,23 @@ export class CatalogService {
 
   // ---- subscribed products (what a subscriber has; rating reads the same rows) ----
 
-  /** Subscribes offers from `startsAt` (now, or the next cycle for a reservation); R-X-14 terms are copied. */
+  /**
+   * Subscribes offers from `startsAt` (now, or the next cycle for a reservation); R-X-14 terms are copied.
+   * `keepAgreement`: a minimum-spend agreement still running on the plan this one replaces stays in force
+   * (the higher floor, the later end), so moving up and then down cannot escape it.
+   */
   async subscribe(
     tx: Q,
     actor: Actor,
-    items: { subscriberId: number; offer: Offer; packageId?: number | null; memberRole?: string | null; orderId: number | null; startsAt: Date }[],
+    items: {
+      subscriberId: number;
+      offer: Offer;
+      packageId?: number | null;
+      memberRole?: string | null;
+      orderId: number | null;
+      startsAt: Date;
+      keepAgreement?: { minimumSpendFen: Fen; termEndsAt: Date } | undefined;
+    }[],
   ) {
     const rows = await catalogRepo.insertSubscriberOffers(
       tx,
@@ -178,8 +192,8 @@ export class CatalogService {
         member_role: i.memberRole ?? null,
         order_id: i.orderId,
         started_at: i.startsAt,
-        minimum_spend_fen: i.offer.minimumSpendFen,
-        term_ends_at: i.offer.termMonths > 0 ? addMonths(i.startsAt, i.offer.termMonths) : null,
+        minimum_spend_fen: Math.max(i.offer.minimumSpendFen, i.keepAgreement?.minimumSpendFen ?? 0),
+        term_ends_at: laterOf(i.offer.termMonths > 0 ? addMonths(i.startsAt, i.offer.termMonths) : null, i.keepAgreement?.termEndsAt ?? null),
       })),
     );
     for (const r of rows) {

@@ -115,8 +115,9 @@ export const orderRepo = {
     return subjects.filter((s) => !got.has(s));
   },
 
+  /** Ends the order's in-transit holds; a reservation (预约单) stays until its held_until passes. */
   releaseHolds(q: Q, orderId: number) {
-    return q.deleteFrom('order_holds').where('order_id', '=', orderId).execute();
+    return q.deleteFrom('order_holds').where('order_id', '=', orderId).where('kind', '=', 'in_transit').execute();
   },
 
   insertWorkOrder(q: Q, w: { order_id: number; kind: 'installation' | 'removal' | 'reinstall'; subscriber_id: number; address: string | null; now: Date }) {

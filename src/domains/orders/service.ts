@@ -133,7 +133,7 @@ export class OrderService {
       const facts = await t.load({ ...env, q: tx, services: this.deps }, input);
       const failures = [...t.check(facts, input, env), ...(await this.holdFailures(tx, t, facts, input, o.order_id, env.now))];
       let authorisedAt = o.authorised_at;
-      if (t.sensitive) {
+      if (t.sensitive || t.sensitiveFor?.(input)) {
         const auth = await this.authorise(tx, o, opts.servicePassword);
         if (auth) failures.push(auth);
         else authorisedAt ??= env.now;
@@ -191,7 +191,7 @@ export class OrderService {
       const input = o.input as Record<string, unknown>;
       const facts = await t.load({ ...env, q: tx, services: this.deps }, input);
       const failures = t.check(facts, input, env);
-      if (t.sensitive && !o.authorised_at) failures.push(passwordRequired());
+      if ((t.sensitive || t.sensitiveFor?.(input)) && !o.authorised_at) failures.push(passwordRequired());
       if (failures.length) {
         throw new DomainError('ORDER_CHECK_FAILED', '受理校验未通过，请按提示处理后重新校验', 'The order no longer passes its checks; fix them and check again', 422, { failures });
       }
@@ -391,6 +391,11 @@ export class OrderService {
     }
     const completed = workOrders.length === 0;
     if (completed) await orderRepo.releaseHolds(tx, o.order_id);
+    if (applied.reservation) {
+      // R-ORD-5: the in-transit holds become a reservation that outlives completion (releaseHolds keeps it)
+      const busy = await orderRepo.takeHolds(tx, o.order_id, t.subjects(facts, input), 'reservation', applied.reservation.until, env.now);
+      if (busy.length) throw new DomainError('ORDER_IN_TRANSIT', '该用户有在途受理单，不能重复受理', 'Another order for the same subscriber is in transit', 409, { subjects: busy });
+    }
     const row = await orderRepo.update(
       tx,
       o.order_id,

@@ -79,6 +79,11 @@ export interface ApplyResult {
   result: Record<string, unknown>;
   /** installation work orders: the order completes when they are done */
   workOrders?: { kind: 'installation' | 'removal' | 'reinstall'; subscriberId: number; address: string | null }[];
+  /**
+   * R-ORD-5 预约单: the change takes effect later (a plan change for next cycle), so the order keeps
+   * holding its subjects as a 'reservation' until then, also after it is completed.
+   */
+  reservation?: { until: Date } | undefined;
   /** extra money movements the type made itself (cancellation settlement) are already in `result` */
 }
 
@@ -89,6 +94,8 @@ export interface BusinessType<I = Record<string, unknown>, F = unknown> {
   input: TSchema;
   /** R-ORD-5: the customer's service password authorises the order (cancel, transfer, change number…) */
   sensitive: boolean;
+  /** when the need for the password depends on the input (RESUME after loss, R-X-1); adds to `sensitive` */
+  sensitiveFor?(input: I): boolean;
   /** the ids the order row records; the customer whose password authorises it */
   refs(input: I): { customerId?: number | undefined; subscriberId?: number | undefined; accountId?: number | undefined };
   load(c: LoadContext, input: I): Promise<F>;
