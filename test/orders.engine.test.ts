@@ -178,6 +178,29 @@ describe('all or nothing', () => {
   }
 });
 
+describe('concurrency', () => {
+  test('R-ORD-4 two orders racing for one number: exactly one completes, the other is refused and changes nothing', async () => {
+    const number = await freeNumber(env.ctx);
+    const ids: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const c = await newCustomer(env.ctx);
+      const body = await singleMobile(c.customerId);
+      (body.members[0] as { serviceNumber: string }).serviceNumber = number;
+      const w = await walkOrder(api, body, { stopAfter: 'quote' });
+      expect(w.quoted.status).toBe('quoted');
+      ids.push(w.created.orderId);
+    }
+    const results = await Promise.all(ids.map((id) => api.call('POST', `/api/v1/orders/${id}/submit`, { as: 'front_desk', body: {} })));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 409]);
+    const loser = results.find((r) => r.status === 409);
+    expect(['NUMBER_TAKEN', 'SERVICE_NUMBER_TAKEN', 'ORDER_IN_TRANSIT']).toContain(loser?.body.code);
+    const subs = await env.ctx.database.db.selectFrom('subscribers').select('subscriber_id').where('service_number', '=', number).execute();
+    expect(subs).toHaveLength(1);
+    expect((await checkConservation(env.ctx.database.db)).differing).toEqual([]);
+  });
+});
+
 describe('bad input', () => {
   test('every order endpoint answers 4xx problem+json and changes nothing', async () => {
     const c = await newCustomer(env.ctx);

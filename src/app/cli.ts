@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 // The `openboss` command: serve, migrate, demo, audit conservation, operator create, clock.
+import { readFileSync } from 'node:fs';
+import { DEMO_CATALOG } from '../domains/catalog/demo-catalog.ts';
+import type { CatalogDefinition } from '../domains/catalog/service.ts';
+import { formatYuan } from '../platform/money.ts';
 import { Command, Option } from 'commander';
 import { checkConservation } from '../domains/accounts/conservation.ts';
 import { systemActor } from '../platform/audit.ts';
@@ -97,6 +101,29 @@ jobsCmd
   .action((name: string) =>
     withContext(async (ctx) => {
       console.log(JSON.stringify(await ctx.jobs.runNow(name)));
+    }),
+  );
+
+const catalogCmd = program.command('catalog').description('product catalog (产品目录)');
+catalogCmd
+  .command('import [file]')
+  .description('load or update a catalog definition (JSON: brands, fees, offers, parameters); without a file, the shipped demo catalog')
+  .action((file?: string) =>
+    withContext(async (ctx) => {
+      const def = file ? (JSON.parse(readFileSync(file, 'utf8')) as CatalogDefinition) : DEMO_CATALOG;
+      const r = await ctx.catalog.importCatalog(def);
+      console.log(`offers: ${r.offers}; fees: ${r.fees}`);
+    }),
+  );
+catalogCmd
+  .command('list')
+  .option('--all', 'expired offers too')
+  .description('offers with their monthly fees and status')
+  .action((o: { all?: boolean }) =>
+    withContext(async (ctx) => {
+      for (const x of await ctx.catalog.list({ status: o.all ? 'all' : 'online' })) {
+        console.log(`${x.offerCode.padEnd(16)} ${x.kind.padEnd(8)} ${x.status.padEnd(8)} ${formatYuan(x.monthlyFeeFen).padStart(8)}  ${x.name.zh}`);
+      }
     }),
   );
 

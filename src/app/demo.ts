@@ -1,6 +1,7 @@
 // Demo data: the 20 Tianjin branches of seed 003, a hall, operators for each role, bill items in use,
 // customers with accounts, subscribers, books of several types and open bills. Loaded through the
 // services, so it is audited and conserved like real work.
+import { DEMO_CATALOG } from '../domains/catalog/demo-catalog.ts';
 import { systemActor } from '../platform/audit.ts';
 import { cycleOf } from '../platform/clock.ts';
 import { hashSecret } from '../platform/passwords.ts';
@@ -35,6 +36,8 @@ export const TIANJIN_BRANCHES: [string, string, string][] = [
 export const DEMO_OPERATORS = [
   { username: 'admin', name: '系统管理员', departmentId: 'TJ', roles: ['admin'], password: 'demo-admin' },
   { username: 'hall01', name: '张敏', departmentId: 'TJ-130041-H1', roles: ['front_desk'], password: 'demo-hall01' },
+  // 值班经理: may waive fees (R-ORD-2) and complete installation work orders
+  { username: 'lead01', name: '王芳', departmentId: 'TJ-130041-H1', roles: ['front_desk', 'hall_manager'], password: 'demo-lead01' },
   { username: 'hall02', name: '刘洋', departmentId: 'TJ-130040-H1', roles: ['front_desk'], password: 'demo-hall02' },
   { username: 'acct01', name: '陈静', departmentId: 'TJ-ACCT', roles: ['accounting'], password: 'demo-acct01' },
   { username: 'kam01', name: '赵磊', departmentId: 'TJ-KAM', roles: ['key_account'], password: 'demo-kam01' },
@@ -71,7 +74,8 @@ async function loadOrganisation(ctx: AppContext): Promise<void> {
   await db
     .insertInto('departments')
     .values([
-      { department_id: 'TJ-130041-H1', parent_id: 'TJ-130041', name: '河西友谊路营业厅', kind: 'hall' },
+      // R-ORD-8: 友谊路 is a designated hall for pre-cancellation (预销号指定营业厅)
+      { department_id: 'TJ-130041-H1', parent_id: 'TJ-130041', name: '河西友谊路营业厅', kind: 'hall', capabilities: ['pre_cancellation'] },
       { department_id: 'TJ-130040-H1', parent_id: 'TJ-130040', name: '和平滨江道营业厅', kind: 'hall' },
       { department_id: 'TJ-ACCT', parent_id: 'TJ', name: '帐务室', kind: 'room' },
       { department_id: 'TJ-KAM', parent_id: 'TJ', name: '大客户室', kind: 'room' },
@@ -91,6 +95,7 @@ async function loadOrganisation(ctx: AppContext): Promise<void> {
 export async function loadDemo(ctx: AppContext): Promise<{ customers: number; accounts: number; subscribers: number }> {
   if (await isDemoLoaded(ctx)) throw new Error('demo data is already loaded');
   await loadOrganisation(ctx);
+  await ctx.catalog.importCatalog(DEMO_CATALOG, systemActor('demo'));
   // number pool and SIM stock of the two demo halls' branches (河西, 和平)
   await ctx.resources.loadDemoStock(ctx.database.db, ['TJ-130041', 'TJ-130040']);
   const hall = { ...systemActor('demo'), departmentId: 'TJ-130041-H1' };

@@ -31,15 +31,18 @@ export async function registerWebApp(app: FastifyInstance, dist = WEB_DIST): Pro
     // file names carry a content hash: cache them for good
     await app.register(fastifyStatic, { root: `${dist}/assets`, prefix: '/assets/', immutable: true, maxAge: '365d', index: false });
   }
-  const page = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (isServerPath(req.url)) return reply.callNotFound();
+  const page = async (_req: FastifyRequest, reply: FastifyReply) => {
     reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY');
     if (!built) return reply.type('text/html; charset=utf-8').send(NOT_BUILT);
     // index.html names the current asset files: never cached
     return reply.header('cache-control', 'no-cache').sendFile('index.html', dist, { cacheControl: false });
   };
-  // not `public`: an unknown /api/ path still needs a token first (401), as without this route
-  const opts = { schema: { hide: true } };
-  app.get('/', opts, page);
-  app.get('/*', opts, page);
+  app.get('/', { schema: { hide: true } }, page);
+  // Client-side routes (/payment, /customers/12…) have no server route: a GET that would be a 404
+  // gets the app instead. A hook rather than a `/*` route, so the router's own answers for the API
+  // (404, 414 for an over-long parameter) stay exactly as they are.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.is404 || (req.method !== 'GET' && req.method !== 'HEAD') || isServerPath(req.url)) return;
+    return page(req, reply);
+  });
 }

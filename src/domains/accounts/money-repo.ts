@@ -45,6 +45,17 @@ export const moneyRepo = {
   reversalOf(q: Q, accountId: number, paymentId: number) {
     return q.selectFrom('payments').select('payment_id').where('account_id', '=', accountId).where('reverses_payment_id', '=', paymentId).executeTakeFirst();
   },
+  /** Issues the payment's invoice once: invoiced_at is set only while it is empty (R-X-8 then forbids reversal). */
+  markInvoiced(q: Q, accountId: number, paymentId: number, now: Date) {
+    return q
+      .updateTable('payments')
+      .set({ invoiced_at: now })
+      .where('account_id', '=', accountId)
+      .where('payment_id', '=', paymentId)
+      .where('invoiced_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  },
   paymentsOf(q: Q, accountId: number, limit: number) {
     return q.selectFrom('payments').selectAll().where('account_id', '=', accountId).orderBy('payment_id', 'desc').limit(limit).execute();
   },

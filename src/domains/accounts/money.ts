@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { type Actor, can } from '../../platform/audit.ts';
 import { businessDay, type Clock, compareCycles, cycleOf } from '../../platform/clock.ts';
-import { type Db, inTransaction, type Tx } from '../../platform/db.ts';
+import { type Db, inTransaction, type Q, type Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Fen } from '../../platform/money.ts';
 import { recordChange } from '../../platform/outbox.ts';
@@ -73,10 +73,10 @@ export class MoneyService {
     return allocations;
   }
 
-  private async lockOne(tx: Tx, accountId: number) {
+  private async lockOne(tx: Tx, accountId: number, allowClosed = false) {
     const [acc] = await accountRepo.lockAccounts(tx, [accountId]);
     if (!acc) throw notFound(ACCOUNT, accountId);
-    if (acc.status !== 'active') throw new DomainError('ACCOUNT_CLOSED', '帐户已关闭', 'The account is closed', 409);
+    if (acc.status !== 'active' && !allowClosed) throw new DomainError('ACCOUNT_CLOSED', '帐户已关闭', 'The account is closed', 409);
     return acc;
   }
 
@@ -112,7 +112,8 @@ export class MoneyService {
 
   /** R-ACC-12..14: a payment creates its book, then writes off open bills (R-ACC-11, R-ACC-1..5). */
   /** With `callerTx` the payment is part of the caller's transaction (an order's submission, R-ORD-4). */
-  async pay(actor: Actor, accountId: number, input: PaymentInput, callerTx?: Tx): Promise<{ replayed: boolean; result: PaymentResult }> {
+  /** `allowClosedAccount`: fee recovery (销号费用回收, R-ORD-9) pays the bills left on a cancelled subscriber's closed account. */
+  async pay(actor: Actor, accountId: number, input: PaymentInput, callerTx?: Tx, opts: { allowClosedAccount?: boolean } = {}): Promise<{ replayed: boolean; result: PaymentResult }> {
     const hash = requestHash(input);
     const w = await this.checkCredit(callerTx ?? this.deps.db, accountId, input);
     const now = this.deps.clock.now();
@@ -130,7 +131,7 @@ export class MoneyService {
       if (fast) return { replayed: false, result: { payment: paymentView(fast.payment), writeOffs: [], books: fast.books } };
     }
     return inTransaction(this.deps.db, callerTx, async (tx) => {
-      await this.lockOne(tx, accountId);
+      await this.lockOne(tx, accountId, opts.allowClosedAccount === true && callerTx !== undefined);
       // one round trip after the lock: the key, and whether expiry or write-off has work to do
       const head = await moneyRepo.paymentHead(tx, accountId, input.idempotencyKey, now);
       // R-ACC-14: the same key makes one payment; the account lock serialises concurrent retries
@@ -278,6 +279,42 @@ export class MoneyService {
       );
     }
     return { refundedFen: view.refundedFen, refunds };
+  }
+
+  /** A payment as the order engine's rules see it: the row and whether it was reversed. */
+  async paymentRecord(paymentId: number, q: Q = this.deps.db) {
+    const p = await moneyRepo.paymentById(q, paymentId);
+    if (!p) return undefined;
+    return { ...paymentView(p), invoicedAt: p.invoiced_at?.toISOString() ?? null, reversed: (await moneyRepo.reversalOf(q, p.account_id, paymentId)) !== undefined };
+  }
+
+  /**
+   * 补打发票: a payment without an invoice gets one now (invoiced_at set, audited); one that has it gets
+   * a reprint, audited only. R-X-8: once invoiced, the payment can no longer be reversed.
+   */
+  async invoice(tx: Tx, actor: Actor, paymentId: number, meta: { orderId?: number | null | undefined } = {}) {
+    const p = await moneyRepo.paymentById(tx, paymentId);
+    if (!p) throw notFound(PAYMENT, paymentId);
+    const now = this.deps.clock.now();
+    const orderId = meta.orderId ?? null;
+    const issued = p.invoiced_at ? undefined : await moneyRepo.markInvoiced(tx, p.account_id, paymentId, now);
+    const invoicedAt = (issued?.invoiced_at ?? p.invoiced_at ?? now).toISOString();
+    const view = { paymentId, accountId: p.account_id, amountFen: p.amount_fen, invoicedAt, reprint: !issued, orderId };
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      {
+        action: issued ? 'payment.invoice' : 'payment.invoice_reprint',
+        targetType: 'payment',
+        targetId: paymentId,
+        accountId: p.account_id,
+        before: { invoicedAt: p.invoiced_at?.toISOString() ?? null },
+        after: view,
+      },
+      { type: issued ? 'payment.invoiced' : 'payment.invoice_reprinted', aggregateType: 'account', aggregateId: p.account_id, accountId: p.account_id, payload: view },
+    );
+    return view;
   }
 
   /**

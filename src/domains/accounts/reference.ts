@@ -47,13 +47,13 @@ export class AccountingReference {
     this.loadedAt = 0;
   }
 
-  async allBookTypes(): Promise<BookType[]> {
-    await this.refresh();
+  async allBookTypes(q?: Q): Promise<BookType[]> {
+    await this.refresh(q);
     return [...this.bookTypes.values()];
   }
 
-  async allItems(): Promise<BillItem[]> {
-    await this.refresh();
+  async allItems(q?: Q): Promise<BillItem[]> {
+    await this.refresh(q);
     return [...this.items.values()];
   }
 

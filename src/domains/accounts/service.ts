@@ -1,17 +1,17 @@
 // Accounts, minimal subscribers, payment relations and the read side of the money (balance, write-offs).
 import { type Actor, audit, can } from '../../platform/audit.ts';
-import type { Clock } from '../../platform/clock.ts';
+import { addCycles, type Clock, cycleOf } from '../../platform/clock.ts';
 import { type Db, inTransaction, type Q, type Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Fen } from '../../platform/money.ts';
 import { emit, recordChange } from '../../platform/outbox.ts';
-import type { AccountsTable, BillingType, Network, PaymentMethod } from '../../platform/schema.ts';
+import type { AccountsTable, BillingType, Network, PaymentMethod, StopReason } from '../../platform/schema.ts';
 import { maskBankAccount } from '../customers/rules.ts';
 import { bookView, moneyRepo } from './money-repo.ts';
 import type { AccountingReference } from './reference.ts';
 import { groupMode } from './relations.ts';
 import { accountRepo } from './repo.ts';
-import { type BookState, isUsable } from './writeoff.ts';
+import { type BookState, isUsable, writeOff } from './writeoff.ts';
 
 const ACCOUNT = { zh: '帐户', en: 'Account' };
 const SUBSCRIBER = { zh: '用户', en: 'Subscriber' };
@@ -223,6 +223,147 @@ export class AccountService {
     return view(s);
   }
 
+  // ---- changes made by general-service orders (SPEC §7.2, seed 004 §6.10), in the order's transaction ----
+
+  /**
+   * R-X-1: adds and removes stop reasons of the subscriber's set; the lifecycle is untouched and the
+   * displayed status follows from both (a generated column). Audited with the state before and after.
+   */
+  async changeStopReasons(
+    tx: Tx,
+    actor: Actor,
+    subscriberId: number,
+    change: { add?: StopReason[] | undefined; remove?: StopReason[] | undefined },
+    meta: { orderId?: number | null | undefined; reason?: string | null | undefined } = {},
+  ) {
+    const before = await accountRepo.lockSubscriber(tx, subscriberId);
+    if (!before) throw notFound(SUBSCRIBER, subscriberId);
+    const set = new Set(before.stop_reasons);
+    for (const r of change.remove ?? []) set.delete(r);
+    for (const r of change.add ?? []) set.add(r);
+    const now = this.deps.clock.now();
+    const after = await accountRepo.updateSubscriber(tx, subscriberId, { stop_reasons: STOP_REASONS.filter((r) => set.has(r)), updated_at: now });
+    const b = statusView(before);
+    const a = statusView(after);
+    const extra = { orderId: meta.orderId ?? null, reason: meta.reason ?? null };
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: 'subscriber.status_change', targetType: 'subscriber', targetId: subscriberId, accountId: after.default_account_id, before: b, after: { ...a, ...extra } },
+      {
+        type: 'subscriber.status_changed',
+        aggregateType: 'subscriber',
+        aggregateId: subscriberId,
+        accountId: after.default_account_id,
+        payload: { subscriberId, serviceNumber: after.service_number, before: b, after: a, ...extra },
+      },
+    );
+    return { before: b, after: a };
+  }
+
+  /** 复装: a pre-cancelled subscriber goes back to the normal lifecycle (before formal cancellation, R-ORD-8/9). */
+  async reinstate(tx: Tx, actor: Actor, subscriberId: number, meta: { orderId?: number | null | undefined } = {}) {
+    const before = await accountRepo.lockSubscriber(tx, subscriberId);
+    if (!before) throw notFound(SUBSCRIBER, subscriberId);
+    if (before.lifecycle !== 'pre_cancelled') {
+      throw new DomainError('NOT_PRE_CANCELLED', `用户 ${before.service_number} 不是预销号状态`, `Subscriber ${before.service_number} is not pre-cancelled`, 409, { lifecycle: before.lifecycle });
+    }
+    const now = this.deps.clock.now();
+    const after = await accountRepo.updateSubscriber(tx, subscriberId, { lifecycle: 'normal', pre_cancelled_at: null, updated_at: now });
+    const b = { ...statusView(before), preCancelledAt: before.pre_cancelled_at?.toISOString() ?? null };
+    const a = statusView(after);
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: 'subscriber.reinstate', targetType: 'subscriber', targetId: subscriberId, accountId: after.default_account_id, before: b, after: { ...a, orderId: meta.orderId ?? null } },
+      {
+        type: 'subscriber.reinstated',
+        aggregateType: 'subscriber',
+        aggregateId: subscriberId,
+        accountId: after.default_account_id,
+        payload: { subscriberId, serviceNumber: after.service_number, before: b, after: a, orderId: meta.orderId ?? null },
+      },
+    );
+    return { before: b, after: a };
+  }
+
+  /** SIM (补卡), install address (更改资料), long-distance level: the changed fields, audited before/after. */
+  async updateSubscriberDetails(
+    tx: Tx,
+    actor: Actor,
+    subscriberId: number,
+    change: { iccid?: string | null; imsi?: string | null; installAddress?: string | null; longDistanceLevel?: 'local' | 'domestic' | 'international' },
+    meta: { orderId?: number | null | undefined; what: string },
+  ) {
+    const before = await accountRepo.lockSubscriber(tx, subscriberId);
+    if (!before) throw notFound(SUBSCRIBER, subscriberId);
+    const cols = { iccid: 'iccid', imsi: 'imsi', installAddress: 'install_address', longDistanceLevel: 'long_distance_level' } as const;
+    const set: Record<string, unknown> = {};
+    const b: Record<string, unknown> = {};
+    const a: Record<string, unknown> = {};
+    for (const [k, col] of Object.entries(cols) as [keyof typeof cols, (typeof cols)[keyof typeof cols]][]) {
+      if (change[k] === undefined || change[k] === before[col]) continue;
+      set[col] = change[k];
+      b[k] = before[col];
+      a[k] = change[k];
+    }
+    if (Object.keys(set).length === 0) return { before: b, after: a };
+    const after = await accountRepo.updateSubscriber(tx, subscriberId, { ...set, updated_at: this.deps.clock.now() });
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: `subscriber.${meta.what}`, targetType: 'subscriber', targetId: subscriberId, accountId: after.default_account_id, before: b, after: { ...a, orderId: meta.orderId ?? null } },
+      {
+        type: 'subscriber.updated',
+        aggregateType: 'subscriber',
+        aggregateId: subscriberId,
+        accountId: after.default_account_id,
+        payload: { subscriberId, serviceNumber: after.service_number, what: meta.what, before: b, after: a, orderId: meta.orderId ?? null },
+      },
+    );
+    return { before: b, after: a };
+  }
+
+  /** 改号: the subscriber carries a new service number (the pool moves are the resources domain's). */
+  async changeServiceNumber(tx: Tx, actor: Actor, subscriberId: number, serviceNumber: string, meta: { orderId?: number | null | undefined } = {}) {
+    const before = await accountRepo.lockSubscriber(tx, subscriberId);
+    if (!before) throw notFound(SUBSCRIBER, subscriberId);
+    if (!NUMBER_FORMATS[before.network].test(serviceNumber)) {
+      throw new DomainError('INVALID_SERVICE_NUMBER', `号码格式与网络类型不符：${serviceNumber}`, `The service number does not fit the network ${before.network}: ${serviceNumber}`, 422);
+    }
+    if (await this.numberInUse(serviceNumber, before.network, tx)) {
+      throw new DomainError('SERVICE_NUMBER_TAKEN', `号码已被使用：${serviceNumber}`, `The service number is in use: ${serviceNumber}`, 409);
+    }
+    const after = await accountRepo.updateSubscriber(tx, subscriberId, { service_number: serviceNumber, updated_at: this.deps.clock.now() });
+    const change = { oldNumber: before.service_number, newNumber: serviceNumber, orderId: meta.orderId ?? null };
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: 'subscriber.change_number', targetType: 'subscriber', targetId: subscriberId, accountId: after.default_account_id, before: { serviceNumber: before.service_number }, after: change },
+      { type: 'subscriber.number_changed', aggregateType: 'subscriber', aggregateId: subscriberId, accountId: after.default_account_id, payload: { subscriberId, ...change } },
+    );
+    return subscriberView(after);
+  }
+
+  /** 打印清单: the subscriber's published bill lines of a cycle, with what is paid. */
+  async billLines(subscriberId: number, cycle: string, q: Q = this.deps.db) {
+    const rows = await accountRepo.subscriberBillLines(q, subscriberId, cycle);
+    return rows.map((r) => ({
+      lineId: r.line_id,
+      accountId: r.account_id,
+      billId: r.bill_id,
+      item: r.item_code,
+      name: { zh: r.name_zh, en: r.name_en },
+      amountFen: r.amount_fen,
+      paidFen: r.paid_fen,
+      openFen: r.amount_fen - r.paid_fen,
+    }));
+  }
+
   /** A broadband account may share its mobile's number; `network` picks one, otherwise the mobile or fixed line comes first. */
   async getSubscriber(serviceNumber: string, network?: Network) {
     const all = await accountRepo.subscribersByNumber(this.deps.db, serviceNumber);
@@ -276,10 +417,10 @@ export class AccountService {
   }
 
   /** R-ACC-8: the extra relations in priority order, then the default relation to the own account. */
-  async relations(subscriberId: number) {
-    const sub = await accountRepo.subscriberById(this.deps.db, subscriberId);
+  async relations(subscriberId: number, q: Q = this.deps.db) {
+    const sub = await accountRepo.subscriberById(q, subscriberId);
     if (!sub) throw notFound(SUBSCRIBER, subscriberId);
-    const rows = await accountRepo.relationsOf(this.deps.db, [subscriberId]);
+    const rows = await accountRepo.relationsOf(q, [subscriberId]);
     return {
       subscriberId,
       relations: rows.map(relationView),
@@ -355,11 +496,209 @@ export class AccountService {
     };
   }
 
+  // ---- lifecycle and ownership (orders R-ORD-8..10, joint account 合帐, household merge/split 合户/分户) ----
+
+  /** R-ORD-8: what the subscriber was billed in its last `months` complete cycles, for the average bill. */
+  async recentBilledFen(subscriberId: number, months: number, q: Q = this.deps.db): Promise<{ cycles: string[]; totalFen: Fen }> {
+    const current = cycleOf(this.deps.clock.now());
+    const cycles = Array.from({ length: months }, (_, i) => addCycles(current, -(i + 1))).reverse();
+    return { cycles, totalFen: await accountRepo.billedFen(q, subscriberId, cycles) };
+  }
+
+  /**
+   * R-ORD-9: a dry run of the write-off (R-ACC-5) with the books usable now: what they would pay and
+   * which bill lines would stay open (the arrears to collect before the account can be settled to zero).
+   */
+  async settlementPreview(accountId: number, q: Q = this.deps.db) {
+    const now = this.deps.clock.now();
+    const [lines, books] = await Promise.all([accountRepo.openLines(q, accountId), accountRepo.bookStates(q, accountId)]);
+    const { allocations, lineOpen } = writeOff(books, lines, now);
+    const usableFen = books.filter((b) => isUsable(b, now)).reduce((s, b) => s + b.balanceFen, 0);
+    const coveredFen = allocations.reduce((s, a) => s + a.amountFen, 0);
+    return {
+      accountId,
+      /** every book's balance, usable now or not (started later, expired but not yet closed) */
+      heldFen: books.reduce((s, b) => s + b.balanceFen, 0),
+      usableFen,
+      /** open published bill lines now */
+      arrearsFen: lines.reduce((s, l) => s + l.openFen, 0),
+      /** what the usable books would pay of them */
+      coveredFen,
+      /** what would stay in the usable books afterwards (handed back on cancellation) */
+      remainingBalanceFen: usableFen - coveredFen,
+      lines: lines.map((l) => ({ lineId: l.lineId, subscriberId: l.subscriberId, cycle: l.cycle, itemCode: l.itemCode, openFen: l.openFen, unpaidFen: lineOpen.get(l.lineId) ?? l.openFen })),
+    };
+  }
+
+  /** The accounts of a customer (an existing real-time account may take a transferred subscriber, R-ORD-10). */
+  async accountsOf(customerId: number, q: Q = this.deps.db) {
+    return accountRepo.accountsOfCustomer(q, customerId);
+  }
+
+  /** Who still needs an account: live subscribers paying by default from it and live payment relations. */
+  async accountUsers(accountId: number, q: Q = this.deps.db) {
+    return accountRepo.accountUsers(q, accountId);
+  }
+
+  /**
+   * R-ORD-8 / R-ORD-9: pre-cancellation (the line is stopped on the network) and formal cancellation
+   * (the subscription is removed); the provisioning command is an outbox event (R-INT-2).
+   */
+  async changeLifecycle(tx: Tx, actor: Actor, subscriberId: number, to: 'pre_cancelled' | 'cancelled', note: { orderId: number | null; reason?: string | undefined }) {
+    const before = await accountRepo.subscriberById(tx, subscriberId);
+    if (!before) throw notFound(SUBSCRIBER, subscriberId);
+    const now = this.deps.clock.now();
+    const s = await accountRepo.updateSubscriber(tx, subscriberId, to === 'pre_cancelled' ? { lifecycle: to, pre_cancelled_at: now, updated_at: now } : { lifecycle: to, cancelled_at: now, updated_at: now });
+    const view = { ...subscriberView(s), lifecycle: s.lifecycle, preCancelledAt: s.pre_cancelled_at?.toISOString() ?? null, cancelledAt: s.cancelled_at?.toISOString() ?? null };
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: `subscriber.${to === 'pre_cancelled' ? 'pre_cancel' : 'cancel'}`, targetType: 'subscriber', targetId: subscriberId, accountId: s.default_account_id, before: { lifecycle: before.lifecycle, status: before.status }, after: { ...view, reason: note.reason ?? null, orderId: note.orderId } },
+      { type: `subscriber.${to}`, aggregateType: 'subscriber', aggregateId: subscriberId, accountId: s.default_account_id, payload: { ...view, reason: note.reason ?? null, orderId: note.orderId } },
+    );
+    await emit(tx, this.deps.clock, {
+      type: 'provisioning.command',
+      aggregateType: 'subscriber',
+      aggregateId: subscriberId,
+      accountId: s.default_account_id,
+      payload: { command: to === 'pre_cancelled' ? 'stop' : 'cancel', serviceNumber: s.service_number, network: s.network, subscriberId, orderId: note.orderId, reason: to },
+    });
+    return view;
+  }
+
+  /**
+   * Moves a subscriber to another default account of its owner (合帐, 合户/分户) or to a new owner and
+   * that owner's account (过户, R-ORD-10). R-ACC-8: the default account belongs to the subscriber's customer.
+   */
+  async moveSubscriber(
+    tx: Tx,
+    actor: Actor,
+    subscriberId: number,
+    to: { customerId: number; accountId: number },
+    note: { orderId: number | null; reason: 'transfer_ownership' | 'joint_account' | 'household_merge' | 'household_split'; revokeRelations?: boolean },
+  ) {
+    const before = await accountRepo.subscriberById(tx, subscriberId);
+    if (!before) throw notFound(SUBSCRIBER, subscriberId);
+    const acc = await accountRepo.accountById(tx, to.accountId);
+    if (!acc) throw new DomainError('UNKNOWN_ACCOUNT', `帐户不存在：${to.accountId}`, `Unknown account: ${to.accountId}`, 422);
+    if (acc.status !== 'active') throw new DomainError('ACCOUNT_CLOSED', '帐户已关闭', 'The account is closed', 409);
+    if (acc.customer_id !== to.customerId) {
+      throw new DomainError('ACCOUNT_OF_OTHER_CUSTOMER', '默认帐户须属于同一客户；他人付费请建立帐务关系', 'The default account must belong to the same customer; use a payment relation for another payer', 422);
+    }
+    const now = this.deps.clock.now();
+    const s = await accountRepo.updateSubscriber(tx, subscriberId, { customer_id: to.customerId, default_account_id: to.accountId, updated_at: now });
+    const revoked = note.revokeRelations ? await accountRepo.revokeRelationsOf(tx, subscriberId, now) : [];
+    for (const r of revoked) {
+      await recordChange(
+        tx,
+        this.deps.clock,
+        actor,
+        { action: 'relation.revoke', targetType: 'payment_relation', targetId: r.relation_id, accountId: r.payer_account_id, before: relationView(r), after: { revokedAt: now.toISOString(), reason: note.reason } },
+        { type: 'payment_relation.revoked', aggregateType: 'subscriber', aggregateId: subscriberId, accountId: r.payer_account_id, payload: relationView(r) },
+      );
+    }
+    const change = {
+      subscriberId,
+      serviceNumber: s.service_number,
+      from: { customerId: before.customer_id, accountId: before.default_account_id },
+      to,
+      reason: note.reason,
+      orderId: note.orderId,
+      revokedRelations: revoked.map((r) => r.relation_id),
+    };
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: 'subscriber.move', targetType: 'subscriber', targetId: subscriberId, accountId: to.accountId, before: change.from, after: change },
+      { type: note.reason === 'transfer_ownership' ? 'subscriber.owner_changed' : 'subscriber.account_changed', aggregateType: 'subscriber', aggregateId: subscriberId, accountId: to.accountId, payload: change },
+    );
+    return change;
+  }
+
+  /** Closes an account nobody needs any more: no live subscriber or relation uses it, no money in it, nothing owed. */
+  async closeAccount(tx: Tx, actor: Actor, accountId: number, note: { orderId?: number | null; reason?: string } = {}) {
+    const [locked] = await accountRepo.lockAccounts(tx, [accountId]);
+    if (!locked) throw notFound(ACCOUNT, accountId);
+    if (locked.status !== 'active') throw new DomainError('ACCOUNT_CLOSED', '帐户已关闭', 'The account is closed', 409);
+    const users = await accountRepo.accountUsers(tx, accountId);
+    if (users.subscribers.length || users.relations.length) {
+      throw new DomainError('ACCOUNT_IN_USE', '帐户仍有在用用户或帐务关系，不能关闭', 'Live subscribers or payment relations still use the account', 409, {
+        subscriberIds: users.subscribers.map((s) => s.subscriber_id),
+        relationIds: users.relations.map((r) => r.relation_id),
+      });
+    }
+    const [books, lines] = await Promise.all([moneyRepo.booksWithBalance(tx, accountId), accountRepo.openLines(tx, accountId)]);
+    if (books.length || lines.length) {
+      throw new DomainError('ACCOUNT_BALANCE_NOT_ZERO', '帐户余额或欠费不为零，不能关闭', 'The account still holds money or owes bills', 409, {
+        balanceFen: books.reduce((s, b) => s + b.balance_fen, 0),
+        arrearsFen: lines.reduce((s, l) => s + l.openFen, 0),
+      });
+    }
+    const now = this.deps.clock.now();
+    const a = await accountRepo.updateAccount(tx, accountId, { status: 'closed', updated_at: now });
+    const view = { ...accountView(a, false), reason: note.reason ?? null, orderId: note.orderId ?? null };
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: 'account.close', targetType: 'account', targetId: accountId, accountId, before: { status: 'active' }, after: view },
+      { type: 'account.closed', aggregateType: 'account', aggregateId: accountId, accountId, payload: view },
+    );
+    return view;
+  }
+
+  /** 更改缴费方式 (seed 004 §6.10): bank collection needs the bank, the holder and the account number. */
+  async changePaymentMethod(
+    tx: Tx,
+    actor: Actor,
+    accountId: number,
+    input: { paymentMethod: PaymentMethod; bankName?: string | undefined; bankAccountHolder?: string | undefined; bankAccountNumber?: string | undefined },
+    orderId: number | null = null,
+  ) {
+    const bank = input.paymentMethod === 'bank_collection' || input.paymentMethod === 'bank_agency';
+    if (input.paymentMethod === 'bank_collection' && (!input.bankAccountHolder || !input.bankAccountNumber || !input.bankName)) {
+      throw new DomainError('BANK_DETAILS_REQUIRED', '银行托收须填写开户银行、户名和帐号', 'Bank collection needs the bank, the holder and the account number', 422);
+    }
+    const before = await accountRepo.accountById(tx, accountId);
+    if (!before) throw notFound(ACCOUNT, accountId);
+    if (before.status !== 'active') throw new DomainError('ACCOUNT_CLOSED', '帐户已关闭', 'The account is closed', 409);
+    const a = await accountRepo.updateAccount(tx, accountId, {
+      payment_method: input.paymentMethod,
+      bank_name: bank ? (input.bankName ?? null) : null,
+      bank_account_holder: bank ? (input.bankAccountHolder ?? null) : null,
+      bank_account_number: bank ? (input.bankAccountNumber ?? null) : null,
+      updated_at: this.deps.clock.now(),
+    });
+    const after = accountView(a, false);
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: 'account.change_payment_method', targetType: 'account', targetId: accountId, accountId, before: accountView(before, false), after: { ...after, orderId } },
+      { type: 'account.payment_method_changed', aggregateType: 'account', aggregateId: accountId, accountId, payload: { ...after, orderId } },
+    );
+    return after;
+  }
+
+  /** Book types and bill items (a payment order checks its book type and restriction, R-ACC-12). */
+  async referenceData(q: Q = this.deps.db) {
+    return { bookTypes: await this.deps.reference.allBookTypes(q), items: await this.deps.reference.allItems(q) };
+  }
+
   async payments(accountId: number) {
     const a = await accountRepo.accountById(this.deps.db, accountId);
     if (!a) throw notFound(ACCOUNT, accountId);
     return moneyRepo.paymentsOf(this.deps.db, accountId, 200);
   }
+}
+
+/** R-X-1 order of the stop reasons as stored (a set; the order only keeps the column stable). */
+const STOP_REASONS: StopReason[] = ['arrears_one_way', 'arrears_two_way', 'high_usage', 'on_request', 'lost', 'bundle', 'operator'];
+
+function statusView(s: { status: string; lifecycle: string; stop_reasons: StopReason[] }) {
+  return { status: s.status, lifecycle: s.lifecycle, stopReasons: s.stop_reasons };
 }
 
 function subscriberView(s: { subscriber_id: number; service_number: string; network: string; customer_id: number; default_account_id: number; status: string; activated_at: Date }) {

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Q } from '../../platform/db.ts';
 import type { CustomersTable } from '../../platform/schema.ts';
 
@@ -34,6 +34,12 @@ export const customerRepo = {
   },
   accountsOf(q: Q, customerId: number) {
     return q.selectFrom('accounts').selectAll().where('customer_id', '=', customerId).orderBy('account_id').execute();
+  },
+  lock(q: Q, id: number) {
+    return q.selectFrom('customers').selectAll().where('customer_id', '=', id).forUpdate().executeTakeFirst();
+  },
+  update(q: Q, id: number, set: Updateable<CustomersTable>) {
+    return q.updateTable('customers').set(set).where('customer_id', '=', id).returningAll().executeTakeFirstOrThrow();
   },
   subscribersOf(q: Q, customerId: number) {
     return q.selectFrom('subscribers').selectAll().where('customer_id', '=', customerId).orderBy('subscriber_id').execute();

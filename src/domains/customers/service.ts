@@ -182,6 +182,34 @@ export class CustomerService {
     return rows.map((r) => customerView(r, false));
   }
 
+  /**
+   * 更改资料: the customer's contact phone and address, in the order's transaction. The audit and the
+   * event carry before/after with the phone masked (R-CUS-2: logs never show it whole).
+   */
+  async changeContact(tx: Q, actor: Actor, customerId: number, change: { contactPhone?: string | undefined; address?: string | undefined }, meta: { orderId?: number | null | undefined } = {}) {
+    const before = await customerRepo.lock(tx, customerId);
+    if (!before) throw notFound(CUSTOMER, customerId);
+    const set: { contact_phone?: string; address?: string } = {};
+    const b: Record<string, string | null> = {};
+    const a: Record<string, string | null> = {};
+    if (change.contactPhone !== undefined && change.contactPhone !== before.contact_phone) {
+      set.contact_phone = change.contactPhone;
+      b.contactPhone = maskPhone(before.contact_phone);
+      a.contactPhone = maskPhone(change.contactPhone);
+    }
+    if (change.address !== undefined && change.address !== before.address) {
+      set.address = change.address;
+      b.address = before.address;
+      a.address = change.address;
+    }
+    if (Object.keys(set).length === 0) return { before: b, after: a };
+    await customerRepo.update(tx, customerId, { ...set, updated_at: this.deps.clock.now() });
+    const orderId = meta.orderId ?? null;
+    await audit(tx, this.deps.clock, actor, { action: 'customer.change_contact', targetType: 'customer', targetId: customerId, before: b, after: { ...a, orderId } });
+    await emit(tx, this.deps.clock, { type: 'customer.updated', aggregateType: 'customer', aggregateId: customerId, payload: { customerId, before: b, after: a, orderId } });
+    return { before: b, after: a };
+  }
+
   /** For sensitive orders: checks the customer's 6-digit service password. */
   async verifyServicePassword(customerId: number, password: string, q: Q = this.deps.db): Promise<boolean> {
     const c = await customerRepo.byId(q, customerId);

@@ -383,7 +383,7 @@ export class OrderService {
   private async applyOrder(tx: Tx, actor: Actor, o: OrderRow, t: AnyBusinessType, facts: unknown, input: Record<string, unknown>, env: OrderEnv, lines: FeeLine[]) {
     const applied = await t.apply({ ...env, tx, services: this.deps }, facts, input, lines);
     await this.deps.faults?.at('after-apply', o.order_id);
-    const money = await this.takeMoney(tx, actor, o, applied.accountId, applied.subscribers, lines);
+    const money = await this.takeMoney(tx, actor, o, applied.accountId, applied.subscribers, lines, applied.paidLines ?? []);
     await this.deps.faults?.at('after-money', o.order_id);
     const workOrders = [];
     for (const w of applied.workOrders ?? []) {
@@ -420,10 +420,15 @@ export class OrderService {
    * Fees are business-hall takings recorded on the order (R-ORD-2: the waiver stays visible); prestores
    * are payments into the account's books (R-ACC-12), each idempotent by the order and line.
    */
-  private async takeMoney(tx: Tx, actor: Actor, o: OrderRow, accountId: number | null, subscribers: Record<string, number>, lines: FeeLine[]) {
+  private async takeMoney(tx: Tx, actor: Actor, o: OrderRow, accountId: number | null, subscribers: Record<string, number>, lines: FeeLine[], paidLines: { lineNo: number; paymentId: number }[]) {
     const feesFen = lines.filter((l) => l.kind === 'fee').reduce((s, l) => s + l.amountFen - l.waivedFen, 0);
     const payments = [];
     for (const l of lines.filter((x) => x.kind === 'prestore' && x.amountFen - x.waivedFen > 0)) {
+      const paid = paidLines.find((p) => p.lineNo === l.lineNo);
+      if (paid) {
+        payments.push({ lineNo: l.lineNo, paymentId: paid.paymentId, amountFen: l.amountFen - l.waivedFen, bookType: l.bookType ?? 'prepaid' });
+        continue;
+      }
       if (accountId === null) throw new Error(`order ${o.order_id}: a prestore needs an account`);
       const subscriberId = l.memberRole && l.memberRole !== 'main' ? subscribers[l.memberRole] : undefined;
       const { result } = await this.deps.money.pay(

@@ -85,6 +85,11 @@ export interface ApplyResult {
    */
   reservation?: { until: Date } | undefined;
   /** extra money movements the type made itself (cancellation settlement) are already in `result` */
+  /**
+   * Prestore lines the type paid into the account itself inside apply() (R-ORD-9: arrears are paid
+   * before the account is settled and closed; fee recovery pays a closed account); not taken again.
+   */
+  paidLines?: { lineNo: number; paymentId: number }[] | undefined;
 }
 
 export interface BusinessType<I = Record<string, unknown>, F = unknown> {

@@ -249,6 +249,17 @@ export const resourceRepo = {
       .executeTakeFirst();
   },
 
+  /** 改号: the active card now carries the subscriber's new number. */
+  setSimNumber(q: Q, iccid: string, serviceNumber: string, now: Date) {
+    return q
+      .updateTable('sim_cards')
+      .set({ service_number: serviceNumber, state_changed_at: now })
+      .where('iccid', '=', iccid)
+      .where('state', '=', 'activated')
+      .returningAll()
+      .executeTakeFirst();
+  },
+
   searchSims(q: Q, f: SimFilter) {
     let query = q.selectFrom('sim_cards').selectAll();
     if (f.state) query = query.where('state', '=', f.state);

@@ -318,6 +318,33 @@ export class ResourceService {
     return simView(row);
   }
 
+  /**
+   * 补卡 (SIM replacement) inside the order's transaction: the new card is activated for the same
+   * number and subscriber, the old one (when it is an active card of the stock) is retired.
+   */
+  async replaceSim(tx: Q, r: { oldIccid: string | null; newIccid: string; serviceNumber: string; subscriberId: number; orderId?: number | undefined; actor?: Actor | undefined }) {
+    const actor = r.actor ?? systemActor(r.orderId ? `order-${r.orderId}` : 'orders');
+    const old = r.oldIccid ? await resourceRepo.simByIccid(tx, r.oldIccid) : undefined;
+    const retired = old?.state === 'activated' ? await this.retireSim(tx, old.iccid, actor) : null;
+    const bound = await this.bindSim(tx, r.newIccid, { serviceNumber: r.serviceNumber, subscriberId: r.subscriberId, orderId: r.orderId, actor });
+    return { iccid: bound.iccid, imsi: bound.imsi, retiredIccid: retired?.iccid ?? null };
+  }
+
+  /** 改号: the subscriber's active card is recorded with the new number (the card itself is not rewritten). */
+  async renumberSim(tx: Q, iccid: string, serviceNumber: string, actor: Actor = systemActor('orders')) {
+    const before = await resourceRepo.simByIccid(tx, iccid);
+    const row = await resourceRepo.setSimNumber(tx, iccid, serviceNumber, this.deps.clock.now());
+    if (!before || !row) return null;
+    await recordChange(
+      tx,
+      this.deps.clock,
+      actor,
+      { action: 'sim.renumber', targetType: 'sim_card', targetId: iccid, before: { serviceNumber: before.service_number }, after: { serviceNumber } },
+      { type: 'sim.renumbered', aggregateType: 'sim_card', aggregateId: iccid, payload: { iccid, oldNumber: before.service_number, serviceNumber, subscriberId: row.subscriber_id } },
+    );
+    return simView(row);
+  }
+
   /** A gift handset (赠机) given by an order, tracked by IMEI. */
   async recordHandset(tx: Q, h: NewHandset, actor: Actor = systemActor('orders')) {
     if (!/^[0-9]{15}$/.test(h.imei) || !hasValidLuhn(h.imei)) {
