@@ -153,6 +153,9 @@ describe('change plan', () => {
       ['SUIYIDA-OLD', false],
       ['SUIYIDA-1PLUS1', true],
     ]);
+    // the brand follows a plan changed at once
+    const row = await env.ctx.database.db.selectFrom('subscribers').select('brand_code').where('subscriber_id', '=', old.subscriberId).executeTakeFirstOrThrow();
+    expect(row.brand_code).toBe('RURAL');
   });
 
   test('R-ORD-5 a next-cycle plan change is a reservation that holds the subscriber until it takes effect', async () => {
@@ -181,18 +184,17 @@ describe('change plan', () => {
     await expectRefused(second.checked);
     expect((await plans(sub)).map((p) => p.plan)).toEqual(['G2-18', 'SHARED-MIN']);
 
-    // once the new plan is in force the reservation is over: the same order now passes
+    // once the new plan is in force the reservation is over: another change is accepted again
+    // (now from SHARED-MIN, so MF-1PLUS1 would be R-BND-16's refusal; back to G2-18 instead)
     env.clock.set(new Date(nextCycle.getTime() + 3600_000));
-    const again = await api.call('POST', `/api/v1/orders/${second.created.orderId}/check`, { as: 'front_desk', body: {} });
-    expect(again.body.checks.failures).toEqual([]);
-    expect(again.body.changes.find((c: { label: { zh: string } }) => c.label.zh === '原套餐').value).toContain('共享时长');
-    const submitted = await api.call('POST', `/api/v1/orders/${second.created.orderId}/quote`, { as: 'front_desk', body: {} });
-    expect(submitted.status).toBe(200);
-    expect((await api.call('POST', `/api/v1/orders/${second.created.orderId}/submit`, { as: 'front_desk', body: {} })).body.status).toBe('completed');
+    const again = await walkOrder(api, changePlan(sub, 'G2-18'));
+    expect(codes(again.checked)).toEqual([]);
+    expect(again.checked.changes.find((c: { label: { zh: string } }) => c.label.zh === '原套餐').value).toContain('共享时长');
+    expect(again.submitted.status).toBe('completed');
     expect((await plans(sub)).map((p) => [p.plan, p.to === null])).toEqual([
       ['G2-18', false],
       ['SHARED-MIN', false],
-      ['MF-1PLUS1', true],
+      ['G2-18', true],
     ]);
   });
 

@@ -10,6 +10,26 @@ import type { Network, OfferKind, OfferMember } from '../../platform/schema.ts';
 import { catalogRepo } from './repo.ts';
 import { isOnline, monthlyFeeFen, type Offer } from './rules.ts';
 
+/** Offers with their charges, one-off fees and business parameters: what every order reads. */
+interface Reference {
+  offers: ReadonlyMap<string, Offer>;
+  /** position in catalogRepo.offers' order (kind, offer_code), which callers see as Map order */
+  rank: ReadonlyMap<string, number>;
+  fees: ReadonlyMap<string, Fee>;
+  parameters: ReadonlyMap<string, number>;
+  loadedAt: number;
+}
+
+/** Configuration read on every order and changed by importCatalog: cached briefly (like accounts/reference.ts). */
+const REFERENCE_TTL_MS = 60_000;
+
+/** Cached values are shared by every caller: frozen, so a caller that changed one would fail loudly. */
+function deepFreeze<T>(v: T): T {
+  if (v === null || typeof v !== 'object' || v instanceof Date || Object.isFrozen(v)) return v;
+  for (const x of Object.values(v)) deepFreeze(x);
+  return Object.freeze(v);
+}
+
 export interface OfferDefinition {
   code: string;
   kind: OfferKind;
@@ -67,12 +87,51 @@ const day = (s: string) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:
 
 export class CatalogService {
   private readonly deps: { db: Db; clock: Clock };
+  private cached: Reference | undefined;
+  /** bumped by every import: a load that began before it is not kept */
+  private generation = 0;
   constructor(deps: { db: Db; clock: Clock }) {
     this.deps = deps;
   }
 
+  /** `q`: the caller's transaction, when there is one (PGlite has a single connection). */
+  private async reference(q: Q): Promise<Reference> {
+    const c = this.cached;
+    if (c && Date.now() - c.loadedAt < REFERENCE_TTL_MS) return c;
+    const generation = this.generation;
+    const loadedAt = Date.now();
+    const [offers, fees, parameters] = await Promise.all([catalogRepo.offers(q), catalogRepo.fees(q), catalogRepo.parameters(q)]);
+    const r: Reference = {
+      offers: new Map(offers.map((o) => [o.offerCode, deepFreeze(o)])),
+      rank: new Map(offers.map((o, i) => [o.offerCode, i])),
+      fees: new Map(
+        fees.map((f) => [f.fee_code, deepFreeze({ feeCode: f.fee_code, name: { zh: f.name_zh, en: f.name_en }, itemCode: f.item_code, amountFen: f.amount_fen, waivable: f.waivable })]),
+      ),
+      parameters: new Map(parameters.map((p) => [p.key, p.value])),
+      loadedAt,
+    };
+    if (generation === this.generation) this.cached = r;
+    return r;
+  }
+
+  /** Drops the cached offers, fees and parameters (an import changed them). */
+  invalidate(): void {
+    this.generation++;
+    this.cached = undefined;
+  }
+
   /** Loads or updates a catalog definition (the demo catalog, or a carrier's own file). */
   async importCatalog(def: CatalogDefinition, actor: Actor = systemActor('catalog-import')): Promise<{ offers: number; fees: number }> {
+    // before (nobody keeps what they read during the import) and after the commit (nobody keeps the old catalog)
+    this.invalidate();
+    try {
+      return await this.importInTransaction(def, actor);
+    } finally {
+      this.invalidate();
+    }
+  }
+
+  private async importInTransaction(def: CatalogDefinition, actor: Actor): Promise<{ offers: number; fees: number }> {
     const now = this.deps.clock.now();
     return this.deps.db.transaction().execute(async (tx) => {
       for (const b of def.brands) await catalogRepo.upsertBrand(tx, { brand_code: b.code, name_zh: b.zh, name_en: b.en });
@@ -139,12 +198,16 @@ export class CatalogService {
       .map((o) => offerView(o, now, tariffs.filter((t) => t.offer_code === o.offerCode)));
   }
 
+  /** One offer, expired or not (cached; frozen). */
   async offer(code: string, q: Q = this.deps.db): Promise<Offer | undefined> {
-    return (await catalogRepo.offers(q, [code]))[0];
+    return (await this.reference(q)).offers.get(code);
   }
 
+  /** The offers of these codes that exist, in catalog order (kind, code) as the database sorts them (cached; frozen). */
   async offers(codes: string[], q: Q = this.deps.db): Promise<Map<string, Offer>> {
-    return new Map((await catalogRepo.offers(q, [...new Set(codes)])).map((o) => [o.offerCode, o]));
+    const { offers, rank } = await this.reference(q);
+    const found = [...new Set(codes)].filter((c) => offers.has(c)).sort((a, b) => (rank.get(a) as number) - (rank.get(b) as number));
+    return new Map(found.map((c) => [c, offers.get(c) as Offer]));
   }
 
   async offerView(code: string) {
@@ -153,9 +216,9 @@ export class CatalogService {
     return offerView(o, this.deps.clock.now(), await catalogRepo.tariffs(this.deps.db, [code]));
   }
 
+  /** One-off fees by code (cached; frozen). */
   async fees(q: Q = this.deps.db): Promise<Map<string, Fee>> {
-    const rows = await catalogRepo.fees(q);
-    return new Map(rows.map((f) => [f.fee_code, { feeCode: f.fee_code, name: { zh: f.name_zh, en: f.name_en }, itemCode: f.item_code, amountFen: f.amount_fen, waivable: f.waivable }]));
+    return new Map((await this.reference(q)).fees);
   }
 
   async brands() {
@@ -271,8 +334,9 @@ export class CatalogService {
     return catalogRepo.packageById(q, id);
   }
 
+  /** Business parameters (cached). */
   async parameters(q: Q = this.deps.db): Promise<Map<string, number>> {
-    return new Map((await catalogRepo.parameters(q)).map((p) => [p.key, p.value]));
+    return new Map((await this.reference(q)).parameters);
   }
 }
 

@@ -1,11 +1,69 @@
 // The only SQL of orders, order fees, holds (R-ORD-5) and work orders.
 import { type Selectable, sql } from 'kysely';
+import type { Actor } from '../../platform/audit.ts';
 import type { Q } from '../../platform/db.ts';
-import type { OrdersTable, OrderStatus, WorkOrdersTable } from '../../platform/schema.ts';
+import type { OrderFeesTable, OrdersTable, OrderStatus, WorkOrdersTable } from '../../platform/schema.ts';
 import type { FeeLine } from './types.ts';
 
 export type OrderRow = Selectable<OrdersTable>;
 export type WorkOrderRow = Selectable<WorkOrdersTable>;
+export type FeeRow = Selectable<OrderFeesTable>;
+/** The order locked for a step, with its department's capabilities (R-ORD-8) read in the same round trip. */
+export type LockedOrder = OrderRow & { department_capabilities: string[] | null };
+
+/** An audit entry and its outbox event about the order being written (what recordChange stores). */
+export interface OrderRecord {
+  action: string;
+  event: string;
+  /** the summary before the change, if the entry shows one */
+  before?: unknown;
+  /** the summary after the change (its orderId is set from the row), plus extra fields */
+  after: Record<string, unknown>;
+}
+
+const JSON_COLUMNS = ['input', 'check_results', 'changes', 'notices', 'result', 'confirmation'];
+
+/**
+ * The audit rows and outbox events of `records` about the order row of CTE `row`, as CTEs: the same
+ * rows as recordChange (platform/outbox.ts) writes, in one statement with the order's own write.
+ */
+function recordsOf(row: 'o' | 'u', records: OrderRecord[], actor: Actor, now: Date) {
+  const table = sql.table(row);
+  return sql`
+    rec AS (
+      SELECT x.ord, x.r->>'action' AS action, x.r->>'event' AS event, x.r->'before' AS before,
+             (x.r->'after') || jsonb_build_object('orderId', ${table}.order_id) AS after, ${table}.order_id, ${table}.account_id
+        FROM ${table} CROSS JOIN jsonb_array_elements(${JSON.stringify(records)}::jsonb) WITH ORDINALITY AS x(r, ord)
+    ),
+    au AS (
+      INSERT INTO audit_log (at, operator_id, department_id, action, target_type, target_id, account_id, before, after, request_id)
+      SELECT ${now}::timestamptz, ${actor.operatorId}::bigint, ${actor.departmentId}::text, action, 'order', order_id::text, account_id, before, after, ${actor.requestId ?? null}::text
+        FROM rec ORDER BY ord
+    ),
+    ob AS (
+      INSERT INTO outbox (event_type, aggregate_type, aggregate_id, account_id, payload, occurred_at)
+      SELECT event, 'order', order_id::text, account_id, after, ${now}::timestamptz FROM rec ORDER BY ord
+    )`;
+}
+
+function feeRow(orderId: number, l: FeeLine) {
+  return {
+    order_id: orderId,
+    line_no: l.lineNo,
+    fee_code: l.feeCode,
+    kind: l.kind,
+    item_code: l.itemCode,
+    book_type: l.bookType ?? null,
+    restricted_items: l.restrictedItems ?? null,
+    name_zh: l.name.zh,
+    name_en: l.name.en,
+    member_role: l.memberRole ?? null,
+    amount_fen: l.amountFen,
+    waived_fen: l.waivedFen,
+    waived_by: l.waivedBy,
+    waiver_reason: l.waiverReason,
+  };
+}
 
 export const orderRepo = {
   insert(
@@ -30,6 +88,26 @@ export const orderRepo = {
       .executeTakeFirstOrThrow();
   },
 
+  /** A new draft with its audit entry and event in one statement (atomic without a transaction). */
+  async insertRecorded(
+    q: Q,
+    o: { business_type: string; customer_id: number | null; account_id: number | null; subscriber_id: number | null; operator_id: number; department_id: string; input: unknown; now: Date },
+    records: OrderRecord[],
+    actor: Actor,
+  ): Promise<OrderRow> {
+    const r = await sql<OrderRow>`
+      WITH o AS (
+        INSERT INTO orders (business_type, status, customer_id, account_id, subscriber_id, operator_id, department_id, input, created_at, updated_at)
+        VALUES (${o.business_type}, 'draft', ${o.customer_id}, ${o.account_id}, ${o.subscriber_id}, ${o.operator_id}, ${o.department_id}, ${JSON.stringify(o.input)}, ${o.now}, ${o.now})
+        RETURNING *
+      ),
+      ${recordsOf('o', records, actor, o.now)}
+      SELECT * FROM o`.execute(q);
+    const row = r.rows[0];
+    if (!row) throw new Error('insert into orders returned no row');
+    return row;
+  },
+
   byId(q: Q, id: number) {
     return q.selectFrom('orders').selectAll().where('order_id', '=', id).executeTakeFirst();
   },
@@ -38,10 +116,21 @@ export const orderRepo = {
     return q.selectFrom('orders').selectAll().where('order_id', '=', id).forUpdate().executeTakeFirst();
   },
 
+  /** Locks the order (only its row) and reads its department's capabilities in the same round trip. */
+  lockWithDepartment(q: Q, id: number): Promise<LockedOrder | undefined> {
+    return q
+      .selectFrom('orders as o')
+      .selectAll('o')
+      .select((eb) => eb.selectFrom('departments as d').select('d.capabilities').whereRef('d.department_id', '=', 'o.department_id').as('department_capabilities'))
+      .where('o.order_id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+  },
+
   async update(q: Q, id: number, set: Partial<Record<keyof OrdersTable, unknown>>, now: Date) {
     const values: Record<string, unknown> = { updated_at: now };
     for (const [k, v] of Object.entries(set)) {
-      values[k] = ['input', 'check_results', 'changes', 'notices', 'result', 'confirmation'].includes(k) && v !== null ? JSON.stringify(v) : v;
+      values[k] = JSON_COLUMNS.includes(k) && v !== null ? JSON.stringify(v) : v;
     }
     return q
       .updateTable('orders')
@@ -49,6 +138,19 @@ export const orderRepo = {
       .where('order_id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
+  },
+
+  /** update() with the audit entries and events of the change, in one statement. */
+  async updateRecorded(q: Q, id: number, set: Partial<Record<keyof OrdersTable, unknown>>, now: Date, records: OrderRecord[], actor: Actor): Promise<OrderRow> {
+    const assignments = [sql`updated_at = ${now}`, sql`version = version + 1`];
+    for (const [k, v] of Object.entries(set)) assignments.push(sql`${sql.ref(k)} = ${JSON_COLUMNS.includes(k) && v !== null ? JSON.stringify(v) : v}`);
+    const r = await sql<OrderRow>`
+      WITH u AS (UPDATE orders SET ${sql.join(assignments)} WHERE order_id = ${id} RETURNING *),
+      ${recordsOf('u', records, actor, now)}
+      SELECT * FROM u`.execute(q);
+    const row = r.rows[0];
+    if (!row) throw new Error(`order ${id}: update returned no row`);
+    return row;
   },
 
   list(q: Q, f: { customerId?: number | undefined; subscriberId?: number | undefined; status?: OrderStatus | undefined; limit: number }) {
@@ -63,30 +165,36 @@ export const orderRepo = {
     return q.selectFrom('order_fees').selectAll().where('order_id', '=', orderId).orderBy('line_no').execute();
   },
 
-  async replaceFees(q: Q, orderId: number, lines: FeeLine[]) {
-    await q.deleteFrom('order_fees').where('order_id', '=', orderId).execute();
-    if (lines.length === 0) return;
-    await q
+  /** The order's fee lines become `lines` (numbered 1..n) in one statement; returns the stored rows by line. */
+  async replaceFees(q: Q, orderId: number, lines: FeeLine[]): Promise<FeeRow[]> {
+    if (lines.length === 0) {
+      await q.deleteFrom('order_fees').where('order_id', '=', orderId).execute();
+      return [];
+    }
+    // lines beyond the new ones go, lines 1..n are written over: disjoint rows, so one statement
+    const rows = await q
+      .with('gone', (db) => db.deleteFrom('order_fees').where('order_id', '=', orderId).where('line_no', 'not in', lines.map((l) => l.lineNo)))
       .insertInto('order_fees')
-      .values(
-        lines.map((l) => ({
-          order_id: orderId,
-          line_no: l.lineNo,
-          fee_code: l.feeCode,
-          kind: l.kind,
-          item_code: l.itemCode,
-          book_type: l.bookType ?? null,
-          restricted_items: l.restrictedItems ?? null,
-          name_zh: l.name.zh,
-          name_en: l.name.en,
-          member_role: l.memberRole ?? null,
-          amount_fen: l.amountFen,
-          waived_fen: l.waivedFen,
-          waived_by: l.waivedBy,
-          waiver_reason: l.waiverReason,
+      .values(lines.map((l) => feeRow(orderId, l)))
+      .onConflict((oc) =>
+        oc.columns(['order_id', 'line_no']).doUpdateSet((eb) => ({
+          fee_code: eb.ref('excluded.fee_code'),
+          kind: eb.ref('excluded.kind'),
+          item_code: eb.ref('excluded.item_code'),
+          book_type: eb.ref('excluded.book_type'),
+          restricted_items: eb.ref('excluded.restricted_items'),
+          name_zh: eb.ref('excluded.name_zh'),
+          name_en: eb.ref('excluded.name_en'),
+          member_role: eb.ref('excluded.member_role'),
+          amount_fen: eb.ref('excluded.amount_fen'),
+          waived_fen: eb.ref('excluded.waived_fen'),
+          waived_by: eb.ref('excluded.waived_by'),
+          waiver_reason: eb.ref('excluded.waiver_reason'),
         })),
       )
+      .returningAll()
       .execute();
+    return rows.sort((a, b) => a.line_no - b.line_no);
   },
 
   /** R-ORD-5: holds of other orders on any of these subjects that are still in force. */

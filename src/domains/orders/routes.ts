@@ -1,7 +1,8 @@
 // Order API (SPEC §7): create → check → quote → receipt → submit, plus cancel, SMS confirmation, work orders.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type TObject, type TSchema, Type } from 'typebox';
 import type { AppContext } from '../../app/context.ts';
+import { DomainError } from '../../platform/errors.ts';
 import { AmountFen, Example, Id, IdParams, problems, StrEnum } from '../../platform/schemas.ts';
 import { renderReceiptHtml, renderReceiptPdf } from './receipt.ts';
 import { BUSINESS_TYPES } from './registry.ts';
@@ -75,6 +76,14 @@ const Waivers = Type.Object(
   { additionalProperties: false, examples: [{ waivers: [{ feeCode: 'INSTALL', reason: 'e9 续费活动：安装调测费下调为 0' }] }, {}] },
 );
 
+/** Ajv's discriminator reads the tag before checking the type: anything but an object is refused first. */
+async function objectBody(req: FastifyRequest) {
+  const b = req.body as unknown;
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) {
+    throw new DomainError('VALIDATION_FAILED', '请求参数不正确：请求体须为 JSON 对象', 'Invalid request: the body must be a JSON object', 400, { in: 'body' });
+  }
+}
+
 export function orderRoutes(app: FastifyInstance, ctx: AppContext): void {
   const tags = ['orders'];
   const body = orderBodySchema();
@@ -87,6 +96,7 @@ export function orderRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/orders',
     {
       config: { permission: 'order.create' },
+      preValidation: objectBody,
       schema: { tags, summary: 'Start an order (受理) as a draft', body, response: { 201: Example('The draft order', { ...orderExample, status: 'draft', checks: null }), ...problems(403, 422) } },
     },
     async (req, reply) => reply.status(201).send(await ctx.orders.create(req.actor, req.body as never)),
@@ -124,6 +134,7 @@ export function orderRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/orders/:id',
     {
       config: { permission: 'order.create' },
+      preValidation: objectBody,
       schema: { tags, summary: 'Change a draft’s input; it must be checked again', params: IdParams, body, response: { 200: Example('The order, back to draft', { ...orderExample, status: 'draft' }), ...problems(403, 404, 409, 422) } },
     },
     async (req) => ctx.orders.update(req.actor, (req.params as { id: number }).id, req.body as never),

@@ -10,7 +10,7 @@ import type { Fen } from '../../platform/money.ts';
 import { recordChange } from '../../platform/outbox.ts';
 import { maskIdNumber, maskPhone } from '../customers/rules.ts';
 import type { ReceiptData } from './receipt-model.ts';
-import { type OrderRow, orderRepo } from './repo.ts';
+import { type LockedOrder, type OrderRecord, type OrderRow, orderRepo, type WorkOrderRow } from './repo.ts';
 import { businessType } from './registry.ts';
 import type { AnyBusinessType, FaultInjector, FeeLine, OrderEnv, OrderServices, QuoteLine } from './types.ts';
 
@@ -37,14 +37,15 @@ export class OrderService {
     this.deps = deps;
   }
 
-  private async env(q: Tx | OrderServices['db'], actor: Actor, order: OrderRow): Promise<OrderEnv> {
-    const [dept, params, fees] = await Promise.all([orderRepo.department(q, order.department_id), this.deps.catalog.parameters(q), this.deps.catalog.fees(q)]);
+  /** The order was locked with its department's capabilities (one round trip); parameters and fees come from the catalog's cache. */
+  private async env(q: Tx | OrderServices['db'], actor: Actor, order: LockedOrder): Promise<OrderEnv> {
+    const [params, fees] = await Promise.all([this.deps.catalog.parameters(q), this.deps.catalog.fees(q)]);
     return {
       now: this.deps.clock.now(),
       actor,
       orderId: order.order_id,
       departmentId: order.department_id,
-      departmentCapabilities: dept?.capabilities ?? [],
+      departmentCapabilities: order.department_capabilities ?? [],
       params,
       fees,
     };
@@ -62,20 +63,22 @@ export class OrderService {
     if (!actor.operatorId || !actor.departmentId) throw new DomainError('OPERATOR_REQUIRED', '受理须由营业员工号办理', 'An order is taken by an operator', 403);
     const refs = t.refs(input);
     const now = this.deps.clock.now();
-    return this.deps.db.transaction().execute(async (tx) => {
-      const row = await orderRepo.insert(tx, {
-        business_type: code,
-        customer_id: refs.customerId ?? null,
-        account_id: refs.accountId ?? null,
-        subscriber_id: refs.subscriberId ?? null,
-        operator_id: actor.operatorId as number,
-        department_id: actor.departmentId as string,
-        input,
-        now,
-      });
-      await this.record(tx, actor, row, 'order.create', 'order.created');
-      return this.view(tx, row);
-    });
+    const draft = {
+      business_type: code,
+      customer_id: refs.customerId ?? null,
+      account_id: refs.accountId ?? null,
+      subscriber_id: refs.subscriberId ?? null,
+      operator_id: actor.operatorId as number,
+      department_id: actor.departmentId as string,
+      input,
+      now,
+    };
+    // the row as the insert will return it (its id comes from the database), for the audit entry
+    const expected = newOrderRow(draft);
+    // one statement: the order, its audit entry and event are stored together or not at all
+    const row = await orderRepo.insertRecorded(this.deps.db, draft, [{ action: 'order.create', event: 'order.created', after: summaryView(expected) }], actor);
+    assertSameSummary(row, { ...expected, order_id: row.order_id });
+    return this.view(this.deps.db, row, { fees: [], workOrders: [] });
   }
 
   /** Changes a draft's input; the order goes back to draft and must be checked again. */
@@ -88,9 +91,10 @@ export class OrderService {
       }
       const refs = this.type(code).refs(input);
       await orderRepo.replaceFees(tx, id, []);
-      const row = await orderRepo.update(
+      const row = await this.change(
         tx,
-        id,
+        actor,
+        o,
         {
           input,
           status: 'draft',
@@ -105,9 +109,9 @@ export class OrderService {
           quoted_at: null,
         },
         this.deps.clock.now(),
+        [{ action: 'order.update', event: 'order.updated', before: o }],
       );
-      await this.record(tx, actor, row, 'order.update', 'order.updated', o);
-      return this.view(tx, row);
+      return this.view(tx, row, { fees: [] });
     });
   }
 
@@ -139,9 +143,11 @@ export class OrderService {
         else authorisedAt ??= env.now;
       }
       const passed = failures.length === 0;
-      const row = await orderRepo.update(
+      if (!passed) await orderRepo.replaceFees(tx, id, []);
+      const row = await this.change(
         tx,
-        id,
+        actor,
+        o,
         {
           status: passed ? 'checked' : 'draft',
           check_results: { passed, failures, checkedAt: env.now.toISOString() },
@@ -152,10 +158,10 @@ export class OrderService {
           quoted_at: null,
         },
         env.now,
+        [{ action: 'order.check', event: passed ? 'order.checked' : 'order.check_failed' }],
       );
-      if (!passed) await orderRepo.replaceFees(tx, id, []);
-      await this.record(tx, actor, row, 'order.check', passed ? 'order.checked' : 'order.check_failed');
-      return this.view(tx, row);
+      // a draft has no fee lines (every way into draft clears them), and a failed check just cleared them
+      return this.view(tx, row, !passed || o.status === 'draft' ? { fees: [] } : {});
     });
   }
 
@@ -172,10 +178,9 @@ export class OrderService {
       const input = o.input as Record<string, unknown>;
       const facts = await t.load({ ...env, q: tx, services: this.deps }, input);
       const lines = applyWaivers(t.quote(facts, input, env), waivers, actor);
-      await orderRepo.replaceFees(tx, id, lines);
-      const row = await orderRepo.update(tx, id, { status: 'quoted', quoted_at: env.now }, env.now);
-      await this.record(tx, actor, row, 'order.quote', 'order.quoted', undefined, { fees: lines });
-      return this.view(tx, row);
+      const fees = await orderRepo.replaceFees(tx, id, lines);
+      const row = await this.change(tx, actor, o, { status: 'quoted', quoted_at: env.now }, env.now, [{ action: 'order.quote', event: 'order.quoted', extra: { fees: lines } }]);
+      return this.view(tx, row, { fees });
     });
   }
 
@@ -195,7 +200,8 @@ export class OrderService {
       if (failures.length) {
         throw new DomainError('ORDER_CHECK_FAILED', '受理校验未通过，请按提示处理后重新校验', 'The order no longer passes its checks; fix them and check again', 422, { failures });
       }
-      const stored = feeLines(await orderRepo.fees(tx, id));
+      const storedRows = await orderRepo.fees(tx, id);
+      const stored = feeLines(storedRows);
       const fresh = t.quote(facts, input, env);
       if (!sameQuote(stored, fresh)) {
         throw new DomainError('QUOTE_STALE', '费用已变化，请重新预算', 'The fees changed since the quote; quote again', 409);
@@ -216,16 +222,18 @@ export class OrderService {
           sentAt: env.now.toISOString(),
           expiresAt: new Date(env.now.getTime() + minutes * 60_000).toISOString(),
         };
-        const row = await orderRepo.update(tx, id, { status: 'awaiting_confirmation', confirmation: state }, env.now);
-        await this.record(tx, actor, row, 'order.await_confirmation', 'notification.sms_confirmation_requested', o, {
-          serviceNumber: confirmation.serviceNumber,
-          text: confirmation.text,
-          expiresAt: state.expiresAt,
-        });
-        return this.view(tx, row);
+        const row = await this.change(tx, actor, o, { status: 'awaiting_confirmation', confirmation: state }, env.now, [
+          {
+            action: 'order.await_confirmation',
+            event: 'notification.sms_confirmation_requested',
+            before: o,
+            extra: { serviceNumber: confirmation.serviceNumber, text: confirmation.text, expiresAt: state.expiresAt },
+          },
+        ]);
+        return this.view(tx, row, { fees: storedRows });
       }
-      const row = await this.applyOrder(tx, actor, o, t, facts, input, env, stored);
-      return this.view(tx, row);
+      const { row, workOrders } = await this.applyOrder(tx, actor, o, t, facts, input, env, stored);
+      return this.view(tx, row, { fees: storedRows, workOrders });
     });
   }
 
@@ -248,8 +256,9 @@ export class OrderService {
         throw new DomainError('ORDER_CHECK_FAILED', '受理校验未通过', 'The order no longer passes its checks', 422, { failures });
       }
       await orderRepo.update(tx, id, { confirmation: { ...c, status: 'confirmed' } }, now);
-      const row = await this.applyOrder(tx, actor, o, t, facts, input, env, feeLines(await orderRepo.fees(tx, id)));
-      return this.view(tx, row);
+      const feeRows = await orderRepo.fees(tx, id);
+      const { row, workOrders } = await this.applyOrder(tx, actor, o, t, facts, input, env, feeLines(feeRows));
+      return this.view(tx, row, { fees: feeRows, workOrders });
     });
   }
 
@@ -309,8 +318,7 @@ export class OrderService {
       const open = (await orderRepo.workOrdersOf(tx, w.order_id)).filter((x) => x.status === 'open');
       if (order && order.status === 'submitted' && open.length === 0) {
         await orderRepo.releaseHolds(tx, order.order_id);
-        const row = await orderRepo.update(tx, order.order_id, { status: 'completed', completed_at: now }, now);
-        await this.record(tx, actor, row, 'order.complete', 'order.completed', order);
+        await this.change(tx, actor, order, { status: 'completed', completed_at: now }, now, [{ action: 'order.complete', event: 'order.completed', before: order }]);
       }
       return workOrderView(done);
     });
@@ -380,15 +388,25 @@ export class OrderService {
 
   // ---- internals ----
 
-  private async applyOrder(tx: Tx, actor: Actor, o: OrderRow, t: AnyBusinessType, facts: unknown, input: Record<string, unknown>, env: OrderEnv, lines: FeeLine[]) {
+  private async applyOrder(
+    tx: Tx,
+    actor: Actor,
+    o: OrderRow,
+    t: AnyBusinessType,
+    facts: unknown,
+    input: Record<string, unknown>,
+    env: OrderEnv,
+    lines: FeeLine[],
+  ): Promise<{ row: OrderRow; workOrders: WorkOrderRow[] }> {
     const applied = await t.apply({ ...env, tx, services: this.deps }, facts, input, lines);
     await this.deps.faults?.at('after-apply', o.order_id);
     const money = await this.takeMoney(tx, actor, o, applied.accountId, applied.subscribers, lines, applied.paidLines ?? []);
     await this.deps.faults?.at('after-money', o.order_id);
-    const workOrders = [];
+    const workOrderRows: WorkOrderRow[] = [];
     for (const w of applied.workOrders ?? []) {
-      workOrders.push(workOrderView(await orderRepo.insertWorkOrder(tx, { order_id: o.order_id, kind: w.kind, subscriber_id: w.subscriberId, address: w.address, now: env.now })));
+      workOrderRows.push(await orderRepo.insertWorkOrder(tx, { order_id: o.order_id, kind: w.kind, subscriber_id: w.subscriberId, address: w.address, now: env.now }));
     }
+    const workOrders = workOrderRows.map(workOrderView);
     const completed = workOrders.length === 0;
     if (completed) await orderRepo.releaseHolds(tx, o.order_id);
     if (applied.reservation) {
@@ -396,9 +414,12 @@ export class OrderService {
       const busy = await orderRepo.takeHolds(tx, o.order_id, t.subjects(facts, input), 'reservation', applied.reservation.until, env.now);
       if (busy.length) throw new DomainError('ORDER_IN_TRANSIT', '该用户有在途受理单，不能重复受理', 'Another order for the same subscriber is in transit', 409, { subjects: busy });
     }
-    const row = await orderRepo.update(
+    const records: ChangeRecord[] = [{ action: 'order.submit', event: 'order.submitted', before: o, extra: { money, workOrders } }];
+    if (completed) records.push({ action: 'order.complete', event: 'order.completed' });
+    const row = await this.change(
       tx,
-      o.order_id,
+      actor,
+      o,
       {
         status: completed ? 'completed' : 'submitted',
         submitted_at: env.now,
@@ -409,11 +430,10 @@ export class OrderService {
         result: { ...applied.result, subscribers: applied.subscribers, money, workOrders },
       },
       env.now,
+      records,
     );
-    await this.record(tx, actor, row, 'order.submit', 'order.submitted', o, { money, workOrders });
-    if (completed) await this.record(tx, actor, row, 'order.complete', 'order.completed');
     await this.deps.faults?.at('before-commit', o.order_id);
-    return row;
+    return { row, workOrders: workOrderRows };
   }
 
   /**
@@ -452,14 +472,9 @@ export class OrderService {
   private async cancelLocked(tx: Tx, actor: Actor, o: OrderRow, reason: string, confirmation: unknown) {
     const now = this.deps.clock.now();
     await orderRepo.releaseHolds(tx, o.order_id);
-    const row = await orderRepo.update(
-      tx,
-      o.order_id,
-      { status: 'cancelled', cancelled_at: now, cancel_reason: reason, ...(confirmation ? { confirmation } : {}) },
-      now,
-    );
-    await this.record(tx, actor, row, 'order.cancel', 'order.cancelled', o, { reason });
-    return row;
+    return this.change(tx, actor, o, { status: 'cancelled', cancelled_at: now, cancel_reason: reason, ...(confirmation ? { confirmation } : {}) }, now, [
+      { action: 'order.cancel', event: 'order.cancelled', before: o, extra: { reason } },
+    ]);
   }
 
   private async holdFailures(tx: Tx, t: AnyBusinessType, facts: unknown, input: Record<string, unknown>, orderId: number, now: Date): Promise<CheckFailure[]> {
@@ -488,8 +503,8 @@ export class OrderService {
     );
   }
 
-  private async lockOpen(tx: Tx, id: number, allowed: OrderRow['status'][]) {
-    const o = await orderRepo.lock(tx, id);
+  private async lockOpen(tx: Tx, id: number, allowed: OrderRow['status'][]): Promise<LockedOrder> {
+    const o = await orderRepo.lockWithDepartment(tx, id);
     if (!o) throw notFound(ORDER, id);
     if (!allowed.includes(o.status)) {
       throw new DomainError('ORDER_STATE', `受理单状态为 ${o.status}，不能进行此操作`, `The order is ${o.status}; this step is not possible`, 409, { status: o.status, allowed });
@@ -506,20 +521,30 @@ export class OrderService {
     if (!this.visible(actor, o)) throw notFound(ORDER, o.order_id);
   }
 
-  private async record(tx: Tx, actor: Actor, row: OrderRow, action: string, event: string, before?: OrderRow, extra?: Record<string, unknown>) {
-    const after = summaryView(row);
-    await recordChange(
-      tx,
-      this.deps.clock,
-      actor,
-      { action, targetType: 'order', targetId: row.order_id, accountId: row.account_id, before: before ? summaryView(before) : undefined, after: { ...after, ...extra } },
-      { type: event, aggregateType: 'order', aggregateId: row.order_id, accountId: row.account_id, payload: { ...after, ...extra } },
-    );
+  /**
+   * Updates the order and writes the audit entries and events of the change — each with the summary
+   * after it, as recordChange would — in one statement. The summary is computed from the row before and
+   * the change, and checked against the row the database returns.
+   */
+  private async change(tx: Tx, actor: Actor, o: OrderRow, set: Partial<OrderRow>, now: Date, records: ChangeRecord[]): Promise<OrderRow> {
+    const { department_capabilities: _, ...before } = o as LockedOrder;
+    const expected: OrderRow = { ...before, ...set, updated_at: now };
+    const after = summaryView(expected);
+    const rows: OrderRecord[] = records.map((r) => ({
+      action: r.action,
+      event: r.event,
+      ...(r.before ? { before: summaryView(r.before) } : {}),
+      after: { ...after, ...r.extra },
+    }));
+    const row = await orderRepo.updateRecorded(tx, o.order_id, set, now, rows, actor);
+    assertSameSummary(row, expected);
+    return row;
   }
 
-  private async view(q: Tx | OrderServices['db'], row: OrderRow) {
-    const lines = feeLines(await orderRepo.fees(q, row.order_id));
-    const workOrders = row.status === 'submitted' || row.status === 'completed' ? (await orderRepo.workOrdersOf(q, row.order_id)).map(workOrderView) : [];
+  /** `known`: the fee rows or work orders the caller has just read or written in this transaction. */
+  private async view(q: Tx | OrderServices['db'], row: OrderRow, known: { fees?: FeeRow[]; workOrders?: WorkOrderRow[] } = {}) {
+    const lines = feeLines(known.fees ?? (await orderRepo.fees(q, row.order_id)));
+    const workOrders = row.status === 'submitted' || row.status === 'completed' ? (known.workOrders ?? (await orderRepo.workOrdersOf(q, row.order_id))).map(workOrderView) : [];
     const total = lines.reduce((s, l) => s + l.amountFen, 0);
     const waived = lines.reduce((s, l) => s + l.waivedFen, 0);
     return {
@@ -537,6 +562,54 @@ export class OrderService {
       workOrders,
     };
   }
+}
+
+interface ChangeRecord {
+  action: string;
+  event: string;
+  /** the row before, when the audit entry shows it */
+  before?: OrderRow | undefined;
+  /** fields the entry and the event carry besides the order's summary */
+  extra?: Record<string, unknown> | undefined;
+}
+
+type NewOrder = { business_type: string; customer_id: number | null; account_id: number | null; subscriber_id: number | null; operator_id: number; department_id: string; input: unknown; now: Date };
+
+/** The row insertRecorded returns for a new draft, but for its id. */
+function newOrderRow(d: NewOrder): OrderRow {
+  return {
+    order_id: 0,
+    business_type: d.business_type,
+    status: 'draft',
+    customer_id: d.customer_id,
+    account_id: d.account_id,
+    subscriber_id: d.subscriber_id,
+    operator_id: d.operator_id,
+    department_id: d.department_id,
+    input: d.input,
+    check_results: null,
+    changes: null,
+    notices: null,
+    result: null,
+    authorised_at: null,
+    confirmation: null,
+    cancel_reason: null,
+    version: 0,
+    created_at: d.now,
+    updated_at: d.now,
+    checked_at: null,
+    quoted_at: null,
+    submitted_at: null,
+    completed_at: null,
+    cancelled_at: null,
+  } as OrderRow;
+}
+
+/** The audit entry was written from `expected`; the stored row must say the same, or the step fails (and rolls back). */
+function assertSameSummary(row: OrderRow, expected: OrderRow): void {
+  const got = JSON.stringify(summaryView(row));
+  const want = JSON.stringify(summaryView(expected));
+  if (got !== want) throw new Error(`order ${row.order_id}: the audit entry would not match the stored order (${want} ≠ ${got})`);
 }
 
 function summaryView(r: OrderRow) {

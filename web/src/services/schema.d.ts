@@ -2433,6 +2433,2867 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/numbers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search the number pool (选号) with level and price (R-X-10) */
+        get: {
+            parameters: {
+                query?: {
+                    state?: "free" | "reserved" | "in_use" | "frozen" | "recycled";
+                    level?: string;
+                    prefix?: string;
+                    suffix?: string;
+                    departmentId?: string;
+                    numberClass?: "mobile" | "fixed";
+                    /** @example 13902208888 */
+                    after?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Numbers in number order; `next` continues the list */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "serviceNumber": "13902208888",
+                         *           "numberClass": "mobile",
+                         *           "state": "reserved",
+                         *           "levelCode": "luxury_a",
+                         *           "level": {
+                         *             "code": "luxury_a",
+                         *             "nameZh": "靓号A级",
+                         *             "nameEn": "premium A",
+                         *             "priceFen": 200000,
+                         *             "requiresApproval": true,
+                         *             "requiresCampaign": false,
+                         *             "agentAllowed": false
+                         *           },
+                         *           "departmentId": "TJ-130041",
+                         *           "reservation": {
+                         *             "kind": "online",
+                         *             "orderId": null,
+                         *             "customerId": 7,
+                         *             "operatorId": 2,
+                         *             "reservedAt": "2026-11-15T02:00:00.000Z",
+                         *             "reservedUntil": "2026-11-18T02:00:00.000Z"
+                         *           },
+                         *           "subscriberId": null,
+                         *           "stateChangedAt": "2026-11-15T02:00:00.000Z",
+                         *           "coolingUntil": null
+                         *         }
+                         *       ],
+                         *       "next": null
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/numbers/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One number of the pool with its level and reservation */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 13902208888 */
+                    number: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The number */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "serviceNumber": "13902208888",
+                         *       "numberClass": "mobile",
+                         *       "state": "reserved",
+                         *       "levelCode": "luxury_a",
+                         *       "level": {
+                         *         "code": "luxury_a",
+                         *         "nameZh": "靓号A级",
+                         *         "nameEn": "premium A",
+                         *         "priceFen": 200000,
+                         *         "requiresApproval": true,
+                         *         "requiresCampaign": false,
+                         *         "agentAllowed": false
+                         *       },
+                         *       "departmentId": "TJ-130041",
+                         *       "reservation": {
+                         *         "kind": "online",
+                         *         "orderId": null,
+                         *         "customerId": 7,
+                         *         "operatorId": 2,
+                         *         "reservedAt": "2026-11-15T02:00:00.000Z",
+                         *         "reservedUntil": "2026-11-18T02:00:00.000Z"
+                         *       },
+                         *       "subscriberId": null,
+                         *       "stateChangedAt": "2026-11-15T02:00:00.000Z",
+                         *       "coolingUntil": null
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/numbers/{number}/reservations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reserve a number (选号预占); it is released by a job when the hold ends (R-X-10: 72 h online, 12 h card writing) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 13902208888 */
+                    number: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "kind": "online",
+                     *       "customerId": 7
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        kind?: "online" | "card_writing";
+                        customerId?: number;
+                    } | null;
+                };
+            };
+            responses: {
+                /** @description The reserved number; `reservation.reservedUntil` is when the hold ends */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "serviceNumber": "13902208888",
+                         *       "numberClass": "mobile",
+                         *       "state": "reserved",
+                         *       "levelCode": "luxury_a",
+                         *       "level": {
+                         *         "code": "luxury_a",
+                         *         "nameZh": "靓号A级",
+                         *         "nameEn": "premium A",
+                         *         "priceFen": 200000,
+                         *         "requiresApproval": true,
+                         *         "requiresCampaign": false,
+                         *         "agentAllowed": false
+                         *       },
+                         *       "departmentId": "TJ-130041",
+                         *       "reservation": {
+                         *         "kind": "online",
+                         *         "orderId": null,
+                         *         "customerId": 7,
+                         *         "operatorId": 2,
+                         *         "reservedAt": "2026-11-15T02:00:00.000Z",
+                         *         "reservedUntil": "2026-11-18T02:00:00.000Z"
+                         *       },
+                         *       "subscriberId": null,
+                         *       "stateChangedAt": "2026-11-15T02:00:00.000Z",
+                         *       "coolingUntil": null
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /** Give a reservation back (its operator, or resource.manage) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 13902208888 */
+                    number: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The number, free again */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "serviceNumber": "13902208888",
+                         *       "numberClass": "mobile",
+                         *       "state": "free",
+                         *       "levelCode": "luxury_a",
+                         *       "level": {
+                         *         "code": "luxury_a",
+                         *         "nameZh": "靓号A级",
+                         *         "nameEn": "premium A",
+                         *         "priceFen": 200000,
+                         *         "requiresApproval": true,
+                         *         "requiresCampaign": false,
+                         *         "agentAllowed": false
+                         *       },
+                         *       "departmentId": "TJ-130041",
+                         *       "reservation": null,
+                         *       "subscriberId": null,
+                         *       "stateChangedAt": "2026-11-15T02:00:00.000Z",
+                         *       "coolingUntil": null
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sim-cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search SIM cards (white and finished cards) by state, type, number or warehouse */
+        get: {
+            parameters: {
+                query?: {
+                    state?: "in_stock" | "reserved" | "picked" | "written" | "activated" | "returned" | "retired";
+                    cardType?: "blank_128k" | "blank_128k_micro" | "finished";
+                    /** @example 13902208888 */
+                    serviceNumber?: string;
+                    warehouseCode?: string;
+                    after?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Cards in ICCID order */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "iccid": "89860126100000000007",
+                         *           "imsi": "460012200000000",
+                         *           "cardType": "finished",
+                         *           "state": "in_stock",
+                         *           "warehouseCode": "130041",
+                         *           "departmentId": "TJ-130041",
+                         *           "serviceNumber": null,
+                         *           "subscriberId": null,
+                         *           "stateChangedAt": "2026-11-15T02:00:00.000Z",
+                         *           "activatedAt": null
+                         *         }
+                         *       ],
+                         *       "next": null
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/number-levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Number levels (普通/靓号) with the patterns that derive them, price and approval (R-X-10) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Levels, most valuable first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "code": "luxury_a",
+                         *           "nameZh": "靓号A级",
+                         *           "nameEn": "premium A",
+                         *           "priceFen": 200000,
+                         *           "requiresApproval": true,
+                         *           "requiresCampaign": false,
+                         *           "agentAllowed": false,
+                         *           "priority": 10,
+                         *           "patterns": [
+                         *             {
+                         *               "kind": "tail_shape",
+                         *               "shape": "AAAA"
+                         *             },
+                         *             {
+                         *               "kind": "suffix",
+                         *               "values": [
+                         *                 "888",
+                         *                 "666",
+                         *                 "999"
+                         *               ]
+                         *             }
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Offers: plans, packages, packs and features with fees, tariffs and compatibility rules */
+        get: {
+            parameters: {
+                query?: {
+                    kind?: "plan" | "package" | "pack" | "feature";
+                    network?: "gsm2g" | "wcdma3g" | "broadband" | "fixed";
+                    /** @description default online */
+                    status?: "online" | "expired" | "all";
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Offers */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "offerCode": "e9-C",
+                         *           "kind": "package",
+                         *           "name": {
+                         *             "zh": "e9-C 融合套餐（69 元）",
+                         *             "en": "e9-C fusion package (69)"
+                         *           },
+                         *           "status": "online",
+                         *           "monthlyFeeFen": 6900,
+                         *           "members": [
+                         *             {
+                         *               "role": "mobile",
+                         *               "network": "wcdma3g"
+                         *             },
+                         *             {
+                         *               "role": "broadband",
+                         *               "network": "broadband"
+                         *             }
+                         *           ],
+                         *           "linkage": "immediate"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/offers/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One offer, online or expired */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    code: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The offer */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "offerCode": "e9-C",
+                         *       "kind": "package",
+                         *       "name": {
+                         *         "zh": "e9-C 融合套餐（69 元）",
+                         *         "en": "e9-C fusion package (69)"
+                         *       },
+                         *       "status": "online",
+                         *       "monthlyFeeFen": 6900,
+                         *       "members": [
+                         *         {
+                         *           "role": "mobile",
+                         *           "network": "wcdma3g"
+                         *         },
+                         *         {
+                         *           "role": "broadband",
+                         *           "network": "broadband"
+                         *         }
+                         *       ],
+                         *       "linkage": "immediate"
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/fees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One-off fees the front desk quotes */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Fees */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "feeCode": "INSTALL",
+                         *           "name": {
+                         *             "zh": "安装调测费",
+                         *             "en": "Installation and testing fee"
+                         *           },
+                         *           "amountFen": 5800
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/brands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Brands */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Brands */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "brandCode": "E_HOME",
+                         *           "name": {
+                         *             "zh": "我的e家",
+                         *             "en": "My e-Home"
+                         *           }
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/business-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Business types (业务类型) the order engine accepts */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Order history (newest first), scoped to the operator’s department */
+        get: {
+            parameters: {
+                query?: {
+                    customerId?: number;
+                    subscriberId?: number;
+                    status?: "draft" | "checked" | "quoted" | "awaiting_confirmation" | "submitted" | "completed" | "cancelled";
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Orders */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "orderId": 42,
+                         *           "businessType": "OPEN_ACCOUNT",
+                         *           "status": "completed"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Start an order (受理) as a draft */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The order: `businessType` (one of OPEN_ACCOUNT, CHANGE_PLAN, ADD_ON) and that type's fields. */
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "businessType": "OPEN_ACCOUNT",
+                     *       "customerId": 1,
+                     *       "documents": {
+                     *         "presenter": "owner",
+                     *         "ownerIdOriginal": true
+                     *       },
+                     *       "packageCode": "e9-C",
+                     *       "newAccount": {
+                     *         "billingType": "virtual",
+                     *         "paymentMethod": "cash"
+                     *       },
+                     *       "members": [
+                     *         {
+                     *           "role": "mobile",
+                     *           "network": "wcdma3g",
+                     *           "serviceNumber": "13902201234",
+                     *           "iccid": "89860312345678901234",
+                     *           "features": [
+                     *             "EVDO"
+                     *           ],
+                     *           "accountManager": "李经理",
+                     *           "handset": {
+                     *             "imei": "356938035643809",
+                     *             "model": "ZTE V5",
+                     *             "priceFen": 29800
+                     *           }
+                     *         },
+                     *         {
+                     *           "role": "broadband",
+                     *           "network": "broadband",
+                     *           "serviceNumber": "tj-adsl-88001",
+                     *           "standardAddress": "天津市河西区友谊路 10 号",
+                     *           "installAddress": "天津市河西区友谊路 10 号 3-2-501",
+                     *           "bandwidthMbps": 4
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        businessType: "OPEN_ACCOUNT";
+                        customerId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        packageCode?: string;
+                        accountId?: number;
+                        newAccount?: {
+                            /** @enum {string} */
+                            billingType: "virtual" | "quota" | "monthly";
+                            /** @enum {string} */
+                            paymentMethod: "cash" | "recharge_card" | "bank_agency" | "bank_collection";
+                            bankName?: string;
+                            bankAccountHolder?: string;
+                            bankAccountNumber?: string;
+                        };
+                        members: {
+                            role: string;
+                            /** @enum {string} */
+                            network: "gsm2g" | "wcdma3g" | "broadband" | "fixed";
+                            serviceNumber: string;
+                            iccid?: string;
+                            planCode?: string;
+                            features?: string[];
+                            packs?: string[];
+                            standardAddress?: string;
+                            installAddress?: string;
+                            bandwidthMbps?: number;
+                            accountManager?: string;
+                            numberApprovedBy?: string;
+                            handset?: {
+                                imei: string;
+                                model: string;
+                                priceFen: number;
+                            };
+                        }[];
+                        prestoreFen?: number;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "CHANGE_PLAN";
+                        subscriberId: number;
+                        planCode: string;
+                        /** @enum {string} */
+                        effective: "now" | "next_cycle";
+                    } | {
+                        /** @enum {string} */
+                        businessType: "ADD_ON";
+                        subscriberId: number;
+                        packageCode: string;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        members: {
+                            role: string;
+                            /** @enum {string} */
+                            network: "gsm2g" | "wcdma3g" | "broadband" | "fixed";
+                            serviceNumber: string;
+                            iccid?: string;
+                            planCode?: string;
+                            features?: string[];
+                            packs?: string[];
+                            standardAddress?: string;
+                            installAddress?: string;
+                            bandwidthMbps?: number;
+                            accountManager?: string;
+                            numberApprovedBy?: string;
+                            handset?: {
+                                imei: string;
+                                model: string;
+                                priceFen: number;
+                            };
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description The draft order */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "orderId": 42,
+                         *       "businessType": "OPEN_ACCOUNT",
+                         *       "status": "draft",
+                         *       "customerId": 1,
+                         *       "checks": null,
+                         *       "fees": [
+                         *         {
+                         *           "lineNo": 1,
+                         *           "feeCode": "INSTALL",
+                         *           "kind": "fee",
+                         *           "amountFen": 5800,
+                         *           "waivedFen": 0
+                         *         }
+                         *       ],
+                         *       "payableFen": 5800,
+                         *       "notices": [
+                         *         {
+                         *           "zh": "手机将在第 6 个月欠费停机，宽带随之停机",
+                         *           "en": "The mobile stops in month 6, the broadband with it"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An order with its checks, fees, changes, notices and result */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The order */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "orderId": 42,
+                         *       "businessType": "OPEN_ACCOUNT",
+                         *       "status": "checked",
+                         *       "customerId": 1,
+                         *       "checks": {
+                         *         "passed": false,
+                         *         "failures": [
+                         *           {
+                         *             "code": "SIM_REQUIRED",
+                         *             "message": {
+                         *               "zh": "手机 13902201234 须选择 SIM 卡",
+                         *               "en": "Mobile 13902201234 needs a SIM card"
+                         *             },
+                         *             "fix": {
+                         *               "zh": "请扫描或录入 SIM 卡 ICCID",
+                         *               "en": "Scan or enter the SIM card ICCID"
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "fees": [
+                         *         {
+                         *           "lineNo": 1,
+                         *           "feeCode": "INSTALL",
+                         *           "kind": "fee",
+                         *           "amountFen": 5800,
+                         *           "waivedFen": 0
+                         *         }
+                         *       ],
+                         *       "payableFen": 5800,
+                         *       "notices": [
+                         *         {
+                         *           "zh": "手机将在第 6 个月欠费停机，宽带随之停机",
+                         *           "en": "The mobile stops in month 6, the broadband with it"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a draft’s input; it must be checked again */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            /** @description The order: `businessType` (one of OPEN_ACCOUNT, CHANGE_PLAN, ADD_ON) and that type's fields. */
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "businessType": "OPEN_ACCOUNT",
+                     *       "customerId": 1,
+                     *       "documents": {
+                     *         "presenter": "owner",
+                     *         "ownerIdOriginal": true
+                     *       },
+                     *       "packageCode": "e9-C",
+                     *       "newAccount": {
+                     *         "billingType": "virtual",
+                     *         "paymentMethod": "cash"
+                     *       },
+                     *       "members": [
+                     *         {
+                     *           "role": "mobile",
+                     *           "network": "wcdma3g",
+                     *           "serviceNumber": "13902201234",
+                     *           "iccid": "89860312345678901234",
+                     *           "features": [
+                     *             "EVDO"
+                     *           ],
+                     *           "accountManager": "李经理",
+                     *           "handset": {
+                     *             "imei": "356938035643809",
+                     *             "model": "ZTE V5",
+                     *             "priceFen": 29800
+                     *           }
+                     *         },
+                     *         {
+                     *           "role": "broadband",
+                     *           "network": "broadband",
+                     *           "serviceNumber": "tj-adsl-88001",
+                     *           "standardAddress": "天津市河西区友谊路 10 号",
+                     *           "installAddress": "天津市河西区友谊路 10 号 3-2-501",
+                     *           "bandwidthMbps": 4
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        businessType: "OPEN_ACCOUNT";
+                        customerId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        packageCode?: string;
+                        accountId?: number;
+                        newAccount?: {
+                            /** @enum {string} */
+                            billingType: "virtual" | "quota" | "monthly";
+                            /** @enum {string} */
+                            paymentMethod: "cash" | "recharge_card" | "bank_agency" | "bank_collection";
+                            bankName?: string;
+                            bankAccountHolder?: string;
+                            bankAccountNumber?: string;
+                        };
+                        members: {
+                            role: string;
+                            /** @enum {string} */
+                            network: "gsm2g" | "wcdma3g" | "broadband" | "fixed";
+                            serviceNumber: string;
+                            iccid?: string;
+                            planCode?: string;
+                            features?: string[];
+                            packs?: string[];
+                            standardAddress?: string;
+                            installAddress?: string;
+                            bandwidthMbps?: number;
+                            accountManager?: string;
+                            numberApprovedBy?: string;
+                            handset?: {
+                                imei: string;
+                                model: string;
+                                priceFen: number;
+                            };
+                        }[];
+                        prestoreFen?: number;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "CHANGE_PLAN";
+                        subscriberId: number;
+                        planCode: string;
+                        /** @enum {string} */
+                        effective: "now" | "next_cycle";
+                    } | {
+                        /** @enum {string} */
+                        businessType: "ADD_ON";
+                        subscriberId: number;
+                        packageCode: string;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        members: {
+                            role: string;
+                            /** @enum {string} */
+                            network: "gsm2g" | "wcdma3g" | "broadband" | "fixed";
+                            serviceNumber: string;
+                            iccid?: string;
+                            planCode?: string;
+                            features?: string[];
+                            packs?: string[];
+                            standardAddress?: string;
+                            installAddress?: string;
+                            bandwidthMbps?: number;
+                            accountManager?: string;
+                            numberApprovedBy?: string;
+                            handset?: {
+                                imei: string;
+                                model: string;
+                                priceFen: number;
+                            };
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description The order, back to draft */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "orderId": 42,
+                         *       "businessType": "OPEN_ACCOUNT",
+                         *       "status": "draft",
+                         *       "customerId": 1,
+                         *       "checks": {
+                         *         "passed": false,
+                         *         "failures": [
+                         *           {
+                         *             "code": "SIM_REQUIRED",
+                         *             "message": {
+                         *               "zh": "手机 13902201234 须选择 SIM 卡",
+                         *               "en": "Mobile 13902201234 needs a SIM card"
+                         *             },
+                         *             "fix": {
+                         *               "zh": "请扫描或录入 SIM 卡 ICCID",
+                         *               "en": "Scan or enter the SIM card ICCID"
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "fees": [
+                         *         {
+                         *           "lineNo": 1,
+                         *           "feeCode": "INSTALL",
+                         *           "kind": "fee",
+                         *           "amountFen": 5800,
+                         *           "waivedFen": 0
+                         *         }
+                         *       ],
+                         *       "payableFen": 5800,
+                         *       "notices": [
+                         *         {
+                         *           "zh": "手机将在第 6 个月欠费停机，宽带随之停机",
+                         *           "en": "The mobile stops in month 6, the broadband with it"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/orders/{id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check (校验): every failing rule with its code, message and fix (R-ORD-1); sensitive types verify the service password */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        servicePassword?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The order: `checked`, or `draft` with the failures */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "orderId": 42,
+                         *       "businessType": "OPEN_ACCOUNT",
+                         *       "status": "checked",
+                         *       "customerId": 1,
+                         *       "checks": {
+                         *         "passed": false,
+                         *         "failures": [
+                         *           {
+                         *             "code": "SIM_REQUIRED",
+                         *             "message": {
+                         *               "zh": "手机 13902201234 须选择 SIM 卡",
+                         *               "en": "Mobile 13902201234 needs a SIM card"
+                         *             },
+                         *             "fix": {
+                         *               "zh": "请扫描或录入 SIM 卡 ICCID",
+                         *               "en": "Scan or enter the SIM card ICCID"
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "fees": [
+                         *         {
+                         *           "lineNo": 1,
+                         *           "feeCode": "INSTALL",
+                         *           "kind": "fee",
+                         *           "amountFen": 5800,
+                         *           "waivedFen": 0
+                         *         }
+                         *       ],
+                         *       "payableFen": 5800,
+                         *       "notices": [
+                         *         {
+                         *           "zh": "手机将在第 6 个月欠费停机，宽带随之停机",
+                         *           "en": "The mobile stops in month 6, the broadband with it"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{id}/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Quote (预算): the fee lines, with waivers by permission order.waive (R-ORD-2) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        waivers?: {
+                            lineNo?: number;
+                            feeCode?: string;
+                            amountFen?: number;
+                            reason: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description The quoted order */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "orderId": 42,
+                         *       "businessType": "OPEN_ACCOUNT",
+                         *       "status": "quoted",
+                         *       "customerId": 1,
+                         *       "checks": {
+                         *         "passed": false,
+                         *         "failures": [
+                         *           {
+                         *             "code": "SIM_REQUIRED",
+                         *             "message": {
+                         *               "zh": "手机 13902201234 须选择 SIM 卡",
+                         *               "en": "Mobile 13902201234 needs a SIM card"
+                         *             },
+                         *             "fix": {
+                         *               "zh": "请扫描或录入 SIM 卡 ICCID",
+                         *               "en": "Scan or enter the SIM card ICCID"
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "fees": [
+                         *         {
+                         *           "lineNo": 1,
+                         *           "feeCode": "INSTALL",
+                         *           "kind": "fee",
+                         *           "amountFen": 5800,
+                         *           "waivedFen": 0
+                         *         }
+                         *       ],
+                         *       "payableFen": 5800,
+                         *       "notices": [
+                         *         {
+                         *           "zh": "手机将在第 6 个月欠费停机，宽带随之停机",
+                         *           "en": "The mobile stops in month 6, the broadband with it"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The receipt (免填单, R-ORD-3) as a print-styled HTML page, or as PDF with an embedded CJK font */
+        get: {
+            parameters: {
+                query?: {
+                    format?: "html" | "pdf";
+                    lang?: "zh" | "en";
+                };
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description text/html or application/pdf */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                        "application/pdf": string;
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": components["schemas"]["Problem"];
+                        "application/pdf": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": components["schemas"]["Problem"];
+                        "application/pdf": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": components["schemas"]["Problem"];
+                        "application/pdf": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": components["schemas"]["Problem"];
+                        "application/pdf": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": components["schemas"]["Problem"];
+                        "application/pdf": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Submit (提交): every change, prestore, fee, work order and event in one transaction (R-ORD-4); SMS-confirmed products wait (R-ORD-6) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /** @example {} */
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description The order: completed, submitted (awaiting a work order) or awaiting_confirmation */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "orderId": 42,
+                         *       "businessType": "OPEN_ACCOUNT",
+                         *       "status": "completed",
+                         *       "customerId": 1,
+                         *       "checks": {
+                         *         "passed": false,
+                         *         "failures": [
+                         *           {
+                         *             "code": "SIM_REQUIRED",
+                         *             "message": {
+                         *               "zh": "手机 13902201234 须选择 SIM 卡",
+                         *               "en": "Mobile 13902201234 needs a SIM card"
+                         *             },
+                         *             "fix": {
+                         *               "zh": "请扫描或录入 SIM 卡 ICCID",
+                         *               "en": "Scan or enter the SIM card ICCID"
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "fees": [
+                         *         {
+                         *           "lineNo": 1,
+                         *           "feeCode": "INSTALL",
+                         *           "kind": "fee",
+                         *           "amountFen": 5800,
+                         *           "waivedFen": 0
+                         *         }
+                         *       ],
+                         *       "payableFen": 5800,
+                         *       "notices": [
+                         *         {
+                         *           "zh": "手机将在第 6 个月欠费停机，宽带随之停机",
+                         *           "en": "The mobile stops in month 6, the broadband with it"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{id}/confirmation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The customer’s reply to the SMS double confirmation (R-ORD-6); the notification adapter calls it too */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "accepted": true
+                     *     }
+                     */
+                    "application/json": {
+                        accepted: boolean;
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The order after the reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "orderId": 42,
+                         *       "businessType": "OPEN_ACCOUNT",
+                         *       "status": "completed",
+                         *       "customerId": 1,
+                         *       "checks": {
+                         *         "passed": false,
+                         *         "failures": [
+                         *           {
+                         *             "code": "SIM_REQUIRED",
+                         *             "message": {
+                         *               "zh": "手机 13902201234 须选择 SIM 卡",
+                         *               "en": "Mobile 13902201234 needs a SIM card"
+                         *             },
+                         *             "fix": {
+                         *               "zh": "请扫描或录入 SIM 卡 ICCID",
+                         *               "en": "Scan or enter the SIM card ICCID"
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "fees": [
+                         *         {
+                         *           "lineNo": 1,
+                         *           "feeCode": "INSTALL",
+                         *           "kind": "fee",
+                         *           "amountFen": 5800,
+                         *           "waivedFen": 0
+                         *         }
+                         *       ],
+                         *       "payableFen": 5800,
+                         *       "notices": [
+                         *         {
+                         *           "zh": "手机将在第 6 个月欠费停机，宽带随之停机",
+                         *           "en": "The mobile stops in month 6, the broadband with it"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel (撤单) an order that is not yet submitted */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "reason": "客户放弃办理"
+                     *     }
+                     */
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The cancelled order */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "orderId": 42,
+                         *       "businessType": "OPEN_ACCOUNT",
+                         *       "status": "cancelled",
+                         *       "customerId": 1,
+                         *       "checks": {
+                         *         "passed": false,
+                         *         "failures": [
+                         *           {
+                         *             "code": "SIM_REQUIRED",
+                         *             "message": {
+                         *               "zh": "手机 13902201234 须选择 SIM 卡",
+                         *               "en": "Mobile 13902201234 needs a SIM card"
+                         *             },
+                         *             "fix": {
+                         *               "zh": "请扫描或录入 SIM 卡 ICCID",
+                         *               "en": "Scan or enter the SIM card ICCID"
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "fees": [
+                         *         {
+                         *           "lineNo": 1,
+                         *           "feeCode": "INSTALL",
+                         *           "kind": "fee",
+                         *           "amountFen": 5800,
+                         *           "waivedFen": 0
+                         *         }
+                         *       ],
+                         *       "payableFen": 5800,
+                         *       "notices": [
+                         *         {
+                         *           "zh": "手机将在第 6 个月欠费停机，宽带随之停机",
+                         *           "en": "The mobile stops in month 6, the broadband with it"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/work-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Work orders (installations) */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "open" | "completed" | "cancelled";
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Work orders */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "workOrderId": 3,
+                         *           "orderId": 42,
+                         *           "kind": "installation",
+                         *           "status": "open"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/work-orders/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Complete (竣工) a work order; its order completes when no work order is left open */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "note": "已装机调测，信号正常"
+                     *     }
+                     */
+                    "application/json": {
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The completed work order */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "workOrderId": 3,
+                         *       "orderId": 42,
+                         *       "status": "completed"
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Background jobs and their schedules (cron, Asia/Shanghai) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The jobs */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "running": true,
+                         *       "items": [
+                         *         {
+                         *           "name": "release-expired-numbers",
+                         *           "description": {
+                         *             "zh": "释放到期的号码预占和冷冻期满的号码",
+                         *             "en": "Release expired number reservations and cooled numbers"
+                         *           },
+                         *           "cron": "*\/5 * * * *"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{name}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a job now, in this process, at the business time of the clock */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example release-expired-numbers */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "name": "release-expired-numbers",
+                         *       "startedAt": "2026-11-18T02:00:01.000Z",
+                         *       "finishedAt": "2026-11-18T02:00:01.000Z",
+                         *       "result": {
+                         *         "reservationsExpired": 1,
+                         *         "recycled": 0,
+                         *         "released": 0
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
