@@ -393,7 +393,7 @@ describe('transfer of ownership 过户', () => {
 });
 
 describe('general services on the account', () => {
-  test('R-ACC-8 change payment method: bank collection needs its details, is audited and masked on the receipt', async () => {
+  test('R-CUS-2 change payment method: bank collection needs its details, is audited, and the bank account is masked on the receipt', async () => {
     const m = await openMobile();
     const body = { businessType: 'CHANGE_PAYMENT_METHOD', customerId: m.customerId, accountId: m.accountId, documents: OWNER_DOCS, paymentMethod: 'bank_collection', bankName: '工商银行' };
     const missing = await walkOrder(api, body);
@@ -438,6 +438,10 @@ describe('general services on the account', () => {
     const unknown = await walkOrder(api, { businessType: 'PAYMENT', accountId: m.accountId, amountFen: 100, bookType: 'gold_coins', restrictedItems: ['NOPE'] });
     expect(codes(unknown.checked)).toEqual(['UNKNOWN_BOOK_TYPE', 'UNKNOWN_BILL_ITEM']);
     expect(await domainState()).toEqual(before);
+    const spare = await env.ctx.accounts.createAccount(system, { customerId: m.customerId, billingType: 'virtual', paymentMethod: 'cash' });
+    await db().transaction().execute((tx) => env.ctx.accounts.closeAccount(tx, system, spare.accountId));
+    const closed = await walkOrder(api, { businessType: 'PAYMENT', accountId: spare.accountId, amountFen: 100, bookType: 'cash' });
+    expect(codes(closed.checked)).toEqual(['ACCOUNT_CLOSED']);
   });
 });
 

@@ -158,7 +158,7 @@ describe('change plan', () => {
     expect(row.brand_code).toBe('RURAL');
   });
 
-  test('R-ORD-5 a next-cycle plan change is a reservation that holds the subscriber until it takes effect', async () => {
+  test('R-ORD-5 a next-cycle plan change is a reservation that holds the subscriber’s plan until it takes effect', async () => {
     const sub = await openOnPlan('G2-18', 'gsm2g');
     const nextCycle = cycleStart(addCycles(cycleOf(env.clock.now()), 1));
     const w = await walkOrder(api, changePlan(sub, 'SHARED-MIN', 'next_cycle'));
@@ -171,11 +171,9 @@ describe('change plan', () => {
       expect.objectContaining({ plan: 'G2-18', to: nextCycle.toISOString() }),
       expect.objectContaining({ plan: 'SHARED-MIN', from: nextCycle.toISOString(), to: null }),
     ]);
-    // the hold outlives the completed order
-    const hold = await env.ctx.database.db.selectFrom('order_holds').selectAll().where('subject', '=', `subscriber:${sub}`).executeTakeFirstOrThrow();
-    expect(hold.kind).toBe('reservation');
-    expect(Number(hold.order_id)).toBe(w.created.orderId);
-    expect(hold.held_until?.toISOString()).toBe(nextCycle.toISOString());
+    // the hold on the subscriber's plan outlives the completed order; the subscriber itself is free
+    const holds = await env.ctx.database.db.selectFrom('order_holds').selectAll().where('subject', 'in', [`subscriber:${sub}`, `plan:${sub}`]).execute();
+    expect(holds.map((h) => [h.subject, h.kind, Number(h.order_id), h.held_until?.toISOString()])).toEqual([[`plan:${sub}`, 'reservation', w.created.orderId, nextCycle.toISOString()]]);
 
     // a conflicting order for the same subscriber fails its check with the reservation named
     const second = await walkOrder(api, changePlan(sub, 'MF-1PLUS1'));
@@ -183,6 +181,10 @@ describe('change plan', () => {
     expect(second.checked.checks.failures[0].details.orderId).toBe(w.created.orderId);
     await expectRefused(second.checked);
     expect((await plans(sub)).map((p) => p.plan)).toEqual(['G2-18', 'SHARED-MIN']);
+    // an order that does not touch the plan is not held up by the reservation
+    const owner = await env.ctx.database.db.selectFrom('subscribers').select('customer_id').where('subscriber_id', '=', sub).executeTakeFirstOrThrow();
+    const ld = await walkOrder(api, { businessType: 'LONG_DISTANCE_LEVEL', customerId: Number(owner.customer_id), subscriberId: sub, documents: OWNER_DOCS, level: 'local' }, { stopAfter: 'check' });
+    expect(codes(ld.checked)).toEqual([]);
 
     // once the new plan is in force the reservation is over: another change is accepted again
     // (now from SHARED-MIN, so MF-1PLUS1 would be R-BND-16's refusal; back to G2-18 instead)

@@ -106,6 +106,12 @@ export function translateError(err: FastifyError | Error): DomainError {
   if (pgCode === '22021' || pgCode === '22P05') {
     return new DomainError('INVALID_TEXT', '文本含有不能保存的字符（如 NUL）', 'The text contains a character that cannot be stored (e.g. NUL)', 400);
   }
+  // A reference to a row that does not exist (an unknown customer, subscriber or account id in a request).
+  if (pgCode === '23503') {
+    return new DomainError('UNKNOWN_REFERENCE', '引用的客户、用户或帐户不存在', 'A referenced customer, subscriber or account does not exist', 422, {
+      constraint: String((err as { constraint?: unknown }).constraint ?? ''),
+    });
+  }
   // A unique constraint caught a duplicate that a concurrent request created between check and insert.
   if (pgCode === '23505') {
     const constraint = String((err as { constraint?: unknown }).constraint ?? '');

@@ -64,6 +64,14 @@ describe('R-CUS-2 masking', () => {
   test('R-CUS-2 ID numbers keep the first 6 and last 4: 110101********1234', () => {
     expect(maskIdNumber('110101199001011234')).toBe('110101********1234');
     expect(maskIdNumber('11010519491231002X')).toBe('110105********002X');
+    // passports (9 characters) and permits: never whole, never an error
+    for (let n = 1; n <= 20; n++) {
+      const id = 'E12345678901234567890'.slice(0, n);
+      const m = maskIdNumber(id) as string;
+      expect(m).toHaveLength(n);
+      if (n > 2) expect(m).not.toBe(id);
+    }
+    expect(maskIdNumber('E12345678')).toBe('E1*****78');
   });
   test('R-CUS-2 phone numbers keep the first 3 and last 4: 138****1234', () => {
     expect(maskPhone('13812341234')).toBe('138****1234');

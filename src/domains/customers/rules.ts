@@ -69,7 +69,10 @@ export function checkIdNumber(type: IdType, id: string): IdCheck {
 /** R-CUS-2: `110101********1234` — first 6 and last 4 stay, the middle is masked. */
 export function maskIdNumber(id: string | null | undefined): string | null {
   if (!id) return id ?? null;
+  if (id.length <= 2) return `${id.slice(0, 1)}${'*'.repeat(id.length - 1)}`;
   if (id.length <= 8) return `${id.slice(0, 1)}${'*'.repeat(Math.max(0, id.length - 2))}${id.slice(-1)}`;
+  // passports and permits (9–13 characters): too short to keep 6 + 4, so 2 + 2
+  if (id.length < 14) return `${id.slice(0, 2)}${'*'.repeat(id.length - 4)}${id.slice(-2)}`;
   return `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}`;
 }
 

@@ -251,3 +251,5 @@ export function ownerMismatch(s: SubscriberFacts | null, customerId: number | un
 export const subscriberSubject = (id: number) => `subscriber:${id}`;
 export const numberSubject = (n: string) => `number:${n}`;
 export const accountSubject = (id: number) => `account:${id}`;
+/** A subscriber's plan/products: a next-cycle plan change reserves only this, not the whole subscriber (R-ORD-5). */
+export const planSubject = (subscriberId: number) => `plan:${subscriberId}`;

@@ -107,6 +107,15 @@ export async function loadMember(c: LoadContext, m: NewMemberInput, channel: 'ha
   };
 }
 
+/** What memberQuote reads of a new subscriber. */
+export type MemberQuoteFacts = Pick<MemberFacts, 'input' | 'numberLevel'>;
+
+/** The facts of memberQuote only (the quote step): the number's level and price (R-X-10). */
+export async function loadMemberQuote(c: LoadContext, m: NewMemberInput): Promise<MemberQuoteFacts> {
+  const pool = usesPool(m.network) && FORMATS[m.network].test(m.serviceNumber);
+  return { input: m, numberLevel: pool ? await c.services.resources.numberLevelOf(c.q, m.serviceNumber) : null };
+}
+
 /** Every rule of one new subscriber (R-ORD-1 collects them all). */
 export function memberFailures(f: MemberFacts, env: OrderEnv, opts: { needsPlan: boolean }): CheckFailure[] {
   const m = f.input;
@@ -166,7 +175,7 @@ export function memberFailures(f: MemberFacts, env: OrderEnv, opts: { needsPlan:
 }
 
 /** Fee lines of one new subscriber: SIM card, installation, premium number, roaming deposit (R-ORD-7). */
-export function memberQuote(f: MemberFacts, env: OrderEnv, opts: { simFeeWaivedByOffer?: string | undefined }): QuoteLine[] {
+export function memberQuote(f: MemberQuoteFacts, env: OrderEnv, opts: { simFeeWaivedByOffer?: string | undefined }): QuoteLine[] {
   const m = f.input;
   const out: QuoteLine[] = [];
   const fee = (code: string) => env.fees.get(code);

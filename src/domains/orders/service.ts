@@ -39,7 +39,9 @@ export class OrderService {
 
   /** The order was locked with its department's capabilities (one round trip); parameters and fees come from the catalog's cache. */
   private async env(q: Tx | OrderServices['db'], actor: Actor, order: LockedOrder): Promise<OrderEnv> {
-    const [params, fees] = await Promise.all([this.deps.catalog.parameters(q), this.deps.catalog.fees(q)]);
+    // one after the other: the first fills the catalog's cache when it is cold, the second reads it
+    const params = await this.deps.catalog.parameters(q);
+    const fees = await this.deps.catalog.fees(q);
     return {
       now: this.deps.clock.now(),
       actor,
@@ -176,7 +178,9 @@ export class OrderService {
       const t = this.type(o.business_type);
       const env = await this.env(tx, actor, o);
       const input = o.input as Record<string, unknown>;
-      const facts = await t.load({ ...env, q: tx, services: this.deps }, input);
+      // what the quote reads only; submit loads everything again and re-quotes (QUOTE_STALE)
+      const c = { ...env, q: tx, services: this.deps };
+      const facts = t.loadQuote ? await t.loadQuote(c, input) : await t.load(c, input);
       const lines = applyWaivers(t.quote(facts, input, env), waivers, actor);
       const fees = await orderRepo.replaceFees(tx, id, lines);
       const row = await this.change(tx, actor, o, { status: 'quoted', quoted_at: env.now }, env.now, [{ action: 'order.quote', event: 'order.quoted', extra: { fees: lines } }]);
@@ -411,7 +415,7 @@ export class OrderService {
     if (completed) await orderRepo.releaseHolds(tx, o.order_id);
     if (applied.reservation) {
       // R-ORD-5: the in-transit holds become a reservation that outlives completion (releaseHolds keeps it)
-      const busy = await orderRepo.takeHolds(tx, o.order_id, t.subjects(facts, input), 'reservation', applied.reservation.until, env.now);
+      const busy = await orderRepo.takeHolds(tx, o.order_id, applied.reservation.subjects ?? t.subjects(facts, input), 'reservation', applied.reservation.until, env.now);
       if (busy.length) throw new DomainError('ORDER_IN_TRANSIT', '该用户有在途受理单，不能重复受理', 'Another order for the same subscriber is in transit', 409, { subjects: busy });
     }
     const records: ChangeRecord[] = [{ action: 'order.submit', event: 'order.submitted', before: o, extra: { money, workOrders } }];

@@ -81,9 +81,9 @@ export interface ApplyResult {
   workOrders?: { kind: 'installation' | 'removal' | 'reinstall'; subscriberId: number; address: string | null }[];
   /**
    * R-ORD-5 预约单: the change takes effect later (a plan change for next cycle), so the order keeps
-   * holding its subjects as a 'reservation' until then, also after it is completed.
+   * holding `subjects` (default: all its subjects) as a 'reservation' until then, also after it is completed.
    */
-  reservation?: { until: Date } | undefined;
+  reservation?: { until: Date; subjects?: string[] | undefined } | undefined;
   /** extra money movements the type made itself (cancellation settlement) are already in `result` */
   /**
    * Prestore lines the type paid into the account itself inside apply() (R-ORD-9: arrears are paid
@@ -92,7 +92,8 @@ export interface ApplyResult {
   paidLines?: { lineNo: number; paymentId: number }[] | undefined;
 }
 
-export interface BusinessType<I = Record<string, unknown>, F = unknown> {
+/** `QF`: the facts quote() reads; load()'s facts F must include them (submit quotes again from F). */
+export interface BusinessType<I = Record<string, unknown>, F = unknown, QF = F> {
   code: string;
   name: Text;
   /** the TypeBox schema of the order's input (without businessType) */
@@ -104,10 +105,12 @@ export interface BusinessType<I = Record<string, unknown>, F = unknown> {
   /** the ids the order row records; the customer whose password authorises it */
   refs(input: I): { customerId?: number | undefined; subscriberId?: number | undefined; accountId?: number | undefined };
   load(c: LoadContext, input: I): Promise<F>;
+  /** Only the facts quote() reads, when they are fewer than load()'s: the quote step (预算) loads these. */
+  loadQuote?(c: LoadContext, input: I): Promise<QF>;
   /** R-ORD-1: every failing rule at once; pure */
   check(f: F, input: I, env: OrderEnv): CheckFailure[];
   /** pure */
-  quote(f: F, input: I, env: OrderEnv): QuoteLine[];
+  quote(f: QF, input: I, env: OrderEnv): QuoteLine[];
   /** the receipt's "what changes" lines; pure */
   describe(f: F, input: I, env: OrderEnv): { label: Text; value: string }[];
   /** warnings the operator must tell the customer (R-E9-4); pure */
@@ -120,7 +123,7 @@ export interface BusinessType<I = Record<string, unknown>, F = unknown> {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyBusinessType = BusinessType<any, any>;
+export type AnyBusinessType = BusinessType<any, any, any>;
 
 /** Fault injection for the all-or-nothing test of R-ORD-4: throws at a named step inside the submission. */
 export interface FaultInjector {

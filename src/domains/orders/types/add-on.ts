@@ -17,6 +17,7 @@ import {
   loadCustomer,
   loadSubscriber,
   numberSubject,
+  planSubject,
   type SubscriberFacts,
   subscriberMissing,
   subscriberSubject,
@@ -185,7 +186,7 @@ export const addOn: BusinessType<AddOnIn, AddOnFacts> = {
     return f.pkg && i.members.some((m) => isMobile(m.network)) ? exhaustionNotice(f.pkg, Number(f.pkg.attributes.freeCreditFen ?? 0), env) : [];
   },
 
-  subjects: (_f, i) => [subscriberSubject(i.subscriberId), ...i.members.map((m) => numberSubject(`${m.network === 'broadband' ? 'bb:' : ''}${m.serviceNumber}`))],
+  subjects: (_f, i) => [subscriberSubject(i.subscriberId), planSubject(i.subscriberId), ...i.members.map((m) => numberSubject(`${m.network === 'broadband' ? 'bb:' : ''}${m.serviceNumber}`))],
 
   async apply(c, f) {
     const s = f.subscriber as SubscriberFacts;

@@ -115,9 +115,10 @@ export const changeNumber: BusinessType<ChangeNumberIn, ChangeNumberFacts> = {
   async apply(c, f, i) {
     const s = f.subscriber as NonNullable<ChangeNumberFacts['subscriber']>;
     const r = c.services.resources;
+    // the old number is frozen first: a subscriber holds one in-use number of the pool at a time
+    const old = f.oldNumberInPool ? await r.releaseNumber(c.tx, s.serviceNumber, 'change_number', c.actor) : null;
     await r.takeNumber(c.tx, i.newNumber, { orderId: c.orderId, subscriberId: s.subscriberId, customerId: s.customerId, actor: c.actor });
     await c.services.accounts.changeServiceNumber(c.tx, c.actor, s.subscriberId, i.newNumber, { orderId: c.orderId });
-    const old = f.oldNumberInPool ? await r.releaseNumber(c.tx, s.serviceNumber, 'change_number', c.actor) : null;
     if (s.iccid) await r.renumberSim(c.tx, s.iccid, i.newNumber, c.actor);
     const command = await provision(c, s, 'change_number', { oldNumber: s.serviceNumber, newNumber: i.newNumber, imsi: s.imsi });
     return {

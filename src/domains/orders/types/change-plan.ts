@@ -1,13 +1,13 @@
 // CHANGE_PLAN 换套餐 (SPEC §7.2 R-ORD-11, §8.3 R-BND-16/17, §8.4, R-X-14): the catalog's compatibility
 // rules decide; 'now' switches at once, 'next_cycle' is a reservation (预约单, R-ORD-5) that holds the
-// subscriber until the new plan starts on the 1st.
+// subscriber's plan until the new plan starts on the 1st.
 import { Type } from 'typebox';
 import { type CheckFailure, failure, type Text } from '../../../platform/checks.ts';
 import { addCycles, businessDay, cycleOf, cycleStart } from '../../../platform/clock.ts';
 import { formatYuan } from '../../../platform/money.ts';
 import { StrEnum } from '../../../platform/schemas.ts';
 import { monthlyFeeFen, type Offer, offerName, planChangeFailures } from '../../catalog/rules.ts';
-import { lifecycleFailures, loadSubscriber, type SubscriberFacts, subscriberMissing, subscriberSubject, type Subscription } from '../facts.ts';
+import { lifecycleFailures, loadSubscriber, planSubject, type SubscriberFacts, subscriberMissing, subscriberSubject, type Subscription } from '../facts.ts';
 import type { BusinessType } from '../types.ts';
 
 export const ChangePlanInput = Type.Object(
@@ -116,7 +116,7 @@ export const changePlan: BusinessType<ChangePlanIn, ChangePlanFacts> = {
     ];
   },
 
-  subjects: (_f, i) => [subscriberSubject(i.subscriberId)],
+  subjects: (_f, i) => [subscriberSubject(i.subscriberId), planSubject(i.subscriberId)],
 
   async apply(c, f, i) {
     const s = f.subscriber as SubscriberFacts;
@@ -140,7 +140,9 @@ export const changePlan: BusinessType<ChangePlanIn, ChangePlanFacts> = {
         minimumSpendFen: row?.minimum_spend_fen ?? 0,
         termEndsAt: row?.term_ends_at?.toISOString() ?? null,
       },
-      reservation: i.effective === 'next_cycle' ? { until: at } : undefined,
+      // R-ORD-5: until the 1st the reservation blocks other plan/product changes of the subscriber, not
+      // its payments, suspension, loss or resumption (R-X-4: a reopen is never held up)
+      reservation: i.effective === 'next_cycle' ? { until: at, subjects: [planSubject(s.subscriberId)] } : undefined,
     };
   },
 };

@@ -13,10 +13,12 @@ import {
   duplicateNumbers,
   isMobile,
   loadMember,
+  loadMemberQuote,
   type MemberFacts,
   memberDescription,
   memberFailures,
   memberQuote,
+  type MemberQuoteFacts,
   NewMember,
   type NewMemberInput,
 } from '../members.ts';
@@ -61,9 +63,14 @@ export interface OpenAccountIn {
 
 type AccountRow = { [K in keyof AccountsTable]: AccountsTable[K] extends { __select__: infer S } ? S : AccountsTable[K] };
 
-export interface OpenAccountFacts {
-  customer: CustomerFacts | null;
+/** What quote() reads: the package and each member's number level. */
+export interface OpenAccountQuoteFacts {
   pkg: Offer | undefined;
+  members: MemberQuoteFacts[];
+}
+
+export interface OpenAccountFacts extends OpenAccountQuoteFacts {
+  customer: CustomerFacts | null;
   account: Pick<AccountRow, 'account_id' | 'customer_id' | 'billing_type' | 'status'> | undefined;
   members: MemberFacts[];
 }
@@ -134,7 +141,7 @@ export function exhaustionNotice(pkg: Offer | undefined, creditFen: number, env:
   ];
 }
 
-export const openAccount: BusinessType<OpenAccountIn, OpenAccountFacts> = {
+export const openAccount: BusinessType<OpenAccountIn, OpenAccountFacts, OpenAccountQuoteFacts> = {
   code: 'OPEN_ACCOUNT',
   name: { zh: '新开户', en: 'Open account' },
   input: OpenAccountInput,
@@ -150,6 +157,14 @@ export const openAccount: BusinessType<OpenAccountIn, OpenAccountFacts> = {
       Promise.all(i.members.map((m) => loadMember(c, m))),
     ]);
     return { customer, pkg, account, members };
+  },
+
+  async loadQuote(c, i) {
+    const [pkg, members] = await Promise.all([
+      i.packageCode ? c.services.catalog.offer(i.packageCode, c.q) : Promise.resolve(undefined),
+      Promise.all(i.members.map((m) => loadMemberQuote(c, m))),
+    ]);
+    return { pkg, members };
   },
 
   check(f, i, env) {
