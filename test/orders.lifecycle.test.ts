@@ -171,6 +171,15 @@ describe('pre-cancellation 预销号', () => {
     expect(wl.submitted.status).toBe('completed');
   });
 
+  test('R-ORD-5 pre-cancellation waits while a next-cycle plan change is reserved', async () => {
+    const m = await openMobile();
+    const plan = await walkOrder(api, { businessType: 'CHANGE_PLAN', subscriberId: m.subscriberId, planCode: 'W3-96-C24', effective: 'next_cycle' });
+    expect(plan.submitted?.status, JSON.stringify(plan.checked.checks)).toBe('completed');
+    const w = await walkOrder(api, preCancelBody(m), { servicePassword: PASSWORD });
+    expect(codes(w.checked)).toEqual(['RESERVATION_CONFLICT']);
+    expect((await subscriberRow(m.subscriberId)).lifecycle).toBe('normal');
+  });
+
   test('R-ORD-7 wrong documents and a wrong service password are refused together; no password is asked for', async () => {
     const m = await openMobile();
     const before = await domainState();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OVERVIEW_WRITE_OFFS } from '../src/domains/customers/overview.ts';
 import { hashSecret } from '../src/platform/passwords.ts';
 import { type Api, customerWithAccount, system, T0, TEST_PASSWORD, testApi, testEnv, type TestEnv } from './helpers.ts';
+import { freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 
 let env: TestEnv;
 let api: Api;
@@ -13,6 +14,10 @@ beforeAll(async () => {
   const db = env.ctx.database.db;
   await db.insertInto('roles').values({ role_code: 'reader', name_zh: '查询', name_en: 'reader', permissions: ['customer.read'] }).execute();
   await db.insertInto('operators').values({ username: 'reader', name: 'reader', department_id: 'H1', roles: ['reader'], password_hash: await hashSecret(TEST_PASSWORD) }).execute();
+  // and one who may read customers and accounts but not orders
+  await db.insertInto('roles').values({ role_code: 'teller', name_zh: '帐务查询', name_en: 'teller', permissions: ['customer.read', 'account.read'] }).execute();
+  await db.insertInto('operators').values({ username: 'teller', name: 'teller', department_id: 'H1', roles: ['teller'], password_hash: await hashSecret(TEST_PASSWORD) }).execute();
+  await setupOrders(env.ctx);
 });
 afterAll(() => env.close());
 
@@ -42,9 +47,10 @@ describe('GET /customers/{id}/overview', () => {
     const o = r.body;
     expect(o.customer).toMatchObject({ customerId: f.customer.customerId, name: f.customer.name, kind: 'person' });
     expect(o.subscribers).toEqual([
-      { subscriberId: f.subscriberId, serviceNumber: f.sub.serviceNumber, network: 'wcdma3g', status: 'normal', activatedAt: T0.toISOString(), defaultAccountId: f.accountId },
-      { subscriberId: f.second.subscriberId, serviceNumber: f.second.serviceNumber, network: 'gsm2g', status: 'normal', activatedAt: T0.toISOString(), defaultAccountId: f.accountId },
+      { subscriberId: f.subscriberId, serviceNumber: f.sub.serviceNumber, network: 'wcdma3g', status: 'normal', activatedAt: T0.toISOString(), defaultAccountId: f.accountId, products: [] },
+      { subscriberId: f.second.subscriberId, serviceNumber: f.second.serviceNumber, network: 'gsm2g', status: 'normal', activatedAt: T0.toISOString(), defaultAccountId: f.accountId, products: [] },
     ]);
+    expect(o.orders).toEqual([]);
     // 5800 + 2310 + 1900 billed, 7000 paid: the rest is owed, line by line
     const [acc] = o.accounts;
     expect(o.accounts).toHaveLength(1);
@@ -77,6 +83,59 @@ describe('GET /customers/{id}/overview', () => {
     expect(o.body.accounts[0].recentWriteOffs).toHaveLength(OVERVIEW_WRITE_OFFS);
     expect(o.body.accounts[0].recentWriteOffs[0].writeOffId).toBe(all.body.writeOffs.at(-1).writeOffId);
     expect(o.body.accounts[0].usableBalanceFen).toBe(10_000 - 10 * (OVERVIEW_WRITE_OFFS + 5));
+  });
+
+  test('§11 subscribed products with their monthly fees, and the order history with the SMS confirmation result (R-ORD-6)', async () => {
+    const c = await newCustomer(env.ctx, { segment: 'family' });
+    // an e9-C package: the mobile pays 19 of the 69, the broadband 50; EVDO is a free feature
+    const e9 = await walkOrder(api, {
+      businessType: 'OPEN_ACCOUNT',
+      customerId: c.customerId,
+      documents: OWNER_DOCS,
+      packageCode: 'e9-C',
+      newAccount: { billingType: 'virtual', paymentMethod: 'cash' },
+      members: [
+        { role: 'mobile', network: 'wcdma3g', serviceNumber: await freeNumber(env.ctx), iccid: await freeSim(env.ctx), features: ['EVDO'] },
+        { role: 'broadband', network: 'broadband', serviceNumber: `ovbb${c.customerId}`, standardAddress: '天津市河西区友谊路 10 号', installAddress: '友谊路 10 号 1-1-101', bandwidthMbps: 4 },
+      ],
+    });
+    expect(e9.submitted?.status, JSON.stringify(e9.checked.checks)).toBe('submitted');
+    // a data pack that waits for the customer's SMS reply, declined
+    const pack = await walkOrder(api, {
+      businessType: 'OPEN_ACCOUNT',
+      customerId: c.customerId,
+      documents: OWNER_DOCS,
+      accountId: e9.submitted.result.accountId,
+      members: [{ role: 'main', network: 'wcdma3g', serviceNumber: await freeNumber(env.ctx), iccid: await freeSim(env.ctx), planCode: 'W3-46', packs: ['DATA-10'] }],
+    });
+    expect(pack.submitted?.status, JSON.stringify(pack.checked.checks)).toBe('awaiting_confirmation');
+    const declined = await api.call('POST', `${P}/orders/${pack.created.orderId}/confirmation`, { as: 'front_desk', body: { accepted: false, reason: '客户不需要流量包' } });
+    expect(declined.body.status).toBe('cancelled');
+
+    const r = await api.call('GET', `${P}/customers/${c.customerId}/overview`, { as: 'front_desk' });
+    expect(r.status).toBe(200);
+    const { mobile, broadband } = e9.submitted.result.subscribers;
+    const products = (id: number) => r.body.subscribers.find((s: { subscriberId: number }) => s.subscriberId === id).products;
+    expect(products(mobile)).toEqual([
+      expect.objectContaining({ offerCode: 'e9-C', kind: 'package', memberRole: 'mobile', monthlyFeeFen: 1900, packageId: e9.submitted.result.packageId, orderId: e9.created.orderId }),
+      expect.objectContaining({ offerCode: 'EVDO', kind: 'feature', monthlyFeeFen: 0 }),
+    ]);
+    expect(products(broadband)).toEqual([expect.objectContaining({ offerCode: 'e9-C', memberRole: 'broadband', monthlyFeeFen: 5000, name: { zh: expect.stringContaining('e9-C'), en: expect.any(String) } })]);
+    // newest first; the declined confirmation with its reason
+    expect(r.body.orders.map((o: { orderId: number; status: string }) => [o.orderId, o.status])).toEqual([
+      [pack.created.orderId, 'cancelled'],
+      [e9.created.orderId, 'submitted'],
+    ]);
+    expect(r.body.orders[0].confirmation).toMatchObject({ status: 'declined', reason: '客户不需要流量包', serviceNumber: pack.created.input.members[0].serviceNumber, repliedAt: T0.toISOString() });
+    expect(r.body.orders[1].confirmation).toBeNull();
+    // the history is the orders' own read side
+    const list = await api.call('GET', `${P}/orders?customerId=${c.customerId}`, { as: 'front_desk' });
+    expect(list.body.items.map((o: { orderId: number }) => o.orderId)).toEqual(r.body.orders.map((o: { orderId: number }) => o.orderId));
+    // without order.read: no order history, the rest as before
+    const teller = await api.call('GET', `${P}/customers/${c.customerId}/overview`, { as: 'teller' });
+    expect(teller.status).toBe(200);
+    expect(teller.body.orders).toEqual([]);
+    expect(teller.body.subscribers.map((s: { products: unknown[] }) => s.products.length)).toEqual([2, 1]);
   });
 
   test('R-CUS-2 ID and phone numbers are whole only for an operator with customer.pii', async () => {
@@ -112,7 +171,9 @@ describe('GET /customers/{id}/overview', () => {
     const op = doc.body.paths['/api/v1/customers/{id}/overview']?.get;
     expect(op).toBeDefined();
     const content = op.responses['200'].content['application/json'];
-    expect(Object.keys(content.schema.properties)).toEqual(['customer', 'summary', 'accounts', 'subscribers', 'asOf']);
+    expect(Object.keys(content.schema.properties)).toEqual(['customer', 'summary', 'accounts', 'subscribers', 'orders', 'asOf']);
+    expect(content.schema.properties.subscribers.items.properties.products.items.required).toContain('monthlyFeeFen');
+    expect(content.schema.properties.orders.items.properties.confirmation.nullable).toBe(true);
     expect(content.schema.properties.accounts.items.required).toContain('arrearsFen');
     expect(content.example.customer.name).toBe('李华');
   });

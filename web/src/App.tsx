@@ -11,8 +11,10 @@ import { LocaleProvider, useI18n } from './locales/index.tsx';
 import Customer360 from './pages/Customer/index.tsx';
 import Login from './pages/Login/index.tsx';
 import NotFound from './pages/NotFound.tsx';
+import OrderWizard from './pages/Order/index.tsx';
 import Payment from './pages/Payment/index.tsx';
 import Workbench from './pages/Workbench/index.tsx';
+import WorkOrders from './pages/WorkOrders/index.tsx';
 import { SessionProvider, useSession } from './session.tsx';
 
 function RequireSession() {
@@ -43,6 +45,9 @@ function Shell() {
           <Route index element={access.customers ? <Workbench /> : access.payment ? <Navigate to="/payment" replace /> : <NotFound />} />
           <Route path="customers/:id" element={<Allowed when={access.customers}>{<Customer360 />}</Allowed>} />
           <Route path="payment" element={<Allowed when={access.payment}>{<Payment />}</Allowed>} />
+          <Route path="orders/new" element={<Allowed when={access.orders}>{<OrderWizard />}</Allowed>} />
+          <Route path="orders/:id" element={<Allowed when={access.orderRead && access.customers}>{<OrderWizard key="order" />}</Allowed>} />
+          <Route path="work-orders" element={<Allowed when={access.orderRead}>{<WorkOrders />}</Allowed>} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Route>

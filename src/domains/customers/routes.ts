@@ -87,13 +87,13 @@ export function customerRoutes(app: FastifyInstance, ctx: AppContext): void {
       config: { permission: 'customer.read' },
       schema: {
         tags: ['customers'],
-        summary: 'Customer 360 (客户视图): the customer, its accounts with books, arrears, open bills and recent write-offs, its subscribers',
-        description: 'Needs customer.read and account.read. Personal data is masked unless the operator has customer.pii (R-CUS-2).',
+        summary: 'Customer 360 (客户视图): the customer, its accounts with books, arrears, open bills and recent write-offs, its subscribers with their products, its orders',
+        description: 'Needs customer.read and account.read; the order history needs order.read. Personal data is masked unless the operator has customer.pii (R-CUS-2).',
         params: IdParams,
         response: { 200: CustomerOverview, ...problems(403, 404) },
       },
     },
-    async (req) => customerOverview({ db: ctx.database.db, clock: ctx.clock, accounts: ctx.accounts }, req.actor, (req.params as { id: number }).id),
+    async (req) => customerOverview({ db: ctx.database.db, clock: ctx.clock, accounts: ctx.accounts, catalog: ctx.catalog, orders: ctx.orders }, req.actor, (req.params as { id: number }).id),
   );
 
   app.get(

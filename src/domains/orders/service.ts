@@ -126,7 +126,8 @@ export class OrderService {
 
   async list(actor: Actor, f: { customerId?: number; subscriberId?: number; status?: OrderRow['status']; limit?: number }) {
     const rows = await orderRepo.list(this.deps.db, { ...f, limit: f.limit ?? 50 });
-    return rows.filter((r) => this.visible(actor, r)).map((r) => summaryView(r));
+    // the SMS double confirmation and its result are queryable with the history (R-ORD-6, SPEC §11)
+    return rows.filter((r) => this.visible(actor, r)).map((r) => ({ ...summaryView(r), confirmation: r.confirmation ?? null }));
   }
 
   /** R-ORD-1: runs every rule of the type and stores the result; passing moves the order to `checked`. */

@@ -1,6 +1,6 @@
 // The front desk's frame: top bar (operator, department, business date, language, logout) and the
 // left menu with only the pages that exist and that the operator may use.
-import { ApartmentOutlined, CalendarOutlined, DesktopOutlined, LogoutOutlined, PayCircleOutlined, UserOutlined } from '@ant-design/icons';
+import { ApartmentOutlined, CalendarOutlined, DesktopOutlined, FormOutlined, LogoutOutlined, PayCircleOutlined, ToolOutlined, UserOutlined } from '@ant-design/icons';
 import { Button, Layout, Menu, type MenuProps, Space, Tag, Tooltip, Typography } from 'antd';
 import { useEffect, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
@@ -41,10 +41,12 @@ export function AppLayout() {
 
   const items: MenuProps['items'] = [
     ...(access.customers ? [{ key: '/', icon: <DesktopOutlined />, label: t('menu.workbench') }] : []),
+    ...(access.orders ? [{ key: '/orders/new', icon: <FormOutlined />, label: t('menu.order') }] : []),
     ...(access.payment ? [{ key: '/payment', icon: <PayCircleOutlined />, label: t('menu.payment') }] : []),
+    ...(access.orderRead ? [{ key: '/work-orders', icon: <ToolOutlined />, label: t('menu.workOrders') }] : []),
   ];
   // the customer 360 is opened from the workbench
-  const selected = pathname.startsWith('/payment') ? '/payment' : '/';
+  const selected = pathname.startsWith('/payment') ? '/payment' : pathname.startsWith('/orders') ? '/orders/new' : pathname.startsWith('/work-orders') ? '/work-orders' : '/';
 
   return (
     <Layout style={{ minHeight: '100vh' }}>

@@ -768,8 +768,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Customer 360 (客户视图): the customer, its accounts with books, arrears, open bills and recent write-offs, its subscribers
-         * @description Needs customer.read and account.read. Personal data is masked unless the operator has customer.pii (R-CUS-2).
+         * Customer 360 (客户视图): the customer, its accounts with books, arrears, open bills and recent write-offs, its subscribers with their products, its orders
+         * @description Needs customer.read and account.read; the order history needs order.read. Personal data is masked unless the operator has customer.pii (R-CUS-2).
          */
         get: {
             parameters: {
@@ -872,7 +872,43 @@ export interface paths {
                          *           "network": "gsm2g",
                          *           "status": "normal",
                          *           "activatedAt": "2026-11-15T02:00:00.000Z",
-                         *           "defaultAccountId": 2
+                         *           "defaultAccountId": 2,
+                         *           "products": [
+                         *             {
+                         *               "subscriberOfferId": 7,
+                         *               "offerCode": "G2-18",
+                         *               "name": {
+                         *                 "zh": "2G 畅聊 18 元套餐",
+                         *                 "en": "2G talk 18"
+                         *               },
+                         *               "kind": "plan",
+                         *               "memberRole": null,
+                         *               "packageId": null,
+                         *               "monthlyFeeFen": 1800,
+                         *               "minimumSpendFen": 0,
+                         *               "startedAt": "2026-11-15T02:00:00.000Z",
+                         *               "endedAt": null,
+                         *               "termEndsAt": null,
+                         *               "orderId": 41
+                         *             }
+                         *           ]
+                         *         }
+                         *       ],
+                         *       "orders": [
+                         *         {
+                         *           "orderId": 41,
+                         *           "businessType": "OPEN_ACCOUNT",
+                         *           "status": "completed",
+                         *           "accountId": 2,
+                         *           "subscriberId": 3,
+                         *           "operatorId": 2,
+                         *           "departmentId": "TJ-130041-H1",
+                         *           "createdAt": "2026-11-15T02:00:00.000Z",
+                         *           "submittedAt": "2026-11-15T02:05:00.000Z",
+                         *           "completedAt": "2026-11-15T02:05:00.000Z",
+                         *           "cancelledAt": null,
+                         *           "cancelReason": null,
+                         *           "confirmation": null
                          *         }
                          *       ],
                          *       "asOf": "2026-11-15T02:00:00.000Z"
@@ -998,6 +1034,63 @@ export interface paths {
                                 /** Format: date-time */
                                 activatedAt: string;
                                 defaultAccountId: number;
+                                /** @description subscribed products now in force, with their monthly fee (for a package member: its member’s share) */
+                                products: {
+                                    subscriberOfferId: number;
+                                    offerCode: string;
+                                    name: {
+                                        zh: string;
+                                        en: string;
+                                    };
+                                    /** @description plan, package, pack or feature */
+                                    kind: string;
+                                    /** @description the subscriber’s role in its package (mobile, broadband) */
+                                    memberRole: string | null;
+                                    packageId: number | null;
+                                    /** @description fen (1/100 yuan) */
+                                    monthlyFeeFen: number;
+                                    /** @description R-X-14 monthly minimum spend agreed, fen; 0 for none */
+                                    minimumSpendFen: number;
+                                    /** Format: date-time */
+                                    startedAt: string;
+                                    /** Format: date-time */
+                                    endedAt: string | null;
+                                    /** Format: date-time */
+                                    termEndsAt: string | null;
+                                    orderId: number | null;
+                                }[];
+                            }[];
+                            /** @description the customer’s newest 20 orders (order history), newest first; empty without order.read */
+                            orders: {
+                                orderId: number;
+                                businessType: string;
+                                status: string;
+                                accountId: number | null;
+                                subscriberId: number | null;
+                                operatorId: number;
+                                departmentId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                submittedAt: string | null;
+                                /** Format: date-time */
+                                completedAt: string | null;
+                                /** Format: date-time */
+                                cancelledAt: string | null;
+                                cancelReason: string | null;
+                                /** @description the SMS double confirmation (二次短信确认) and its result */
+                                confirmation: {
+                                    /** @description pending, confirmed, declined, timed_out or cancelled (R-ORD-6) */
+                                    status: string;
+                                    serviceNumber: string | null;
+                                    /** Format: date-time */
+                                    sentAt: string | null;
+                                    /** Format: date-time */
+                                    expiresAt: string | null;
+                                    /** Format: date-time */
+                                    repliedAt: string | null;
+                                    reason: string | null;
+                                } | null;
                             }[];
                             /** Format: date-time */
                             asOf: string;
@@ -3555,7 +3648,7 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            /** @description The order: `businessType` (one of OPEN_ACCOUNT, CHANGE_PLAN, ADD_ON) and that type's fields. */
+            /** @description The order: `businessType` (one of OPEN_ACCOUNT, CHANGE_PLAN, ADD_ON, PRE_CANCEL, CANCEL, FEE_RECOVERY, TRANSFER_OWNERSHIP, CHANGE_PAYMENT_METHOD, PAYMENT, JOINT_ACCOUNT, HOUSEHOLD_MERGE, HOUSEHOLD_SPLIT, SUSPEND, REPORT_LOSS, RESUME, REINSTALL, SIM_REPLACE, LONG_DISTANCE_LEVEL, INTL_ROAMING, FEATURES, CHANGE_DATA, CHANGE_NUMBER, PRINT_BILL, REPRINT_INVOICE) and that type's fields. */
             requestBody: {
                 content: {
                     /**
@@ -3694,6 +3787,444 @@ export interface paths {
                                 priceFen: number;
                             };
                         }[];
+                    } | {
+                        /** @enum {string} */
+                        businessType: "PRE_CANCEL";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        /** @enum {string} */
+                        reasonCode: "moving" | "price" | "service" | "other";
+                        reason: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "CANCEL";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "FEE_RECOVERY";
+                        customerId: number;
+                        subscriberId: number;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "TRANSFER_OWNERSHIP";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        newCustomerId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        newOwnerDocuments: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        accountId?: number;
+                        newAccount?: {
+                            /** @enum {string} */
+                            billingType: "virtual" | "quota" | "monthly";
+                            /** @enum {string} */
+                            paymentMethod: "cash" | "recharge_card" | "bank_agency" | "bank_collection";
+                            bankName?: string;
+                            bankAccountHolder?: string;
+                            bankAccountNumber?: string;
+                        };
+                        prestoreFen?: number;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "CHANGE_PAYMENT_METHOD";
+                        customerId: number;
+                        accountId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        /** @enum {string} */
+                        paymentMethod: "cash" | "recharge_card" | "bank_agency" | "bank_collection";
+                        bankName?: string;
+                        bankAccountHolder?: string;
+                        bankAccountNumber?: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "PAYMENT";
+                        accountId: number;
+                        amountFen: number;
+                        bookType: string;
+                        restrictedItems?: string[];
+                        subscriberId?: number;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "JOINT_ACCOUNT";
+                        customerId: number;
+                        subscriberId: number;
+                        accountId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "HOUSEHOLD_MERGE";
+                        customerId: number;
+                        sourceAccountId: number;
+                        targetAccountId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "HOUSEHOLD_SPLIT";
+                        customerId: number;
+                        accountId: number;
+                        subscriberIds: number[];
+                        newAccount: {
+                            /** @enum {string} */
+                            billingType: "virtual" | "quota" | "monthly";
+                            /** @enum {string} */
+                            paymentMethod: "cash" | "recharge_card" | "bank_agency" | "bank_collection";
+                            bankName?: string;
+                            bankAccountHolder?: string;
+                            bankAccountNumber?: string;
+                        };
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "SUSPEND";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        note?: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "REPORT_LOSS";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        note?: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "RESUME";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        reasons: ("on_request" | "lost")[];
+                    } | {
+                        /** @enum {string} */
+                        businessType: "REINSTALL";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "SIM_REPLACE";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        iccid: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "LONG_DISTANCE_LEVEL";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        /** @enum {string} */
+                        level: "local" | "domestic" | "international";
+                    } | {
+                        /** @enum {string} */
+                        businessType: "INTL_ROAMING";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        /** @enum {string} */
+                        action: "on" | "off";
+                        guaranteeSigned?: boolean;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "FEATURES";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        add?: string[];
+                        remove?: string[];
+                    } | {
+                        /** @enum {string} */
+                        businessType: "CHANGE_DATA";
+                        customerId: number;
+                        subscriberId?: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        contactPhone?: string;
+                        address?: string;
+                        installAddress?: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "CHANGE_NUMBER";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        newNumber: string;
+                        numberApprovedBy?: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "PRINT_BILL";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        cycle: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "REPRINT_INVOICE";
+                        customerId: number;
+                        subscriberId: number;
+                        paymentId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents?: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
                     };
                 };
             };
@@ -3901,7 +4432,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            /** @description The order: `businessType` (one of OPEN_ACCOUNT, CHANGE_PLAN, ADD_ON) and that type's fields. */
+            /** @description The order: `businessType` (one of OPEN_ACCOUNT, CHANGE_PLAN, ADD_ON, PRE_CANCEL, CANCEL, FEE_RECOVERY, TRANSFER_OWNERSHIP, CHANGE_PAYMENT_METHOD, PAYMENT, JOINT_ACCOUNT, HOUSEHOLD_MERGE, HOUSEHOLD_SPLIT, SUSPEND, REPORT_LOSS, RESUME, REINSTALL, SIM_REPLACE, LONG_DISTANCE_LEVEL, INTL_ROAMING, FEATURES, CHANGE_DATA, CHANGE_NUMBER, PRINT_BILL, REPRINT_INVOICE) and that type's fields. */
             requestBody: {
                 content: {
                     /**
@@ -4040,6 +4571,444 @@ export interface paths {
                                 priceFen: number;
                             };
                         }[];
+                    } | {
+                        /** @enum {string} */
+                        businessType: "PRE_CANCEL";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        /** @enum {string} */
+                        reasonCode: "moving" | "price" | "service" | "other";
+                        reason: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "CANCEL";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "FEE_RECOVERY";
+                        customerId: number;
+                        subscriberId: number;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "TRANSFER_OWNERSHIP";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        newCustomerId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        newOwnerDocuments: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        accountId?: number;
+                        newAccount?: {
+                            /** @enum {string} */
+                            billingType: "virtual" | "quota" | "monthly";
+                            /** @enum {string} */
+                            paymentMethod: "cash" | "recharge_card" | "bank_agency" | "bank_collection";
+                            bankName?: string;
+                            bankAccountHolder?: string;
+                            bankAccountNumber?: string;
+                        };
+                        prestoreFen?: number;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "CHANGE_PAYMENT_METHOD";
+                        customerId: number;
+                        accountId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        /** @enum {string} */
+                        paymentMethod: "cash" | "recharge_card" | "bank_agency" | "bank_collection";
+                        bankName?: string;
+                        bankAccountHolder?: string;
+                        bankAccountNumber?: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "PAYMENT";
+                        accountId: number;
+                        amountFen: number;
+                        bookType: string;
+                        restrictedItems?: string[];
+                        subscriberId?: number;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "JOINT_ACCOUNT";
+                        customerId: number;
+                        subscriberId: number;
+                        accountId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "HOUSEHOLD_MERGE";
+                        customerId: number;
+                        sourceAccountId: number;
+                        targetAccountId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "HOUSEHOLD_SPLIT";
+                        customerId: number;
+                        accountId: number;
+                        subscriberIds: number[];
+                        newAccount: {
+                            /** @enum {string} */
+                            billingType: "virtual" | "quota" | "monthly";
+                            /** @enum {string} */
+                            paymentMethod: "cash" | "recharge_card" | "bank_agency" | "bank_collection";
+                            bankName?: string;
+                            bankAccountHolder?: string;
+                            bankAccountNumber?: string;
+                        };
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "SUSPEND";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        note?: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "REPORT_LOSS";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        note?: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "RESUME";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        reasons: ("on_request" | "lost")[];
+                    } | {
+                        /** @enum {string} */
+                        businessType: "REINSTALL";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "SIM_REPLACE";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        iccid: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "LONG_DISTANCE_LEVEL";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        /** @enum {string} */
+                        level: "local" | "domestic" | "international";
+                    } | {
+                        /** @enum {string} */
+                        businessType: "INTL_ROAMING";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        /** @enum {string} */
+                        action: "on" | "off";
+                        guaranteeSigned?: boolean;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "FEATURES";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        add?: string[];
+                        remove?: string[];
+                    } | {
+                        /** @enum {string} */
+                        businessType: "CHANGE_DATA";
+                        customerId: number;
+                        subscriberId?: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        contactPhone?: string;
+                        address?: string;
+                        installAddress?: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "CHANGE_NUMBER";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        newNumber: string;
+                        numberApprovedBy?: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "PRINT_BILL";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        cycle: string;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "REPRINT_INVOICE";
+                        customerId: number;
+                        subscriberId: number;
+                        paymentId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents?: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
                     };
                 };
             };

@@ -27,6 +27,7 @@ import {
   loadCustomer,
   loadSubscriber,
   ownerMismatch,
+  planSubject,
   type SubscriberFacts,
   subscriberMissing,
   subscriberSubject,
@@ -191,7 +192,7 @@ export const cancel: BusinessType<CancelIn, CancelFacts> = {
     return out;
   },
 
-  subjects: (f, i) => [subscriberSubject(i.subscriberId), ...(f.subscriber ? [accountSubject(f.subscriber.accountId)] : [])],
+  subjects: (f, i) => [subscriberSubject(i.subscriberId), planSubject(i.subscriberId), ...(f.subscriber ? [accountSubject(f.subscriber.accountId)] : [])],
 
   async apply(c, f, _i, fees) {
     const s = f.subscriber as SubscriberFacts;

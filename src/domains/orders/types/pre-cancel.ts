@@ -16,6 +16,7 @@ import {
   loadCustomer,
   loadSubscriber,
   ownerMismatch,
+  planSubject,
   type SubscriberFacts,
   subscriberMissing,
   subscriberSubject,
@@ -174,7 +175,8 @@ export const preCancel: BusinessType<PreCancelIn, PreCancelFacts> = {
     return out;
   },
 
-  subjects: (_f, i) => [subscriberSubject(i.subscriberId)],
+  // R-ORD-5: a reserved plan change (next cycle) conflicts with stopping the line
+  subjects: (_f, i) => [subscriberSubject(i.subscriberId), planSubject(i.subscriberId)],
 
   async apply(c, f, i) {
     const s = f.subscriber as SubscriberFacts;

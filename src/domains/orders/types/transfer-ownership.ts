@@ -31,6 +31,7 @@ import {
   loadCustomer,
   loadSubscriber,
   ownerMismatch,
+  planSubject,
   type SubscriberFacts,
   subscriberMissing,
   subscriberSubject,
@@ -213,7 +214,7 @@ export const transferOwnership: BusinessType<TransferOwnershipIn, TransferFacts>
     return out;
   },
 
-  subjects: (f, i) => [subscriberSubject(i.subscriberId), ...(f.target.kind === 'existing' && f.target.account ? [accountSubject(f.target.account.accountId)] : [])],
+  subjects: (f, i) => [subscriberSubject(i.subscriberId), planSubject(i.subscriberId), ...(f.target.kind === 'existing' && f.target.account ? [accountSubject(f.target.account.accountId)] : [])],
 
   async apply(c, f, i) {
     const s = f.subscriber as SubscriberFacts;

@@ -1,10 +1,12 @@
 // 客户视图 (customer 360, SPEC §11): the customer (masked unless the API returns it whole), money
-// at a glance, subscribers with activation time and status, and per account its books, arrears
-// and open bills, and its latest write-off lines.
-import { ArrowLeftOutlined, PayCircleOutlined, ReloadOutlined } from '@ant-design/icons';
+// at a glance, subscribers with activation time, status and subscribed products with their monthly
+// fees, per account its books, arrears, open bills and latest write-off lines, and the order history
+// with the SMS confirmation results. "办理业务" opens the order wizard for the customer or a subscriber.
+import { ArrowLeftOutlined, FormOutlined, PayCircleOutlined, ReloadOutlined } from '@ant-design/icons';
 import { Button, Card, Col, Descriptions, Empty, Row, Skeleton, Space, Statistic, Table, type TableColumnsType, Tabs, Tag, Typography } from 'antd';
 import { useEffect, useState } from 'react';
-import { useNavigate, useParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
+import { useBusinessTypes } from '../../components/useBusinessTypes.ts';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Money } from '../../components/Money.tsx';
 import { useReference } from '../../components/useReference.ts';
@@ -19,6 +21,68 @@ import { OpenBills } from './OpenBills.tsx';
 type Book = OverviewAccount['books'][number];
 type WriteOff = OverviewAccount['recentWriteOffs'][number];
 type Sub = CustomerOverview['subscribers'][number];
+type Product = Sub['products'][number];
+type Order = CustomerOverview['orders'][number];
+
+const ORDER_COLOR: Record<string, string> = { completed: 'green', submitted: 'blue', awaiting_confirmation: 'gold', cancelled: 'default', draft: 'default', checked: 'cyan', quoted: 'cyan' };
+
+/** Subscribed products: name, kind, monthly fee (a package member: its share), term end. */
+function Products({ products }: { products: Product[] }) {
+  const { t, pick, label } = useI18n();
+  if (products.length === 0) return <Typography.Text type="secondary">—</Typography.Text>;
+  return (
+    <Space orientation="vertical" size={2}>
+      {products.map((p) => (
+        <span key={p.subscriberOfferId}>
+          <Tag color={p.kind === 'package' ? 'purple' : p.kind === 'plan' ? 'blue' : undefined}>{label('offerKind', p.kind)}</Tag>
+          {pick(p.name)}
+          {p.memberRole ? <Typography.Text type="secondary">（{label('role', p.memberRole)}）</Typography.Text> : null}
+          <Typography.Text type="secondary"> · {t('product.monthly', { fee: formatFen(p.monthlyFeeFen) })}</Typography.Text>
+          {p.termEndsAt ? <Typography.Text type="secondary"> · {t('product.termEnds', { date: formatTime(p.termEndsAt).slice(0, 10) })}</Typography.Text> : null}
+        </span>
+      ))}
+    </Space>
+  );
+}
+
+function OrderHistory({ orders }: { orders: Order[] }) {
+  const { t, label } = useI18n();
+  const { typeName } = useBusinessTypes();
+  const navigate = useNavigate();
+  const columns: TableColumnsType<Order> = [
+    { title: t('order.no'), dataIndex: 'orderId', width: 110, render: (v: number) => <Link to={`/orders/${v}`}>{t('order.number', { id: v })}</Link> },
+    { title: t('order.businessType'), dataIndex: 'businessType', render: (v: string) => typeName(v) },
+    { title: t('order.status'), dataIndex: 'status', render: (v: string) => <Tag color={ORDER_COLOR[v] ?? 'default'}>{label('orderStatus', v)}</Tag> },
+    { title: t('order.createdAt'), dataIndex: 'createdAt', render: (v: string) => formatTime(v) },
+    { title: t('order.completedAt'), key: 'done', render: (_: unknown, o) => formatTime(o.completedAt ?? o.cancelledAt) || '—' },
+    {
+      title: t('order.confirmation'),
+      dataIndex: 'confirmation',
+      render: (c: Order['confirmation'], o) =>
+        c ? (
+          <span>
+            <Tag color={c.status === 'confirmed' ? 'green' : c.status === 'pending' ? 'gold' : 'red'}>{label('confirmationStatus', c.status)}</Tag>
+            {c.reason ?? (c.status === 'cancelled' ? o.cancelReason : null) ?? ''}
+          </span>
+        ) : (
+          '—'
+        ),
+    },
+  ];
+  return (
+    <Card title={t('order.history')} style={{ marginTop: 16 }} data-testid="order-history">
+      <Table<Order>
+        rowKey="orderId"
+        size="small"
+        columns={columns}
+        dataSource={orders}
+        pagination={false}
+        locale={{ emptyText: t('order.noHistory') }}
+        onRow={(o) => ({ onDoubleClick: () => navigate(`/orders/${o.orderId}`) })}
+      />
+    </Card>
+  );
+}
 
 const STATUS_COLOR: Record<string, string> = { normal: 'green', arrears_stop: 'red', bundle_stop: 'red', suspended: 'orange', lost: 'orange', pre_cancelled: 'default', cancelled: 'default' };
 
@@ -152,6 +216,21 @@ export default function Customer360() {
     { title: t('subscriber.status'), dataIndex: 'status', render: (v: string) => <Tag color={STATUS_COLOR[v] ?? 'default'}>{label('subStatus', v)}</Tag> },
     { title: t('subscriber.activatedAt'), dataIndex: 'activatedAt', render: (v: string) => formatTime(v) },
     { title: t('subscriber.account'), dataIndex: 'defaultAccountId', render: (v: number) => t('account.title', { id: v }) },
+    { title: t('subscriber.products'), dataIndex: 'products', render: (v: Product[]) => <Products products={v} /> },
+    ...(access.orders
+      ? [
+          {
+            title: '',
+            key: 'order',
+            width: 110,
+            render: (_: unknown, s: Sub) => (
+              <Button size="small" icon={<FormOutlined />} onClick={() => navigate(`/orders/new?customerId=${id}&subscriberId=${s.subscriberId}`)} aria-label={`${t('order.start')} ${s.serviceNumber}`}>
+                {t('order.start')}
+              </Button>
+            ),
+          },
+        ]
+      : []),
   ];
   const person = (p: { name: string; idNumber: string; phone?: string } | null) => (p ? `${p.name} ${p.idNumber}${p.phone ? ` ${p.phone}` : ''}` : '—');
 
@@ -166,6 +245,11 @@ export default function Customer360() {
         {c.vipLevel !== 'none' ? <Tag color="gold">{label('vip', c.vipLevel)}</Tag> : null}
         <Tag color={c.masked ? 'default' : 'orange'}>{c.masked ? t('customer.masked') : t('customer.whole')}</Tag>
         <Button icon={<ReloadOutlined />} onClick={() => setAttempt((n) => n + 1)} aria-label={t('action.refresh')} />
+        {access.orders ? (
+          <Button type="primary" icon={<FormOutlined />} onClick={() => navigate(`/orders/new?customerId=${id}`)} data-testid="customer-new-order">
+            {t('order.start')}
+          </Button>
+        ) : null}
       </Space>
 
       <Row gutter={[16, 16]}>
@@ -224,6 +308,8 @@ export default function Customer360() {
       {data.accounts.map((a) => (
         <AccountCard key={a.accountId} a={a} canPay={access.payment} />
       ))}
+
+      {access.orderRead ? <OrderHistory orders={data.orders} /> : null}
     </Space>
   );
 }

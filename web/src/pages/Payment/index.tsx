@@ -25,6 +25,8 @@ interface FormValues {
   bookType: string;
   amount: string;
   items?: string[];
+  /** a special fund private to one subscriber of the account (R-E9-2: the broadband's) */
+  subscriberId?: number;
 }
 interface Done {
   result: PaymentResult;
@@ -176,7 +178,7 @@ export default function Payment() {
       const result = await fd.pay(target.account.accountId, {
         amountFen: parsed.fen,
         bookType: v.bookType,
-        ...(v.bookType === 'restricted_fund' ? { restrictedItems: v.items ?? [] } : {}),
+        ...(v.bookType === 'restricted_fund' ? { restrictedItems: v.items ?? [], ...(v.subscriberId ? { subscriberId: v.subscriberId } : {}) } : {}),
         channel: 'front_desk',
         idempotencyKey: key,
       });
@@ -313,9 +315,18 @@ export default function Payment() {
                     <Select showSearch={{ optionFilterProp: 'label' }} options={bookTypes.map((b) => ({ value: b.code, label: name(b) }))} />
                   </Form.Item>
                   {bookType === 'restricted_fund' ? (
-                    <Form.Item name="items" label={t('payment.items')} rules={[{ required: true, type: 'array', min: 1, message: t('payment.itemsRequired') }]} extra={t('payment.itemsHint')}>
-                      <Select mode="multiple" showSearch={{ optionFilterProp: 'label' }} options={billItems.map((i) => ({ value: i.code, label: name(i) }))} />
-                    </Form.Item>
+                    <>
+                      <Form.Item name="items" label={t('payment.items')} rules={[{ required: true, type: 'array', min: 1, message: t('payment.itemsRequired') }]} extra={t('payment.itemsHint')}>
+                        <Select mode="multiple" showSearch={{ optionFilterProp: 'label' }} options={billItems.map((i) => ({ value: i.code, label: name(i) }))} />
+                      </Form.Item>
+                      <Form.Item name="subscriberId" label={t('payment.fundSubscriber')} extra={t('payment.fundSubscriberHint')}>
+                        <Select
+                          allowClear
+                          showSearch={{ optionFilterProp: 'label' }}
+                          options={a.subscribers.map((x) => ({ value: x.subscriberId, label: `${x.serviceNumber} · ${label('network', x.network)}` }))}
+                        />
+                      </Form.Item>
+                    </>
                   ) : null}
                   {parsed?.ok ? (
                     <Alert

@@ -1,13 +1,14 @@
 // 工作台: one search box (service number, ID number or name), results masked (R-CUS-2).
 // Enter searches; ↓ moves into the results; Enter or a click opens the customer 360.
-import { SearchOutlined } from '@ant-design/icons';
-import { Card, Empty, Input, type InputRef, Table, type TableColumnsType, Tag, Typography } from 'antd';
+import { FormOutlined, SearchOutlined } from '@ant-design/icons';
+import { Button, Card, Empty, Input, type InputRef, Table, type TableColumnsType, Tag, Typography } from 'antd';
 import { type KeyboardEvent, useEffect, useRef, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { useI18n } from '../../locales/index.tsx';
 import { searchCustomers } from '../../services/frontdesk.ts';
 import type { CustomerSummary } from '../../services/types.ts';
+import { useSession } from '../../session.tsx';
 
 /** Moves the focus between result rows with the arrow keys. */
 function focusRow(from: HTMLElement | null, step: 1 | -1, table: HTMLElement | null): void {
@@ -19,6 +20,7 @@ function focusRow(from: HTMLElement | null, step: 1 | -1, table: HTMLElement | n
 
 export default function Workbench() {
   const { t, label } = useI18n();
+  const { access } = useSession();
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
@@ -63,6 +65,30 @@ export default function Workbench() {
     { title: t('customer.contactPhone'), dataIndex: 'contactPhone', render: (v: string | null) => <span className="mono">{v ?? '—'}</span> },
     { title: t('customer.segment'), dataIndex: 'segment', width: 100, render: (v: string) => label('segment', v) },
     { title: t('customer.vipLevel'), dataIndex: 'vipLevel', width: 100, render: (v: string) => (v === 'none' ? '—' : <Tag color="gold">{label('vip', v)}</Tag>) },
+    ...(access.orders
+      ? [
+          {
+            title: '',
+            key: 'order',
+            width: 120,
+            render: (_: unknown, c: CustomerSummary) => (
+              <Button
+                size="small"
+                icon={<FormOutlined />}
+                tabIndex={-1}
+                aria-label={`${t('order.start')} ${c.name}`}
+                onClick={(e) => {
+                  // the row opens the 360; this opens the wizard
+                  e.stopPropagation();
+                  navigate(`/orders/new?customerId=${c.customerId}`);
+                }}
+              >
+                {t('order.start')}
+              </Button>
+            ),
+          },
+        ]
+      : []),
   ];
 
   const onRowKey = (c: CustomerSummary) => (e: KeyboardEvent<HTMLElement>) => {
