@@ -120,8 +120,10 @@ describe('suspend, report loss, resume (R-X-1)', () => {
     expect(await subscriberRow(m.subscriberId)).toMatchObject({ stop_reasons: [], status: 'normal' });
     expect((await commands(m.subscriberId)).map((c) => c.command)).toEqual(['stop', 'resume']);
 
+    const before = await domainState();
     const none = await walkOrder(api, body('RESUME', m, { reasons: ['on_request', 'lost'] }), { servicePassword: PASSWORD });
     expect(codes(none.checked).sort()).toEqual(['NOT_LOST', 'NOT_SUSPENDED']);
+    expect(await domainState()).toEqual(before);
   });
 
   test('R-X-1 a payment never clears lost: REPORT_LOSS and RESUME after loss need the service password, the payment leaves the line lost', async () => {
@@ -192,8 +194,10 @@ describe('reinstall', () => {
     expect(await commands(m.subscriberId)).toEqual([expect.objectContaining({ command: 'resume', reason: 'reinstall' })]);
     expect(await audits('subscriber.reinstate', m.subscriberId)).toHaveLength(1);
 
+    const before = await domainState();
     const again = await walkOrder(api, body('REINSTALL', m));
     expect(codes(again.checked)).toEqual(['NOT_PRE_CANCELLED']);
+    expect(await domainState()).toEqual(before);
     await db().updateTable('subscribers').set({ lifecycle: 'cancelled', cancelled_at: env.clock.now() }).where('subscriber_id', '=', m.subscriberId).execute();
     const cancelled = await walkOrder(api, body('REINSTALL', m));
     expect(codes(cancelled.checked)).toEqual(['SUBSCRIBER_CANCELLED']);
@@ -258,8 +262,10 @@ describe('long distance and international roaming', () => {
 
   test('R-ORD-7 INTL_ROAMING on needs the signed guarantee and takes the deposit; off ends the feature', async () => {
     const m = await openMobile();
+    const before = await domainState();
     const unsigned = await walkOrder(api, body('INTL_ROAMING', m, { action: 'on' }));
     expect(codes(unsigned.checked)).toEqual(['GUARANTEE_REQUIRED']);
+    expect(await domainState()).toEqual(before);
     const on = await walkOrder(api, body('INTL_ROAMING', m, { action: 'on', guaranteeSigned: true }));
     expect(on.quoted.fees.map((f: { feeCode: string; kind: string; amountFen: number }) => [f.feeCode, f.kind, f.amountFen])).toEqual([['INTL_ROAMING_DEPOSIT', 'prestore', 50000]]);
     expect(on.submitted.status).toBe('completed');

@@ -269,6 +269,7 @@ const enUS: Record<MessageKey, string> = {
   'order.noFees': 'No fees for this order',
   'order.waive': 'Waive',
   'order.waiveAmount': 'Amount waived (yuan)',
+  'order.waivedNow': 'waived',
   'order.waiverReason': 'Reason for the waiver (required)',
   'order.waiverReasonRequired': 'A waiver needs a reason',
   'order.waiverAmount': 'The waiver of {name} must be above 0 and at most {max}',

@@ -267,6 +267,7 @@ const zhCN = {
   'order.noFees': '本业务不收费用',
   'order.waive': '减免',
   'order.waiveAmount': '减免金额（元）',
+  'order.waivedNow': '已减免',
   'order.waiverReason': '减免原因（必填）',
   'order.waiverReasonRequired': '减免须填写原因',
   'order.waiverAmount': '{name} 的减免金额须大于 0 且不超过 {max}',

@@ -18,7 +18,7 @@ export function AddOnForm(p: OrderFormProps) {
   const { t } = useI18n();
   const [form] = Form.useForm<Values>();
   const offers = useOffers();
-  const members = (Form.useWatch('members', form) ?? []) as MemberValues[];
+  const members = (Form.useWatch('members', { form, preserve: true }) ?? []) as MemberValues[];
   const subs = (p.customer?.subscribers ?? []).filter((s) => s.status !== 'cancelled' && s.status !== 'pre_cancelled');
 
   /** The package's members but the one the existing subscriber becomes (its network's role). */

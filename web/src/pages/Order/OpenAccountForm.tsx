@@ -66,7 +66,7 @@ export function OpenAccountForm(p: OrderFormProps) {
   const mode = Form.useWatch('mode', form);
   const accountMode = Form.useWatch('accountMode', form);
   const paymentMethod = Form.useWatch(['newAccount', 'paymentMethod'], form);
-  const members = (Form.useWatch('members', form) ?? []) as MemberValues[];
+  const members = (Form.useWatch('members', { form, preserve: true }) ?? []) as MemberValues[];
   const customer = p.customer;
 
   const onValuesChange = (changed: Partial<Values>, all: Values) => {
@@ -123,7 +123,7 @@ export function OpenAccountForm(p: OrderFormProps) {
           </Form.Item>
           {mode === 'plan' ? (
             <Form.Item name="network" label={t('field.network')} rules={[{ required: true, message: t('form.required', { label: t('field.network') }) }]}>
-              <Select style={{ maxWidth: 320 }} options={NETWORKS.map((n) => ({ value: n, label: label('network', n) }))} />
+              <Select showSearch={{ optionFilterProp: 'label' }} style={{ maxWidth: 320 }} options={NETWORKS.map((n) => ({ value: n, label: label('network', n) }))} />
             </Form.Item>
           ) : (
             <Form.Item name="packageCode" label={t('field.packageCode')} rules={[{ required: true, message: t('form.required', { label: t('field.packageCode') }) }]}>
@@ -151,12 +151,12 @@ export function OpenAccountForm(p: OrderFormProps) {
             <Row gutter={16}>
               <Col xs={24} md={8}>
                 <Form.Item name={['newAccount', 'billingType']} label={t('account.billingType')}>
-                  <Select options={BILLING.map((b) => ({ value: b, label: label('billingType', b) }))} />
+                  <Select showSearch={{ optionFilterProp: 'label' }} options={BILLING.map((b) => ({ value: b, label: label('billingType', b) }))} />
                 </Form.Item>
               </Col>
               <Col xs={24} md={8}>
                 <Form.Item name={['newAccount', 'paymentMethod']} label={t('account.paymentMethod')}>
-                  <Select options={PAYMENT.map((b) => ({ value: b, label: label('paymentMethod', b) }))} />
+                  <Select showSearch={{ optionFilterProp: 'label' }} options={PAYMENT.map((b) => ({ value: b, label: label('paymentMethod', b) }))} />
                 </Form.Item>
               </Col>
               {paymentMethod === 'bank_collection' || paymentMethod === 'bank_agency' ? (

@@ -76,6 +76,11 @@ export function QuoteStep({ order, canWaive, busy, onQuote, onBack, onNext }: { 
             {d.on ? (
               <Input size="small" prefix="¥" style={{ width: 110 }} value={d.amount} onChange={(e) => setDrafts({ ...drafts, [l.lineNo]: { ...d, amount: e.target.value } })} aria-label={t('order.waiveAmount')} />
             ) : null}
+            {l.waivedFen > 0 ? (
+              <Typography.Text type="success">
+                {t('order.waivedNow')} <Money fen={l.waivedFen} />
+              </Typography.Text>
+            ) : null}
           </Space>
         );
       },
