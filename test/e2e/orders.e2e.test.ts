@@ -19,6 +19,8 @@ beforeAll(async () => {
 afterAll(() => fd?.close());
 
 const LEAD01 = ['lead01', 'demo-lead01'] as const;
+/** a page load or a server round trip, on a busy machine */
+const WAIT = { timeout: 15_000 };
 const db = () => fd.ctx.database.db;
 
 async function customerIdOf(name: string): Promise<number> {
@@ -86,11 +88,11 @@ async function startOrder(page: Page, type: string) {
   await page.waitForURL(/\/orders\/new\?customerId=\d+/);
   await page.getByTestId('order-customer').waitFor();
   // the business type has the focus: type, Enter, and the focus is on "next"
-  await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id')).toBe('businessType');
+  await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id'), WAIT).toBe('businessType');
   await page.keyboard.type(type);
   await page.locator('.ant-select-dropdown:visible .ant-select-item-option').first().waitFor();
   await page.keyboard.press('Enter');
-  await expect.poll(() => page.evaluate<string | null | undefined>("document.activeElement?.getAttribute('data-testid')")).toBe('order-start-next');
+  await expect.poll(() => page.evaluate<string | null | undefined>("document.activeElement?.getAttribute('data-testid')"), WAIT).toBe('order-start-next');
   await page.keyboard.press('Enter');
   await page.getByTestId('order-form').waitFor();
 }
@@ -100,7 +102,7 @@ async function formToCheck(page: Page) {
   await page.getByTestId('order-form-next').click();
   const check = page.getByTestId('order-check');
   await check.waitFor();
-  await expect.poll(() => check.innerText(), { timeout: 15_000 }).toContain('校验通过');
+  await expect.poll(() => check.innerText(), WAIT).toContain('校验通过');
   return check;
 }
 
@@ -131,7 +133,7 @@ async function completeWorkOrder(page: Page, orderId: number) {
   await dialog.locator('textarea').fill('已装机调测，信号正常');
   await dialog.getByRole('button', { name: /竣\s*工/ }).click();
   await page.getByText(/工单 \d+ 已竣工/).waitFor();
-  await expect.poll(() => row.count()).toBe(0);
+  await expect.poll(() => row.count(), WAIT).toBe(0);
 }
 
 describe('order wizard (e9, zh-CN)', () => {
@@ -175,7 +177,7 @@ describe('order wizard (e9, zh-CN)', () => {
     const quote = page.getByTestId('order-quote');
     await quote.waitFor();
     const fees = page.getByTestId('order-fees');
-    await expect.poll(() => fees.innerText()).toContain('安装调测费');
+    await expect.poll(() => fees.innerText(), WAIT).toContain('安装调测费');
     const row = (name: string) => fees.locator('tbody tr', { hasText: name }).innerText();
     expect(await row('安装调测费')).toContain('¥58.00');
     expect(await row('自由话费')).toContain('¥100.00');
@@ -194,7 +196,7 @@ describe('order wizard (e9, zh-CN)', () => {
     const [printPage] = await Promise.all([page.waitForEvent('popup'), page.getByTestId('print-receipt').click()]);
     await printPage.waitForLoadState();
     expect(await printPage.locator('body').innerText()).toContain('王小明');
-    await expect.poll(() => printPage.evaluate(() => (window as unknown as { printed?: boolean }).printed === true)).toBe(true);
+    await expect.poll(() => printPage.evaluate(() => (window as unknown as { printed?: boolean }).printed === true), WAIT).toBe(true);
     await printPage.close();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-pdf').click()]);
     expect(download.suggestedFilename()).toBe(`receipt-${orderId}.pdf`);
@@ -223,15 +225,13 @@ describe('order wizard (e9, zh-CN)', () => {
     await completeWorkOrder(page, orderId);
     expect((await fd.ctx.orders.get(systemActor('e2e'), orderId)).status).toBe('completed');
     await page.goto(`/orders/${orderId}`);
-    await page.waitForTimeout(3000);
-    await page.screenshot({ path: '/tmp/order-page.png' });
-    await expect.poll(() => page.getByTestId('order-result').innerText()).toContain('受理完成');
+    await expect.poll(() => page.getByTestId('order-result').innerText(), WAIT).toContain('受理完成');
 
     // the 360 shows the new products and the order
     await page.goto(`/customers/${customerId}`);
     const history = page.getByTestId('order-history');
     await history.waitFor();
-    await expect.poll(() => history.locator('tbody tr', { hasText: `受理单 ${orderId}` }).innerText()).toMatch(/新开户[\s\S]*已竣工/);
+    await expect.poll(() => history.locator('tbody tr', { hasText: `受理单 ${orderId}` }).innerText(), WAIT).toMatch(/新开户[\s\S]*已竣工/);
     expect(await page.locator('tbody tr', { hasText: number }).first().innerText()).toMatch(/e9-C[\s\S]*月费 ¥19\.00/);
     noCrash(p);
   });
@@ -265,7 +265,7 @@ describe('order wizard (e9, zh-CN)', () => {
     expect(await page.getByTestId('order-check').getByTestId('order-notices').count()).toBe(0);
     const first = await orderIdOnPage(page);
     await page.getByTestId('order-to-quote').click();
-    await expect.poll(() => page.getByTestId('order-payable').innerText()).toContain('¥58.00');
+    await expect.poll(() => page.getByTestId('order-payable').innerText(), WAIT).toContain('¥58.00');
     const opened = await receiptAndSubmit(page);
     expect(await opened.innerText()).toContain('已提交，等待工单竣工');
     await completeWorkOrder(page, first);
@@ -275,7 +275,7 @@ describe('order wizard (e9, zh-CN)', () => {
     await page.goto(`/customers/${customer.customerId}`);
     await page.getByRole('button', { name: '办理业务 tjliu88002' }).click();
     await startOrder(page, '加装');
-    await expect.poll(() => page.locator('#subscriberId').locator('xpath=ancestor::div[contains(@class,"ant-select")][1]').innerText()).toContain('tjliu88002');
+    await expect.poll(() => page.locator('#subscriberId').locator('xpath=ancestor::div[contains(@class,"ant-select")][1]').innerText(), WAIT).toContain('tjliu88002');
     await choose(page, 'packageCode', 'e9-G');
     await page.getByTestId('member-mobile').waitFor();
     const number = await freeNumber();
@@ -287,7 +287,7 @@ describe('order wizard (e9, zh-CN)', () => {
 
     // R-ORD-2: the hall manager waives the installation and the SIM fee, with a reason
     await page.getByTestId('order-to-quote').click();
-    await expect.poll(() => page.getByTestId('order-payable').innerText()).toContain('¥183.00');
+    await expect.poll(() => page.getByTestId('order-payable').innerText(), WAIT).toContain('¥183.00');
     await page.getByTestId('waive-INSTALL').click();
     await page.getByTestId('waive-SIM_CARD').click();
     // no reason: refused before anything is sent
@@ -295,7 +295,7 @@ describe('order wizard (e9, zh-CN)', () => {
     await page.getByText('减免须填写原因').waitFor();
     await page.getByTestId('waiver-reason').fill('e9 当期到期续费：安装调测费、卡费下调为 0');
     await page.getByTestId('apply-waivers').click();
-    await expect.poll(() => page.getByTestId('order-payable').innerText()).toContain('¥100.00');
+    await expect.poll(() => page.getByTestId('order-payable').innerText(), WAIT).toContain('¥100.00');
     expect(await page.getByTestId('order-fees').locator('tbody tr', { hasText: '安装调测费' }).innerText()).toMatch(/¥58\.00[\s\S]*¥58\.00[\s\S]*¥0\.00/);
     const result = await receiptAndSubmit(page);
     expect(await result.innerText()).toContain('受理完成');
