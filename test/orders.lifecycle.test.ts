@@ -202,6 +202,8 @@ describe('formal cancellation 正式销号 and fee recovery 销号费用回收',
   test('R-ORD-9 after 3 months the prestore is refunded, the number frozen, the SIM retired, the account closed; fee recovery collects later bills', async () => {
     const m = await openMobile({ prestoreFen: 30000 });
     await bill(m, '2026-10', 4600);
+    // a gift (预存优惠) is not the customer's money: it lapses at cancellation, it is never paid out
+    await env.ctx.money.grant(system, m.accountId, { amountFen: 1500, bookType: 'prestore_gift', reason: '预存送' });
     await preCancelled(m);
     // one day short of 3 months
     const early = await at('2027-02-14T02:00:00Z', () => walkOrder(api, cancelBody(m), { servicePassword: PASSWORD }));
@@ -227,6 +229,8 @@ describe('formal cancellation 正式销号 and fee recovery 销号费用回收',
       expect((await accountRow(m.accountId)).status).toBe('closed');
       const b = await balance(m.accountId);
       expect({ usable: b.usableBalanceFen, arrears: b.arrearsFen }).toEqual({ usable: 0, arrears: 0 });
+      const lapsed = await db().selectFrom('book_expiries').select(['amount_fen']).where('account_id', '=', m.accountId).execute();
+      expect(lapsed.map((x) => x.amount_fen)).toEqual([1500]);
       const refunds = await db().selectFrom('payments').selectAll().where('account_id', '=', m.accountId).where('kind', '=', 'refund').execute();
       expect(refunds.map((r) => r.amount_fen)).toEqual([-25400]);
       expect((await events('provisioning.command', m.subscriberId)).map((e) => (e.payload as { command: string }).command)).toEqual(['stop', 'cancel']);

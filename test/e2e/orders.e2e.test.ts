@@ -141,11 +141,7 @@ describe('order wizard (e9, zh-CN)', () => {
     const p = await fd.newPage();
     const { page } = p;
     // the receipt page prints itself; record that instead of opening the print dialog
-    await page.context().addInitScript(() => {
-      window.print = () => {
-        (window as unknown as { printed: boolean }).printed = true;
-      };
-    });
+    await page.context().addInitScript({ content: 'window.print = () => { window.printed = true; };' });
     await p.login(...LEAD01);
     const customerId = await customerIdOf('王小明');
     const number = await freeNumber();
@@ -196,7 +192,7 @@ describe('order wizard (e9, zh-CN)', () => {
     const [printPage] = await Promise.all([page.waitForEvent('popup'), page.getByTestId('print-receipt').click()]);
     await printPage.waitForLoadState();
     expect(await printPage.locator('body').innerText()).toContain('王小明');
-    await expect.poll(() => printPage.evaluate(() => (window as unknown as { printed?: boolean }).printed === true), WAIT).toBe(true);
+    await expect.poll(() => printPage.evaluate<boolean>('window.printed === true'), WAIT).toBe(true);
     await printPage.close();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-pdf').click()]);
     expect(download.suggestedFilename()).toBe(`receipt-${orderId}.pdf`);
@@ -216,7 +212,7 @@ describe('order wizard (e9, zh-CN)', () => {
 
     const order = await fd.ctx.orders.get(systemActor('e2e'), orderId);
     expect(order.status).toBe('submitted');
-    const accountId = order.result?.accountId as number;
+    const accountId = (order.result as { accountId: number }).accountId;
     expect((await fd.ctx.accounts.balance(accountId)).usableBalanceFen).toBe(10_000);
     const handset = await db().selectFrom('handsets').selectAll().where('imei', '=', '356938035643809').executeTakeFirstOrThrow();
     expect(Number(handset.price_fen)).toBe(29_800);
@@ -305,7 +301,7 @@ describe('order wizard (e9, zh-CN)', () => {
       ['SIM_CARD', 'e9 当期到期续费：安装调测费、卡费下调为 0'],
       ['INSTALL', 'e9 当期到期续费：安装调测费、卡费下调为 0'],
     ]);
-    expect(order.result?.accountId).toBe(broadband.default_account_id);
+    expect((order.result as { accountId: number }).accountId).toBe(broadband.default_account_id);
     const handset = await db().selectFrom('handsets').selectAll().where('imei', '=', '356938035643825').executeTakeFirstOrThrow();
     expect(Number(handset.price_fen)).toBe(29_800);
 

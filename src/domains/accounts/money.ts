@@ -257,11 +257,12 @@ export class MoneyService {
     });
   }
 
-  /** R-ORD-9: formal cancellation hands back every book's balance as refunds, leaving the account at zero. */
+  /** R-ORD-9: formal cancellation hands back the customer's own money as refunds (grants lapse), leaving the account at zero. */
   async refundBalances(tx: Tx, actor: Actor, accountId: number, reason: string): Promise<{ refundedFen: Fen; refunds: { paymentId: number; bookId: number; amountFen: Fen }[] }> {
     await this.lockOne(tx, accountId);
     const now = this.deps.clock.now();
     await accountRepo.expireDueBooks(tx, accountId, now);
+    await accountRepo.forfeitGrantBooks(tx, accountId, now);
     const refunds = [];
     for (const b of await moneyRepo.booksWithBalance(tx, accountId)) {
       const r = await moneyRepo.insertRefund(tx, accountId, b, actor, businessDay(now), now);

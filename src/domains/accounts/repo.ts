@@ -1,5 +1,5 @@
 // The only place with SQL for accounts, subscribers, relations, books, payments, bills and write-offs.
-import { type Insertable, sql, type Updateable } from 'kysely';
+import { type Insertable, type RawBuilder, sql, type Updateable } from 'kysely';
 import type { Q } from '../../platform/db.ts';
 import type { AccountsTable, BillingType, SubscribersTable } from '../../platform/schema.ts';
 import type { Allocation, BookState, LineState } from './writeoff.ts';
@@ -136,17 +136,12 @@ export const accountRepo = {
 
   /** R-ACC-2: closes the unused rest of expired books with a visible expiry record. */
   async expireDueBooks(q: Q, accountId: number, now: Date): Promise<void> {
-    await sql`
-      WITH due AS (
-        SELECT book_id, balance_fen FROM books
-         WHERE account_id = ${accountId} AND balance_fen > 0 AND expiry_at IS NOT NULL AND expiry_at <= ${now}
-      ), closed AS (
-        UPDATE books b SET balance_fen = 0, closed_at = ${now}
-          FROM due WHERE b.account_id = ${accountId} AND b.book_id = due.book_id
-        RETURNING b.book_id, due.balance_fen
-      )
-      INSERT INTO book_expiries (account_id, book_id, amount_fen, expired_at)
-      SELECT ${accountId}, book_id, balance_fen, ${now} FROM closed`.execute(q);
+    await closeBooksAsExpired(q, accountId, now, sql`expiry_at IS NOT NULL AND expiry_at <= ${now}`);
+  },
+
+  /** R-ORD-9: at formal cancellation a grant's remaining money (gifts, discounts) lapses; it is never paid out. */
+  async forfeitGrantBooks(q: Q, accountId: number, now: Date): Promise<void> {
+    await closeBooksAsExpired(q, accountId, now, sql`source_kind = 'grant'`);
   },
 
   /** Books with money that have started by `now` (the candidates of a write-off). */
@@ -261,3 +256,17 @@ export const accountRepo = {
        WHERE bk.account_id = ${accountId} AND bk.book_id = v.id`.execute(q);
   },
 };
+
+/** Empties the account's books that match `which` into book_expiries (R-ACC-18 counts them as expired). */
+async function closeBooksAsExpired(q: Q, accountId: number, now: Date, which: RawBuilder<unknown>): Promise<void> {
+  await sql`
+    WITH due AS (
+      SELECT book_id, balance_fen FROM books WHERE account_id = ${accountId} AND balance_fen > 0 AND ${which}
+    ), closed AS (
+      UPDATE books b SET balance_fen = 0, closed_at = ${now}
+        FROM due WHERE b.account_id = ${accountId} AND b.book_id = due.book_id
+      RETURNING b.book_id, due.balance_fen
+    )
+    INSERT INTO book_expiries (account_id, book_id, amount_fen, expired_at)
+    SELECT ${accountId}, book_id, balance_fen, ${now} FROM closed`.execute(q);
+}
