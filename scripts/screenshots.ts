@@ -52,6 +52,7 @@ try {
   await lp.getByTestId('order-to-quote').click();
   await lp.getByTestId('order-fees').getByText('安装调测费').waitFor();
   await lp.waitForLoadState('networkidle');
+  await lp.evaluate('window.scrollTo(0, 0)');
   await lp.waitForTimeout(400);
   await lp.screenshot({ path: `${OUT}order-wizard.png` });
   console.log('docs/screenshots/order-wizard.png');

@@ -228,7 +228,7 @@ describe('order wizard (e9, zh-CN)', () => {
     const history = page.getByTestId('order-history');
     await history.waitFor();
     await expect.poll(() => history.locator('tbody tr', { hasText: `受理单 ${orderId}` }).innerText(), WAIT).toMatch(/新开户[\s\S]*已竣工/);
-    expect(await page.locator('tbody tr', { hasText: number }).first().innerText()).toMatch(/e9-C[\s\S]*月费 ¥19\.00/);
+    expect(await page.locator('tr[data-row-key]', { hasText: number }).first().innerText()).toMatch(/e9-C[\s\S]*月费 ¥19\.00/);
     noCrash(p);
   });
 
@@ -321,6 +321,83 @@ describe('order wizard (e9, zh-CN)', () => {
     const fund = await db().selectFrom('books').selectAll().where('account_id', '=', broadband.default_account_id).where('book_type', '=', 'restricted_fund').executeTakeFirstOrThrow();
     expect(fund).toMatchObject({ amount_fen: 60_000, subscriber_id: broadband.subscriber_id });
     expect([...(fund.restricted_items ?? [])].sort()).toEqual(['ADDON_FEE', 'RENT_BB', 'RENT_BB_ADJ']);
+    noCrash(p);
+  });
+
+  test('R-ORD-1 R-ORD-5 every failing rule with its fix, in the operator’s language; a sensitive order (挂失) through the generic form needs the service password', async () => {
+    const p = await fd.newPage();
+    const { page } = p;
+    await p.login('hall01', 'demo-hall01');
+    const li = await customerIdOf('李华');
+
+    // e9-C for a personal customer on a monthly account: two rules fail, each with its fix
+    await page.goto(`/customers/${li}`);
+    await page.getByTestId('customer-new-order').click();
+    await startOrder(page, 'OPEN_ACCOUNT');
+    await choose(page, 'packageCode', 'e9-C');
+    await page.getByTestId('member-mobile').waitFor();
+    await choose(page, 'newAccount_billingType', '月出帐');
+    await choose(page, 'members_0_serviceNumber', await freeNumber());
+    await choose(page, 'members_0_iccid', await freeSim());
+    await broadbandMember(page, 1, 'tjli88003');
+    await page.getByTestId('order-form-next').click();
+    const failures = page.getByTestId('order-failures');
+    await failures.waitFor();
+    const text = await failures.innerText();
+    expect(text).toContain('面向“家庭”客户');
+    expect(text).toContain('处理办法：请将客户分群改为“家庭”');
+    expect(text).toContain('须使用实时预付费（虚扣）帐户');
+    expect(text).toContain('处理办法：请将帐户出帐类型选为“虚扣”');
+    expect(text).not.toContain('{');
+    expect(await page.getByTestId('order-check').innerText()).toContain('校验未通过：2 项须处理');
+    expect(await page.getByTestId('order-to-quote').isDisabled()).toBe(true);
+    // the same failures in English
+    await page.getByText('English', { exact: true }).click();
+    await expect.poll(() => failures.innerText(), WAIT).toContain('Fix: Choose billing type “virtual” for the account');
+    await page.getByText('中文', { exact: true }).click();
+
+    // back to the form with what was typed; the account fixed, one rule is left
+    await page.getByRole('button', { name: /返回修改/ }).click();
+    await page.getByTestId('order-form').waitFor();
+    expect(await page.locator('#members_1_serviceNumber').inputValue()).toBe('tjli88003');
+    await choose(page, 'newAccount_billingType', '虚扣');
+    await page.getByTestId('order-form-next').click();
+    await expect.poll(() => page.getByTestId('order-check').innerText(), WAIT).toContain('校验未通过：1 项须处理');
+    expect(await failures.innerText()).not.toContain('虚扣');
+    // 撤单 with a reason
+    await page.getByRole('button', { name: /撤\s*单/ }).first().click();
+    await page.getByPlaceholder('撤单原因（必填）').fill('客户改办其他业务');
+    await page.getByRole('dialog').getByRole('button', { name: /确认撤单/ }).click();
+    await expect.poll(() => page.getByTestId('order-result').innerText(), WAIT).toContain('受理单已撤销');
+
+    // 挂失 of 李华's mobile, from its row of the 360: the generic form, then the service password
+    await page.goto(`/customers/${li}`);
+    await page.getByRole('button', { name: '办理业务 13602105678' }).click();
+    await startOrder(page, '挂失');
+    const form = page.getByTestId('order-form');
+    expect(await form.innerText()).toMatch(/客户[\s\S]*用户[\s\S]*出示证件（R-ORD-7）[\s\S]*机主本人/);
+    expect(await form.locator('.ant-select', { has: page.locator('#subscriberId') }).innerText()).toContain('13602105678');
+    await page.locator('#note').fill('手机遗失');
+    await page.getByTestId('order-form-next').click();
+    await page.getByTestId('order-check').waitFor();
+    // the password field has the focus; a wrong password is a failure with its fix
+    await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id'), WAIT).toBe('password');
+    await page.keyboard.type('000000');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => failures.innerText(), WAIT).toContain('服务密码不正确');
+    expect(await failures.innerText()).toContain('处理办法：请客户重新输入服务密码');
+    await page.locator('#password').fill('385160');
+    await page.locator('#password').press('Enter');
+    await expect.poll(() => page.getByTestId('order-check').innerText(), WAIT).toContain('校验通过');
+    await page.getByTestId('order-to-quote').click();
+    await page.getByTestId('order-quote').waitFor();
+    // hall01 may not waive (R-ORD-2): no waiver controls
+    expect(await page.getByTestId('waiver-reason').count()).toBe(0);
+    const result = await receiptAndSubmit(page);
+    expect(await result.innerText()).toContain('受理完成');
+    await page.goto(`/customers/${li}`);
+    await expect.poll(() => page.locator('tr[data-row-key]', { hasText: '13602105678' }).first().innerText(), WAIT).toContain('挂失');
+    await expect.poll(() => page.getByTestId('order-history').innerText(), WAIT).toMatch(/挂失[\s\S]*已竣工[\s\S]*新开户[\s\S]*已撤单/);
     noCrash(p);
   });
 });

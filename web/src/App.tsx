@@ -46,7 +46,7 @@ function Shell() {
           <Route path="customers/:id" element={<Allowed when={access.customers}>{<Customer360 />}</Allowed>} />
           <Route path="payment" element={<Allowed when={access.payment}>{<Payment />}</Allowed>} />
           <Route path="orders/new" element={<Allowed when={access.orders}>{<OrderWizard />}</Allowed>} />
-          <Route path="orders/:id" element={<Allowed when={access.orderRead && access.customers}>{<OrderWizard key="order" />}</Allowed>} />
+          <Route path="orders/:id" element={<Allowed when={access.orderRead && access.customers}>{<OrderWizard />}</Allowed>} />
           <Route path="work-orders" element={<Allowed when={access.orderRead}>{<WorkOrders />}</Allowed>} />
           <Route path="*" element={<NotFound />} />
         </Route>

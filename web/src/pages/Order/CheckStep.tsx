@@ -68,7 +68,9 @@ export function CheckStep({
   const checks = order.checks;
   const passed = order.status === 'checked' || order.status === 'quoted';
   const failures = checks?.failures ?? [];
-  const needsPassword = sensitive && !order.authorised;
+  // sensitive types, and those whose input makes them so (报开 after a loss report, R-X-1)
+  const asksPassword = failures.some((f) => f.code === 'SERVICE_PASSWORD_REQUIRED' || f.code === 'SERVICE_PASSWORD_WRONG');
+  const needsPassword = (sensitive || asksPassword) && !order.authorised;
 
   useEffect(() => {
     if (passed) next.current?.focus();

@@ -105,7 +105,7 @@ function FieldInput({ name, schema, path, required, customer }: { name: string; 
     control = long ? <Input.TextArea autoSize={{ minRows: 1, maxRows: 4 }} maxLength={schema.maxLength} /> : <Input maxLength={schema.maxLength} autoComplete="off" />;
   }
   return (
-    <Form.Item name={path} label={title} rules={rules} required={required}>
+    <Form.Item name={path} label={title} rules={rules} required={required} style={{ maxWidth: 640 }}>
       {control}
     </Form.Item>
   );
@@ -156,6 +156,7 @@ export function GenericForm({ businessType, customer, subscriberId, initial, onS
     ...(props.customerId && customer ? { customerId: customer.customer.customerId } : {}),
     ...(props.subscriberId && subscriberId ? { subscriberId } : {}),
     ...(props.documents ? { documents: { presenter: 'owner', ownerIdOriginal: customer?.customer.kind === 'person' } } : {}),
+    ...(props.newOwnerDocuments ? { newOwnerDocuments: { presenter: 'owner' } } : {}),
     ...(initial ? toValues(branch, initial) : {}),
   };
   return (

@@ -79,7 +79,7 @@ export function MemberFields({ index, withPlan }: { index: number; withPlan: boo
   const mobile = isMobile(network);
 
   return (
-    <Card size="small" type="inner" title={`${label('role', role)} · ${label('network', network)}`} style={{ marginBottom: 16 }} data-testid={`member-${role ?? index}`}>
+    <Card size="small" type="inner" title={label('role', role) === label('network', network) ? label('role', role) : `${label('role', role)} · ${label('network', network)}`} style={{ marginBottom: 16 }} data-testid={`member-${role ?? index}`}>
       <Form.Item name={[...base, 'role']} hidden>
         <Input />
       </Form.Item>

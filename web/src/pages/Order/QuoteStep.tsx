@@ -93,28 +93,32 @@ export function QuoteStep({ order, canWaive, busy, onQuote, onBack, onNext }: { 
       <Notices notices={order.notices} />
       <Table<FeeLine> rowKey="lineNo" size="small" columns={columns} dataSource={order.fees} pagination={false} data-testid="order-fees" locale={{ emptyText: t('order.noFees') }} />
       {canWaive && order.fees.some((l) => l.waivable && l.amountFen > 0) ? (
-        <Space style={{ marginTop: 12 }} wrap>
-          <Input
-            value={reason}
-            onChange={(e) => setReason(e.target.value)}
-            placeholder={t('order.waiverReason')}
-            aria-label={t('order.waiverReason')}
-            maxLength={200}
-            style={{ width: 360 }}
-            data-testid="waiver-reason"
-            onPressEnter={apply}
-          />
-          <Button onClick={apply} loading={busy} type={changed ? 'primary' : 'default'} data-testid="apply-waivers">
-            {t('order.applyWaivers')}
-          </Button>
-        </Space>
+        <div style={{ marginTop: 12 }}>
+          <Space wrap>
+            <Input
+              value={reason}
+              onChange={(e) => setReason(e.target.value)}
+              placeholder={t('order.waiverReason')}
+              aria-label={t('order.waiverReason')}
+              maxLength={200}
+              style={{ width: 360 }}
+              data-testid="waiver-reason"
+              onPressEnter={apply}
+            />
+            <Button onClick={apply} loading={busy} type={changed ? 'primary' : 'default'} data-testid="apply-waivers">
+              {t('order.applyWaivers')}
+            </Button>
+          </Space>
+        </div>
       ) : null}
       {problem ? <Alert type="error" showIcon role="alert" title={problem} style={{ marginTop: 12 }} /> : null}
-      <Space size={48} style={{ margin: '16px 0' }} wrap>
-        <Statistic title={t('order.total')} value={formatFen(order.totalFen)} />
-        <Statistic title={t('order.waivedTotal')} value={formatFen(order.waivedFen)} />
-        <Statistic title={t('order.payableTotal')} value={formatFen(order.payableFen)} styles={{ content: { color: '#cf1322' } }} data-testid="order-payable" />
-      </Space>
+      <div style={{ margin: '16px 0' }}>
+        <Space size={48} wrap>
+          <Statistic title={t('order.total')} value={formatFen(order.totalFen)} />
+          <Statistic title={t('order.waivedTotal')} value={formatFen(order.waivedFen)} />
+          <Statistic title={t('order.payableTotal')} value={formatFen(order.payableFen)} styles={{ content: { color: '#cf1322' } }} data-testid="order-payable" />
+        </Space>
+      </div>
       <Changes order={order} />
       <Space>
         <Button icon={<ArrowLeftOutlined />} onClick={onBack} disabled={busy}>

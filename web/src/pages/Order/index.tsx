@@ -101,7 +101,7 @@ function CustomerCard({ c }: { c: CustomerOverview }) {
         { key: 'name', label: t('customer.name'), children: <Typography.Text strong>{k.name}</Typography.Text> },
         { key: 'id', label: t('customer.idNumber'), children: <span className="mono">{k.idNumber}</span> },
         { key: 'seg', label: t('customer.segment'), children: label('segment', k.segment) },
-        { key: 'subs', label: t('summary.subscribers'), children: c.subscribers.map((s) => `${s.serviceNumber}（${label('network', s.network)}）`).join('、') || '—' },
+        { key: 'subs', label: t('subscriber.title'), children: c.subscribers.map((s) => `${s.serviceNumber}（${label('network', s.network)}）`).join('、') || '—' },
         { key: 'acc', label: t('summary.accounts'), children: c.accounts.length },
         { key: 'pw', label: t('customer.servicePassword'), children: k.hasServicePassword ? t('customer.passwordSet') : t('customer.passwordNotSet') },
       ]}
@@ -109,7 +109,7 @@ function CustomerCard({ c }: { c: CustomerOverview }) {
   );
 }
 
-export default function OrderWizard() {
+function OrderWizard() {
   const { t, pick, label } = useI18n();
   const { access } = useSession();
   const { message } = App.useApp();
@@ -334,4 +334,14 @@ export default function OrderWizard() {
       </Modal>
     </Space>
   );
+}
+
+/**
+ * The wizard starts afresh for another order or another customer (a link from the 360, the menu);
+ * the order it creates itself is added to the URL without starting again.
+ */
+export default function OrderPage() {
+  const { id } = useParams();
+  const [params] = useSearchParams();
+  return <OrderWizard key={id ? `order-${id}` : `new-${params.get('customerId') ?? ''}`} />;
 }
