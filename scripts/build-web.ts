@@ -27,7 +27,8 @@ export async function buildWebIfStale(log: (s: string) => void = console.log): P
   log('building the web app (web/ → web/dist) …');
   // vite is a devDependency: imported only when there is something to build
   const { build } = await import('vite');
-  await build({ configFile: `${WEB}vite.config.ts`, logLevel: 'warn' });
+  // always React's production build, also when called from a test runner (NODE_ENV=test)
+  await build({ configFile: `${WEB}vite.config.ts`, logLevel: 'warn', mode: 'production', define: { 'process.env.NODE_ENV': JSON.stringify('production') } });
   log('web app built');
   return true;
 }

@@ -20,7 +20,9 @@ afterAll(() => fd?.close());
 
 const LEAD01 = ['lead01', 'demo-lead01'] as const;
 /** a page load or a server round trip, on a busy machine */
-const WAIT = { timeout: 15_000 };
+const WAIT = { timeout: 30_000 };
+/** each test walks several orders through the browser: generous on a loaded machine */
+const LONG = 300_000;
 const db = () => fd.ctx.database.db;
 
 async function customerIdOf(name: string): Promise<number> {
@@ -50,6 +52,13 @@ async function freeSim(): Promise<string> {
   if (!s) throw new Error('no free SIM');
   taken.add(s);
   return s;
+}
+
+/** A page whose waits allow for a busy machine (the orders take several round trips each). */
+async function orderPage(): Promise<FrontDeskPage> {
+  const p = await fd.newPage();
+  p.page.setDefaultTimeout(60_000);
+  return p;
 }
 
 function noCrash(p: FrontDeskPage): void {
@@ -138,7 +147,7 @@ async function completeWorkOrder(page: Page, orderId: number) {
 
 describe('order wizard (e9, zh-CN)', () => {
   test('R-E9-1 R-E9-4 R-ORD-3 e9-C new user from the customer 360: checks pass with the stop-month notice, quote 58 + 100 with SIM fee 0, receipt printed and as PDF, submitted, installed on the work-orders page', async () => {
-    const p = await fd.newPage();
+    const p = await orderPage();
     const { page } = p;
     // the receipt page prints itself; record that instead of opening the print dialog
     await page.context().addInitScript({ content: 'window.print = () => { window.printed = true; };' });
@@ -230,7 +239,7 @@ describe('order wizard (e9, zh-CN)', () => {
     await expect.poll(() => history.locator('tbody tr', { hasText: `受理单 ${orderId}` }).innerText(), WAIT).toMatch(/新开户[\s\S]*已竣工/);
     expect(await page.locator('tr[data-row-key]', { hasText: number }).first().innerText()).toMatch(/e9-C[\s\S]*月费 ¥19\.00/);
     noCrash(p);
-  });
+  }, LONG);
 
   test('R-E9-3 R-E9-2 renewal: a BB-4M broadband opened and installed, e9-G added on with the mobile and a 298 handset, installation and SIM fee waived with a reason (payable 100), then the 600 special fund', async () => {
     const hall = { ...systemActor('e2e'), departmentId: 'TJ-130041-H1' };
@@ -244,7 +253,7 @@ describe('order wizard (e9, zh-CN)', () => {
       segment: 'family',
       servicePassword: '902417',
     });
-    const p = await fd.newPage();
+    const p = await orderPage();
     const { page } = p;
     await p.login(...LEAD01);
 
@@ -322,10 +331,10 @@ describe('order wizard (e9, zh-CN)', () => {
     expect(fund).toMatchObject({ amount_fen: 60_000, subscriber_id: broadband.subscriber_id });
     expect([...(fund.restricted_items ?? [])].sort()).toEqual(['ADDON_FEE', 'RENT_BB', 'RENT_BB_ADJ']);
     noCrash(p);
-  });
+  }, LONG);
 
   test('R-ORD-1 R-ORD-5 every failing rule with its fix, in the operator’s language; a sensitive order (挂失) through the generic form needs the service password', async () => {
-    const p = await fd.newPage();
+    const p = await orderPage();
     const { page } = p;
     await p.login('hall01', 'demo-hall01');
     const li = await customerIdOf('李华');
@@ -399,5 +408,5 @@ describe('order wizard (e9, zh-CN)', () => {
     await expect.poll(() => page.locator('tr[data-row-key]', { hasText: '13602105678' }).first().innerText(), WAIT).toContain('挂失');
     await expect.poll(() => page.getByTestId('order-history').innerText(), WAIT).toMatch(/挂失[\s\S]*已竣工[\s\S]*新开户[\s\S]*已撤单/);
     noCrash(p);
-  });
+  }, LONG);
 });

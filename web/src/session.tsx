@@ -31,8 +31,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     onUnauthorized((err) => {
       setSession(null);
       setPermissions(null);
-      // several calls may fail at once: one message
+      // several calls may fail at once: one message, and the first one leads to the login page —
+      // a later one must not replace the page to come back to with the login page itself
       message.warning({ content: err.text(), key: 'session-expired' });
+      if (window.location.pathname === '/login') return;
       navigate('/login', { replace: true, state: { from: `${window.location.pathname}${window.location.search}` } });
     });
   }, [navigate, message]);
