@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { businessLicenceCheckChar } from '../src/domains/customers/rules.ts';
 import type { FaultInjector } from '../src/domains/orders/types.ts';
+import { recordChanges } from '../src/platform/outbox.ts';
 import { type Api, type TestEnv, testApi, testEnv } from './helpers.ts';
 import { codes, freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 import { expectProblem, snapshotTables } from './snapshot.ts';
@@ -251,4 +252,89 @@ describe('bad input', () => {
     const after = await snapshotTables(env.ctx);
     for (const t of Object.keys(before.contents).filter((t) => t !== 'sessions')) expect({ t, h: after.contents[t] }).toEqual({ t, h: before.contents[t] });
   });
+});
+
+describe('audit and events of the submission', () => {
+  test('R-INT-1 a completed open-account order stores the audit entry and event of each change it made, in its transaction', async () => {
+    const c = await newCustomer(env.ctx);
+    const w = await walkOrder(api, await singleMobile(c.customerId));
+    expect(w.submitted?.status, JSON.stringify(w.submitted)).toBe('completed');
+    const id = w.submitted.orderId as number;
+    const subscriberId = w.submitted.result.subscribers.main as number;
+    const accountId = w.submitted.result.accountId as number;
+    const number = (w.submitted.input as { members: { serviceNumber: string; iccid: string }[] }).members[0];
+    const db = env.ctx.database.db;
+    const audit = await db
+      .selectFrom('audit_log')
+      .select(['action', 'target_id', 'account_id', 'after', 'operator_id', 'department_id'])
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('target_type', '=', 'account'), eb('target_id', '=', String(accountId))]),
+          eb.and([eb('target_type', '=', 'subscriber'), eb('target_id', '=', String(subscriberId))]),
+          eb.and([eb('target_type', '=', 'number'), eb('target_id', '=', number?.serviceNumber ?? '')]),
+          eb.and([eb('target_type', '=', 'sim_card'), eb('target_id', '=', number?.iccid ?? '')]),
+          eb.and([eb('target_type', '=', 'payment'), eb('account_id', '=', accountId)]),
+          eb.and([eb('target_type', '=', 'order'), eb('target_id', '=', String(id)), eb('action', 'in', ['order.submit', 'order.complete'])]),
+        ]),
+      )
+      .orderBy('audit_id')
+      .execute();
+    expect(audit.map((a) => a.action).sort()).toEqual(
+      ['account.create', 'number.take', 'order.complete', 'order.submit', 'payment.create', 'product.subscribe', 'sim.bind', 'subscriber.create'].sort(),
+    );
+    // each entry names the operator who submitted and carries its own snapshot
+    for (const a of audit) expect([a.operator_id, a.department_id]).toEqual([audit[0]?.operator_id, audit[0]?.department_id]);
+    expect(audit.find((a) => a.action === 'subscriber.create')?.after).toMatchObject({ subscriberId, defaultAccountId: accountId, serviceNumber: number?.serviceNumber });
+    expect(audit.find((a) => a.action === 'product.subscribe')?.after).toMatchObject({ subscriberId, offerCode: 'W3-46', orderId: id });
+    const events = await db
+      .selectFrom('outbox')
+      .select(['event_type', 'aggregate_id', 'payload'])
+      .where('event_type', 'in', ['account.created', 'subscriber.created', 'number.taken', 'sim.activated', 'product.subscribed', 'payment.created'])
+      .where((eb) => eb.or([eb('account_id', '=', accountId), eb('aggregate_id', 'in', [String(subscriberId), number?.serviceNumber ?? '', number?.iccid ?? ''])]))
+      .execute();
+    expect(events.map((e) => e.event_type).sort()).toEqual(['account.created', 'number.taken', 'payment.created', 'product.subscribed', 'sim.activated', 'subscriber.created']);
+    expect(events.find((e) => e.event_type === 'number.taken')?.payload).toMatchObject({ serviceNumber: number?.serviceNumber, subscriberId, orderId: id });
+  });
+
+  test('R-INT-1 a submission that fails after applying leaves none of the collected audit entries or events behind', async () => {
+    const c = await newCustomer(env.ctx);
+    const body = await singleMobile(c.customerId);
+    const iccid = (body.members[0] as { iccid: string }).iccid;
+    const w = await walkOrder(api, body, { stopAfter: 'quote' });
+    const before = await env.ctx.database.db.selectFrom('outbox').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    faults.armed = { step: 'before-commit', orderId: w.created.orderId };
+    try {
+      const r = await api.call('POST', `/api/v1/orders/${w.created.orderId}/submit`, { as: 'front_desk', body: {} });
+      expect(r.status).toBe(500);
+    } finally {
+      faults.armed = null;
+    }
+    const after = await env.ctx.database.db.selectFrom('outbox').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
+    expect(await env.ctx.database.db.selectFrom('audit_log').select('action').where('target_type', '=', 'sim_card').where('target_id', '=', iccid).execute()).toEqual([]);
+    // the same order then submits, and its changes are recorded once
+    const ok = await api.call('POST', `/api/v1/orders/${w.created.orderId}/submit`, { as: 'front_desk', body: {} });
+    expect(ok.body.status).toBe('completed');
+    expect(await env.ctx.database.db.selectFrom('audit_log').select('action').where('target_type', '=', 'sim_card').where('target_id', '=', iccid).execute()).toEqual([{ action: 'sim.bind' }]);
+  });
+});
+
+test('R-INT-1 recordChanges writes each change’s audit entry and event, in order, in one statement', async () => {
+  const actor = { operatorId: null, username: 'job-x', departmentId: null, permissions: new Set(['*']), requestId: 'req-batch-1' };
+  await recordChanges(env.ctx.database.db, env.clock, actor, [
+    { audit: { action: 'batch.one', targetType: 'thing', targetId: 7, accountId: null, after: { n: 1, text: '一' } }, event: { type: 'batch.one', aggregateType: 'thing', aggregateId: 7, payload: { n: 1 } } },
+    { audit: { action: 'batch.two', targetType: 'thing', targetId: 'x8', before: null, after: { n: 2 } }, event: { type: 'batch.two', aggregateType: 'thing', aggregateId: 'x8', payload: { n: 2 } } },
+  ]);
+  const db = env.ctx.database.db;
+  const a = await db.selectFrom('audit_log').select(['action', 'target_id', 'before', 'after', 'request_id', 'at']).where('request_id', '=', 'req-batch-1').orderBy('audit_id').execute();
+  expect(a.map((x) => [x.action, x.target_id, x.before, x.after])).toEqual([
+    ['batch.one', '7', null, { n: 1, text: '一' }],
+    ['batch.two', 'x8', null, { n: 2 }],
+  ]);
+  expect(a[0]?.at.getTime()).toBe(env.clock.now().getTime());
+  const e = await db.selectFrom('outbox').select(['event_type', 'aggregate_id', 'payload']).where('event_type', 'like', 'batch.%').orderBy('event_id').execute();
+  expect(e).toEqual([
+    { event_type: 'batch.one', aggregate_id: '7', payload: { n: 1 } },
+    { event_type: 'batch.two', aggregate_id: 'x8', payload: { n: 2 } },
+  ]);
 });

@@ -325,6 +325,19 @@ describe('R-X-10 what the order engine calls inside its transaction', () => {
     expect(await problems(pairedCard.iccid)).toEqual(['SIM_NUMBER_MISMATCH']);
     expect(await problems(pairedCard.iccid, pairedCard.serviceNumber as string)).toEqual([]);
     expect(await problems(blank.iccid)).toEqual(['SIM_NOT_WRITTEN']);
+    // the order reads number and card in one round trip: the same problems, level and IMSI as apart
+    const together = async (num: string, iccid: string) => {
+      const r = env.ctx.resources;
+      const both = await r.numberAndSimCheck(db(), { serviceNumber: num, ctx: { channel: 'hall' } }, { iccid, ctx: { serviceNumber: num } });
+      expect(both).toEqual({ number: await r.numberCheck(db(), num, { channel: 'hall' }), sim: await r.simCheck(db(), iccid, { serviceNumber: num }) });
+      return [...both.number.problems, ...both.sim.problems].map((f) => f.code);
+    };
+    expect(await together(n, card.iccid)).toEqual([]);
+    expect((await env.ctx.resources.numberAndSimCheck(db(), { serviceNumber: n, ctx: { channel: 'hall' } }, { iccid: card.iccid, ctx: { serviceNumber: n } })).sim.imsi).toBe(card.imsi);
+    expect(await together(n, blank.iccid)).toEqual(['SIM_NOT_WRITTEN']);
+    expect(await together(n, pairedCard.iccid)).toEqual(['SIM_NUMBER_MISMATCH']);
+    expect(await together(n, '89860000000000000000')).toEqual(['SIM_NOT_FOUND']);
+    expect(await together('13999999990', card.iccid)).toContain('NUMBER_NOT_FOUND');
 
     const bound = await db()
       .transaction()
@@ -334,6 +347,7 @@ describe('R-X-10 what the order engine calls inside its transaction', () => {
       });
     expect(bound).toEqual({ iccid: card.iccid, imsi: card.imsi });
     expect(await problems(card.iccid)).toEqual(['SIM_NOT_AVAILABLE']);
+    expect(await together(n, card.iccid)).toEqual(expect.arrayContaining(['SIM_NOT_AVAILABLE']));
     await expect(db().transaction().execute((tx) => env.ctx.resources.bindSim(tx, card.iccid, { serviceNumber: n, subscriberId: s2 }))).rejects.toMatchObject({ code: 'SIM_TAKEN', status: 409 });
     await expect(db().transaction().execute((tx) => env.ctx.resources.bindSim(tx, pairedCard.iccid, { serviceNumber: n, subscriberId: s2 }))).rejects.toMatchObject({ code: 'SIM_TAKEN' });
     await expect(db().transaction().execute((tx) => env.ctx.resources.bindSim(tx, blank.iccid, { serviceNumber: n, subscriberId: s2 }))).rejects.toMatchObject({ code: 'SIM_TAKEN' });

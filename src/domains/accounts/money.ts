@@ -125,11 +125,10 @@ export class MoneyService {
       actor,
       businessDay: businessDay(now),
     };
-    // the common case (nothing to write off, nothing expiring, a new key) is one atomic statement
-    if (!callerTx) {
-      const fast = await moneyRepo.fastPayment(this.deps.db, newPayment);
-      if (fast) return { replayed: false, result: { payment: paymentView(fast.payment), writeOffs: [], books: fast.books } };
-    }
+    // the common case (nothing to write off, nothing expiring, a new key) is one atomic statement,
+    // also inside a caller's transaction (an order's prestore); when it writes nothing, the full path runs
+    const fast = await moneyRepo.fastPayment(callerTx ?? this.deps.db, newPayment);
+    if (fast) return { replayed: false, result: { payment: paymentView(fast.payment), writeOffs: [], books: fast.books } };
     return inTransaction(this.deps.db, callerTx, async (tx) => {
       await this.lockOne(tx, accountId, opts.allowClosedAccount === true && callerTx !== undefined);
       // one round trip after the lock: the key, and whether expiry or write-off has work to do

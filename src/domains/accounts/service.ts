@@ -46,6 +46,15 @@ export interface SubscriberDetails {
   packageId?: number | null;
 }
 
+/** What a caller inside its transaction has already read for createSubscriber (see there). */
+export interface KnownForSubscriber {
+  customerExists?: boolean | undefined;
+  /** the customer owning the default account */
+  accountCustomerId?: number | undefined;
+  /** no live subscriber holds the number in its number space */
+  numberFree?: boolean | undefined;
+}
+
 export interface NewRelation {
   payerAccountId: number;
   priority: number;
@@ -84,12 +93,19 @@ export class AccountService {
     this.deps = deps;
   }
 
-  async createAccount(actor: Actor, input: NewAccount, callerTx?: Tx) {
+  /**
+   * `known` (the order engine, inside its transaction): the customer's name it has just read, so the
+   * customer is not read again; the foreign key still refuses an unknown customer.
+   */
+  async createAccount(actor: Actor, input: NewAccount, callerTx?: Tx, known: { customerName?: string | undefined } = {}) {
     if (input.paymentMethod === 'bank_collection' && (!input.bankAccountHolder || !input.bankAccountNumber || !input.bankName)) {
       throw new DomainError('BANK_DETAILS_REQUIRED', '银行托收须填写开户银行、户名和帐号', 'Bank collection needs the bank, the holder and the account number', 422);
     }
     return inTransaction(this.deps.db, callerTx, async (tx) => {
-      const c = await tx.selectFrom('customers').select(['customer_id', 'name']).where('customer_id', '=', input.customerId).executeTakeFirst();
+      const c =
+        known.customerName !== undefined
+          ? { name: known.customerName }
+          : await tx.selectFrom('customers').select(['customer_id', 'name']).where('customer_id', '=', input.customerId).executeTakeFirst();
       if (!c) throw new DomainError('UNKNOWN_CUSTOMER', `客户不存在：${input.customerId}`, `Unknown customer: ${input.customerId}`, 422);
       const now = this.deps.clock.now();
       const row = await accountRepo.insertAccount(tx, {
@@ -126,22 +142,28 @@ export class AccountService {
     };
   }
 
-  async createSubscriber(actor: Actor, input: NewSubscriber, callerTx?: Tx, details: SubscriberDetails = {}) {
+  /**
+   * `known` (the order engine, inside its transaction, after its checks passed): what the caller has
+   * already established in this transaction, so it is not read again — the customer exists, the
+   * account's owner, the number is free in its space. The foreign keys and the unique number index
+   * (409 SERVICE_NUMBER_TAKEN) still guard against a concurrent change.
+   */
+  async createSubscriber(actor: Actor, input: NewSubscriber, callerTx?: Tx, details: SubscriberDetails = {}, known: KnownForSubscriber = {}) {
     const number = input.serviceNumber.trim();
     if (!NUMBER_FORMATS[input.network].test(number)) {
       throw new DomainError('INVALID_SERVICE_NUMBER', `号码格式与网络类型不符：${number}`, `The service number does not fit the network ${input.network}: ${number}`, 422);
     }
     return inTransaction(this.deps.db, callerTx, async (tx) => {
-      if (!(await accountRepo.customerExists(tx, input.customerId))) {
+      if (!known.customerExists && !(await accountRepo.customerExists(tx, input.customerId))) {
         throw new DomainError('UNKNOWN_CUSTOMER', `客户不存在：${input.customerId}`, `Unknown customer: ${input.customerId}`, 422);
       }
-      const acc = await accountRepo.accountById(tx, input.accountId);
+      const acc = known.accountCustomerId !== undefined ? { customer_id: known.accountCustomerId } : await accountRepo.accountById(tx, input.accountId);
       if (!acc) throw new DomainError('UNKNOWN_ACCOUNT', `帐户不存在：${input.accountId}`, `Unknown account: ${input.accountId}`, 422);
       // R-ACC-8: the default relation is to the subscriber's own account; others pay through relations
       if (acc.customer_id !== input.customerId) {
         throw new DomainError('ACCOUNT_OF_OTHER_CUSTOMER', '默认帐户须属于同一客户；他人付费请建立帐务关系', 'The default account must belong to the same customer; use a payment relation for another payer', 422);
       }
-      const taken = await accountRepo.subscribersByNumber(tx, number);
+      const taken = known.numberFree ? [] : await accountRepo.subscribersByNumber(tx, number);
       if (taken.some((t) => t.lifecycle !== 'cancelled' && (t.network === 'broadband') === (input.network === 'broadband'))) {
         throw new DomainError('SERVICE_NUMBER_TAKEN', `号码已被使用：${number}`, `The service number is in use: ${number}`, 409);
       }

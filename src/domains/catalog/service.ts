@@ -5,7 +5,7 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Db, Q } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { Fen } from '../../platform/money.ts';
-import { recordChange } from '../../platform/outbox.ts';
+import { recordChange, recordChanges } from '../../platform/outbox.ts';
 import type { Network, OfferKind, OfferMember } from '../../platform/schema.ts';
 import { catalogRepo } from './repo.ts';
 import { isOnline, monthlyFeeFen, type Offer } from './rules.ts';
@@ -259,16 +259,19 @@ export class CatalogService {
         term_ends_at: laterOf(i.offer.termMonths > 0 ? addMonths(i.startsAt, i.offer.termMonths) : null, i.keepAgreement?.termEndsAt ?? null),
       })),
     );
-    for (const r of rows) {
-      const view = { subscriberOfferId: r.subscriber_offer_id, subscriberId: r.subscriber_id, offerCode: r.offer_code, kind: r.kind, packageId: r.package_id, startedAt: r.started_at.toISOString(), orderId: r.order_id };
-      await recordChange(
-        tx,
-        this.deps.clock,
-        actor,
-        { action: 'product.subscribe', targetType: 'subscriber', targetId: r.subscriber_id, after: view },
-        { type: 'product.subscribed', aggregateType: 'subscriber', aggregateId: r.subscriber_id, payload: view },
-      );
-    }
+    // one statement for the audit entries and events of every subscription
+    await recordChanges(
+      tx,
+      this.deps.clock,
+      actor,
+      rows.map((r) => {
+        const view = { subscriberOfferId: r.subscriber_offer_id, subscriberId: r.subscriber_id, offerCode: r.offer_code, kind: r.kind, packageId: r.package_id, startedAt: r.started_at.toISOString(), orderId: r.order_id };
+        return {
+          audit: { action: 'product.subscribe', targetType: 'subscriber', targetId: r.subscriber_id, after: view },
+          event: { type: 'product.subscribed', aggregateType: 'subscriber', aggregateId: r.subscriber_id, payload: view },
+        };
+      }),
+    );
     return rows;
   }
 

@@ -87,22 +87,27 @@ export async function loadMember(c: LoadContext, m: NewMemberInput, channel: 'ha
   const offers = await c.services.catalog.offers(codes, c.q);
   const r = c.services.resources;
   const pool = usesPool(m.network) && FORMATS[m.network].test(m.serviceNumber);
-  const [numberFailures, simFailures, level, sim, existing] = await Promise.all([
-    pool ? r.numberProblems(c.q, m.serviceNumber, { orderId: c.orderId, channel, approvedBy: m.numberApprovedBy }) : Promise.resolve([]),
-    m.iccid ? r.simProblems(c.q, m.iccid, { orderId: c.orderId, serviceNumber: m.serviceNumber }) : Promise.resolve([]),
-    pool ? r.numberLevelOf(c.q, m.serviceNumber) : Promise.resolve(null),
-    m.iccid ? r.simImsi(c.q, m.iccid) : Promise.resolve(null),
-    c.services.accounts.numberInUse(m.serviceNumber, m.network, c.q),
-  ]);
+  // one read each of the number and the card gives their problems and their level / IMSI
+  const takeCtx = { orderId: c.orderId, channel, approvedBy: m.numberApprovedBy };
+  const simCtx = { orderId: c.orderId, serviceNumber: m.serviceNumber };
+  const numberAndSim = async () => {
+    if (pool && m.iccid) return r.numberAndSimCheck(c.q, { serviceNumber: m.serviceNumber, ctx: takeCtx }, { iccid: m.iccid, ctx: simCtx });
+    const [number, sim] = await Promise.all([
+      pool ? r.numberCheck(c.q, m.serviceNumber, takeCtx) : Promise.resolve({ problems: [], level: null }),
+      m.iccid ? r.simCheck(c.q, m.iccid, simCtx) : Promise.resolve({ problems: [], imsi: null }),
+    ]);
+    return { number, sim };
+  };
+  const [{ number, sim }, existing] = await Promise.all([numberAndSim(), c.services.accounts.numberInUse(m.serviceNumber, m.network, c.q)]);
   const extras = new Map([...offers].filter(([code]) => code !== m.planCode));
   return {
     input: m,
     plan: m.planCode ? offers.get(m.planCode) : undefined,
     extras,
-    numberFailures,
-    simFailures,
-    numberLevel: level,
-    imsi: sim,
+    numberFailures: number.problems,
+    simFailures: sim.problems,
+    numberLevel: number.level,
+    imsi: sim.imsi,
     numberInUse: existing,
   };
 }
@@ -252,7 +257,15 @@ export function memberDescription(f: MemberFacts): { label: Text; value: string 
 export async function applyMember(
   c: ApplyContext,
   f: MemberFacts,
-  p: { customerId: number; accountId: number; brandCode: string | null; packageOffer?: Offer | undefined; packageId?: number | null | undefined },
+  p: {
+    customerId: number;
+    accountId: number;
+    brandCode: string | null;
+    packageOffer?: Offer | undefined;
+    packageId?: number | null | undefined;
+    /** what the caller read in this transaction (createSubscriber does not read it again) */
+    known?: { customerExists?: boolean; accountCustomerId?: number | undefined } | undefined;
+  },
 ): Promise<{ subscriberId: number; workOrder: { kind: 'installation'; subscriberId: number; address: string | null } | null }> {
   const m = f.input;
   const s = c.services;
@@ -265,7 +278,7 @@ export async function applyMember(
     bandwidthMbps: m.bandwidthMbps ?? null,
     accountManager: m.accountManager ?? null,
     packageId: p.packageId ?? null,
-  });
+  }, { ...p.known, numberFree: f.numberInUse === false });
   if (usesPool(m.network)) await s.resources.takeNumber(c.tx, m.serviceNumber, { orderId: c.orderId, subscriberId: sub.subscriberId, customerId: p.customerId, actor: c.actor });
   if (m.iccid) await s.resources.bindSim(c.tx, m.iccid, { serviceNumber: m.serviceNumber, subscriberId: sub.subscriberId, orderId: c.orderId, actor: c.actor });
   const items = [];

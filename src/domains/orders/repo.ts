@@ -2,6 +2,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { Actor } from '../../platform/audit.ts';
 import type { Q } from '../../platform/db.ts';
+import { type ChangeRow, changesCtes } from '../../platform/outbox.ts';
 import type { OrderFeesTable, OrdersTable, OrderStatus, WorkOrdersTable } from '../../platform/schema.ts';
 import type { FeeLine } from './types.ts';
 
@@ -127,6 +128,21 @@ export const orderRepo = {
       .executeTakeFirst();
   },
 
+  /** lockWithDepartment and the order's fee lines (by line) in the same round trip (the submission). */
+  async lockWithFees(q: Q, id: number): Promise<{ order: LockedOrder; fees: FeeRow[] } | undefined> {
+    const row = await q
+      .selectFrom('orders as o')
+      .selectAll('o')
+      .select((eb) => eb.selectFrom('departments as d').select('d.capabilities').whereRef('d.department_id', '=', 'o.department_id').as('department_capabilities'))
+      .select(sql<FeeRow[]>`(SELECT coalesce(json_agg(f ORDER BY f.line_no), '[]'::json) FROM order_fees f WHERE f.order_id = o.order_id)`.as('fee_rows'))
+      .where('o.order_id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const { fee_rows, ...order } = row;
+    return { order: order as LockedOrder, fees: fee_rows };
+  },
+
   async update(q: Q, id: number, set: Partial<Record<keyof OrdersTable, unknown>>, now: Date) {
     const values: Record<string, unknown> = { updated_at: now };
     for (const [k, v] of Object.entries(set)) {
@@ -141,11 +157,20 @@ export const orderRepo = {
   },
 
   /** update() with the audit entries and events of the change, in one statement. */
-  async updateRecorded(q: Q, id: number, set: Partial<Record<keyof OrdersTable, unknown>>, now: Date, records: OrderRecord[], actor: Actor): Promise<OrderRow> {
+  /** `changes`: other changes of the transaction (collected by deferChanges) written by the same statement. */
+  async updateRecorded(
+    q: Q,
+    id: number,
+    set: Partial<Record<keyof OrdersTable, unknown>>,
+    now: Date,
+    records: OrderRecord[],
+    actor: Actor,
+    changes: ChangeRow[] = [],
+  ): Promise<OrderRow> {
     const assignments = [sql`updated_at = ${now}`, sql`version = version + 1`];
     for (const [k, v] of Object.entries(set)) assignments.push(sql`${sql.ref(k)} = ${JSON_COLUMNS.includes(k) && v !== null ? JSON.stringify(v) : v}`);
     const r = await sql<OrderRow>`
-      WITH u AS (UPDATE orders SET ${sql.join(assignments)} WHERE order_id = ${id} RETURNING *),
+      WITH ${changes.length ? changesCtes(changes) : sql``} u AS (UPDATE orders SET ${sql.join(assignments)} WHERE order_id = ${id} RETURNING *),
       ${recordsOf('u', records, actor, now)}
       SELECT * FROM u`.execute(q);
     const row = r.rows[0];

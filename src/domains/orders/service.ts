@@ -7,7 +7,7 @@ import type { Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
-import { recordChange } from '../../platform/outbox.ts';
+import { type ChangeRow, deferChanges, recordChange, takeDeferredChanges } from '../../platform/outbox.ts';
 import { maskIdNumber, maskPhone } from '../customers/rules.ts';
 import type { ReceiptData } from './receipt-model.ts';
 import { type LockedOrder, type OrderRecord, type OrderRow, orderRepo, type WorkOrderRow } from './repo.ts';
@@ -195,7 +195,10 @@ export class OrderService {
    */
   async submit(actor: Actor, id: number) {
     return this.deps.db.transaction().execute(async (tx) => {
-      const o = await this.lockOpen(tx, id, ['quoted']);
+      // the order and its stored quote in one round trip
+      const locked = await orderRepo.lockWithFees(tx, id);
+      const o = this.assertOpen(locked?.order, id, ['quoted']);
+      const storedRows = locked?.fees ?? [];
       const t = this.type(o.business_type);
       const env = await this.env(tx, actor, o);
       const input = o.input as Record<string, unknown>;
@@ -205,7 +208,6 @@ export class OrderService {
       if (failures.length) {
         throw new DomainError('ORDER_CHECK_FAILED', '受理校验未通过，请按提示处理后重新校验', 'The order no longer passes its checks; fix them and check again', 422, { failures });
       }
-      const storedRows = await orderRepo.fees(tx, id);
       const stored = feeLines(storedRows);
       const fresh = t.quote(facts, input, env);
       if (!sameQuote(stored, fresh)) {
@@ -403,6 +405,26 @@ export class OrderService {
     env: OrderEnv,
     lines: FeeLine[],
   ): Promise<{ row: OrderRow; workOrders: WorkOrderRow[] }> {
+    // the audit entries and events of every change the order makes are written with the order's own
+    // final update, in one statement of the same transaction (fewer round trips, same content)
+    deferChanges(tx);
+    try {
+      return await this.applyCollected(tx, actor, o, t, facts, input, env, lines);
+    } finally {
+      takeDeferredChanges(tx);
+    }
+  }
+
+  private async applyCollected(
+    tx: Tx,
+    actor: Actor,
+    o: OrderRow,
+    t: AnyBusinessType,
+    facts: unknown,
+    input: Record<string, unknown>,
+    env: OrderEnv,
+    lines: FeeLine[],
+  ): Promise<{ row: OrderRow; workOrders: WorkOrderRow[] }> {
     const applied = await t.apply({ ...env, tx, services: this.deps }, facts, input, lines);
     await this.deps.faults?.at('after-apply', o.order_id);
     const money = await this.takeMoney(tx, actor, o, applied.accountId, applied.subscribers, lines, applied.paidLines ?? []);
@@ -436,6 +458,7 @@ export class OrderService {
       },
       env.now,
       records,
+      takeDeferredChanges(tx),
     );
     await this.deps.faults?.at('before-commit', o.order_id);
     return { row, workOrders: workOrderRows };
@@ -509,7 +532,10 @@ export class OrderService {
   }
 
   private async lockOpen(tx: Tx, id: number, allowed: OrderRow['status'][]): Promise<LockedOrder> {
-    const o = await orderRepo.lockWithDepartment(tx, id);
+    return this.assertOpen(await orderRepo.lockWithDepartment(tx, id), id, allowed);
+  }
+
+  private assertOpen(o: LockedOrder | undefined, id: number, allowed: OrderRow['status'][]): LockedOrder {
     if (!o) throw notFound(ORDER, id);
     if (!allowed.includes(o.status)) {
       throw new DomainError('ORDER_STATE', `受理单状态为 ${o.status}，不能进行此操作`, `The order is ${o.status}; this step is not possible`, 409, { status: o.status, allowed });
@@ -531,7 +557,7 @@ export class OrderService {
    * after it, as recordChange would — in one statement. The summary is computed from the row before and
    * the change, and checked against the row the database returns.
    */
-  private async change(tx: Tx, actor: Actor, o: OrderRow, set: Partial<OrderRow>, now: Date, records: ChangeRecord[]): Promise<OrderRow> {
+  private async change(tx: Tx, actor: Actor, o: OrderRow, set: Partial<OrderRow>, now: Date, records: ChangeRecord[], changes: ChangeRow[] = []): Promise<OrderRow> {
     const { department_capabilities: _, ...before } = o as LockedOrder;
     const expected: OrderRow = { ...before, ...set, updated_at: now };
     const after = summaryView(expected);
@@ -541,7 +567,7 @@ export class OrderService {
       ...(r.before ? { before: summaryView(r.before) } : {}),
       after: { ...after, ...r.extra },
     }));
-    const row = await orderRepo.updateRecorded(tx, o.order_id, set, now, rows, actor);
+    const row = await orderRepo.updateRecorded(tx, o.order_id, set, now, rows, actor, changes);
     assertSameSummary(row, expected);
     return row;
   }

@@ -7,6 +7,8 @@ import type { HandsetsTable, NumberLevelsTable, NumbersTable, NumberState, Reser
 export type NumberRow = Selectable<NumbersTable>;
 export type LevelRow = Selectable<NumberLevelsTable>;
 export type SimRow = Selectable<SimCardsTable>;
+/** What the order's rules read of a SIM card. */
+export type SimFacts = Pick<SimRow, 'iccid' | 'card_type' | 'state' | 'reserved_order_id' | 'service_number' | 'imsi'>;
 export type NumberWithLevel = NumberRow & {
   level_name_zh: string;
   level_name_en: string;
@@ -87,6 +89,34 @@ export const resourceRepo = {
       ])
       .where('n.service_number', '=', serviceNumber)
       .executeTakeFirst();
+  },
+
+  /**
+   * The number with its level and, in the same round trip, what the order's rules read of a SIM card
+   * (undefined when the card is unknown); no row when the number is unknown.
+   */
+  async numberWithSim(q: Q, serviceNumber: string, iccid: string): Promise<{ number: NumberWithLevel; sim: SimFacts | undefined } | undefined> {
+    const row = await q
+      .selectFrom('numbers as n')
+      .innerJoin('number_levels as l', 'l.code', 'n.level_code')
+      .selectAll('n')
+      .select([
+        'l.name_zh as level_name_zh',
+        'l.name_en as level_name_en',
+        'l.price_fen',
+        'l.requires_approval',
+        'l.requires_campaign',
+        'l.agent_allowed',
+        'l.patterns',
+        'l.priority',
+        sql<SimFacts | null>`(SELECT json_build_object('iccid', s.iccid, 'card_type', s.card_type, 'state', s.state, 'reserved_order_id', s.reserved_order_id,
+                                  'service_number', s.service_number, 'imsi', s.imsi) FROM sim_cards s WHERE s.iccid = ${iccid})`.as('sim_facts'),
+      ])
+      .where('n.service_number', '=', serviceNumber)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const { sim_facts, ...number } = row;
+    return { number: number as NumberWithLevel, sim: sim_facts ?? undefined };
   },
 
   searchNumbers(q: Q, f: NumberFilter): Promise<NumberWithLevel[]> {

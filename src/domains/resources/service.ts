@@ -9,7 +9,7 @@ import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
 import { recordChange } from '../../platform/outbox.ts';
 import type { NumberState, ReservationKind, SimCardType, SimState } from '../../platform/schema.ts';
-import { type Before, type LevelRow, type NumberRow, type NumberWithLevel, resourceRepo, type SimRow } from './repo.ts';
+import { type Before, type LevelRow, type NumberRow, type NumberWithLevel, resourceRepo, type SimFacts, type SimRow } from './repo.ts';
 import {
   type Channel,
   type Claim,
@@ -181,6 +181,11 @@ function digitsOrRefuse(name: string, v: string | undefined): void {
   }
 }
 
+function levelInfo(n: NumberWithLevel | undefined): { code: string; name: { zh: string; en: string }; priceFen: Fen } | null {
+  const level = n ? levelOfRow(n) : undefined;
+  return level ? { code: level.code, name: { zh: level.nameZh, en: level.nameEn }, priceFen: level.priceFen } : null;
+}
+
 export class ResourceService {
   private readonly deps: { db: Db; clock: Clock };
   constructor(deps: { db: Db; clock: Clock }) {
@@ -218,9 +223,44 @@ export class ResourceService {
 
   /** The number's level and price (R-X-10), for the order's quote; null when the number is unknown. */
   async numberLevelOf(q: Q, serviceNumber: string): Promise<{ code: string; name: { zh: string; en: string }; priceFen: Fen } | null> {
-    const n = await resourceRepo.numberWithLevel(q, serviceNumber);
-    const level = n ? levelOfRow(n) : undefined;
-    return level ? { code: level.code, name: { zh: level.nameZh, en: level.nameEn }, priceFen: level.priceFen } : null;
+    return levelInfo(await resourceRepo.numberWithLevel(q, serviceNumber));
+  }
+
+  /** numberProblems and numberLevelOf from one read of the number (the order's check and submit). */
+  async numberCheck(
+    q: Q,
+    serviceNumber: string,
+    ctx: TakeContext,
+  ): Promise<{ problems: Failure[]; level: { code: string; name: { zh: string; en: string }; priceFen: Fen } | null }> {
+    return this.numberResult(await resourceRepo.numberWithLevel(q, serviceNumber), serviceNumber, ctx);
+  }
+
+  /** simProblems and simImsi from one read of the card (the order's check and submit). */
+  async simCheck(q: Q, iccid: string, ctx: SimContext): Promise<{ problems: Failure[]; imsi: string | null }> {
+    return this.simResult(await resourceRepo.simByIccid(q, iccid), iccid, ctx);
+  }
+
+  /** numberCheck and simCheck of a new mobile subscriber in one round trip. */
+  async numberAndSimCheck(
+    q: Q,
+    n: { serviceNumber: string; ctx: TakeContext },
+    s: { iccid: string; ctx: SimContext },
+  ): Promise<{ number: Awaited<ReturnType<ResourceService['numberCheck']>>; sim: { problems: Failure[]; imsi: string | null } }> {
+    const both = await resourceRepo.numberWithSim(q, n.serviceNumber, s.iccid);
+    // an unknown number (a refusal): the card is read on its own
+    if (!both) return { number: this.numberResult(undefined, n.serviceNumber, n.ctx), sim: await this.simCheck(q, s.iccid, s.ctx) };
+    return { number: this.numberResult(both.number, n.serviceNumber, n.ctx), sim: this.simResult(both.sim, s.iccid, s.ctx) };
+  }
+
+  private numberResult(n: NumberWithLevel | undefined, serviceNumber: string, ctx: TakeContext) {
+    return { problems: numberFailures(n && facts(n), n && levelOfRow(n), ctx, this.deps.clock.now(), serviceNumber), level: levelInfo(n) };
+  }
+
+  private simResult(s: SimFacts | undefined, iccid: string, ctx: SimContext): { problems: Failure[]; imsi: string | null } {
+    return {
+      problems: simFailures(s && { iccid: s.iccid, cardType: s.card_type, state: s.state, reservedOrderId: s.reserved_order_id, serviceNumber: s.service_number }, ctx, iccid),
+      imsi: s?.imsi ?? null,
+    };
   }
 
   /** The card's IMSI (卡数据) to record on the subscriber; null when the card is unknown or blank. */

@@ -51,13 +51,12 @@ export const changeNumber: BusinessType<ChangeNumberIn, ChangeNumberFacts> = {
     const r = c.services.resources;
     const network = g.subscriber?.network;
     const pooled = network !== undefined && FORMATS[network]?.test(i.newNumber) === true;
-    const [numberFailures, level, newNumberInUse, oldLevel] = await Promise.all([
-      pooled ? r.numberProblems(c.q, i.newNumber, { orderId: c.orderId, channel: 'hall', approvedBy: i.numberApprovedBy }) : Promise.resolve([]),
-      pooled ? r.numberLevelOf(c.q, i.newNumber) : Promise.resolve(null),
+    const [number, newNumberInUse, oldLevel] = await Promise.all([
+      pooled ? r.numberCheck(c.q, i.newNumber, { orderId: c.orderId, channel: 'hall', approvedBy: i.numberApprovedBy }) : Promise.resolve({ problems: [], level: null }),
       network ? c.services.accounts.numberInUse(i.newNumber, network, c.q) : Promise.resolve(false),
       g.subscriber ? r.numberLevelOf(c.q, g.subscriber.serviceNumber) : Promise.resolve(null),
     ]);
-    return { ...g, numberFailures, level, newNumberInUse, oldNumberInPool: oldLevel !== null };
+    return { ...g, numberFailures: number.problems, level: number.level, newNumberInUse, oldNumberInPool: oldLevel !== null };
   },
 
   check(f, i) {

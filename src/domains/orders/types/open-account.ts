@@ -273,6 +273,7 @@ export const openAccount: BusinessType<OpenAccountIn, OpenAccountFacts, OpenAcco
             bankAccountNumber: i.newAccount?.bankAccountNumber,
           },
           c.tx,
+          { customerName: customer.name },
         )
       ).accountId;
     const pkg = f.pkg?.kind === 'package' ? f.pkg : undefined;
@@ -286,6 +287,8 @@ export const openAccount: BusinessType<OpenAccountIn, OpenAccountFacts, OpenAcco
         brandCode: pkg?.brandCode ?? m.plan?.brandCode ?? null,
         packageOffer: pkg,
         packageId: packageRow?.package_id ?? null,
+        // the check passed in this transaction: the customer exists; a new account is the customer's
+        known: { customerExists: true, accountCustomerId: i.accountId ? undefined : customer.customerId },
       });
       subscribers[m.input.role] = done.subscriberId;
       if (done.workOrder) workOrders.push(done.workOrder);

@@ -39,11 +39,9 @@ export const simReplace: BusinessType<SimReplaceIn, SimReplaceFacts> = {
   async load(c, i) {
     const g = await loadGeneral(c, i);
     const r = c.services.resources;
-    const [simFailures, imsi] = await Promise.all([
-      g.subscriber ? r.simProblems(c.q, i.iccid, { orderId: c.orderId, serviceNumber: g.subscriber.serviceNumber }) : Promise.resolve([]),
-      r.simImsi(c.q, i.iccid),
-    ]);
-    return { ...g, simFailures, imsi };
+    if (!g.subscriber) return { ...g, simFailures: [], imsi: await r.simImsi(c.q, i.iccid) };
+    const sim = await r.simCheck(c.q, i.iccid, { orderId: c.orderId, serviceNumber: g.subscriber.serviceNumber });
+    return { ...g, simFailures: sim.problems, imsi: sim.imsi };
   },
 
   check(f, i) {
