@@ -27,8 +27,15 @@ export async function buildWebIfStale(log: (s: string) => void = console.log): P
   log('building the web app (web/ → web/dist) …');
   // vite is a devDependency: imported only when there is something to build
   const { build } = await import('vite');
-  // always React's production build, also when called from a test runner (NODE_ENV=test)
-  await build({ configFile: `${WEB}vite.config.ts`, logLevel: 'warn', mode: 'production', define: { 'process.env.NODE_ENV': JSON.stringify('production') } });
+  // always React's production build, also when called from a test runner (vitest sets NODE_ENV=test)
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: `${WEB}vite.config.ts`, logLevel: 'warn', mode: 'production' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   log('web app built');
   return true;
 }
