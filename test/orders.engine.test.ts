@@ -179,6 +179,21 @@ describe('all or nothing', () => {
   }
 });
 
+describe('business types', () => {
+  test('§7.2 GET /business-types lists every type by its upper-snake code, and which need the service password', async () => {
+    const r = await api.call('GET', '/api/v1/business-types', { as: 'front_desk' });
+    expect(r.status).toBe(200);
+    const byCode = new Map(r.body.items.map((t: { code: string }) => [t.code, t]));
+    for (const code of ['OPEN_ACCOUNT', 'CHANGE_PLAN', 'TRANSFER_OWNERSHIP', 'PRE_CANCEL', 'CANCEL', 'SUSPEND', 'RESUME', 'REPORT_LOSS', 'SIM_REPLACE', 'JOINT_ACCOUNT', 'ADD_ON', 'CHANGE_NUMBER', 'INTL_ROAMING']) {
+      expect(byCode.has(code), code).toBe(true);
+    }
+    for (const t of r.body.items) expect(t.code).toMatch(/^[A-Z][A-Z_]+$/);
+    expect(byCode.get('CANCEL')).toMatchObject({ sensitive: true });
+    expect(byCode.get('RESUME')).toMatchObject({ sensitive: false, sensitiveDependsOnInput: true });
+    expect(byCode.get('OPEN_ACCOUNT')).toMatchObject({ sensitive: false, sensitiveDependsOnInput: false });
+  });
+});
+
 describe('concurrency', () => {
   test('R-ORD-4 two orders racing for one number: exactly one completes, the other is refused and changes nothing', async () => {
     const number = await freeNumber(env.ctx);

@@ -89,7 +89,8 @@ export function orderRoutes(app: FastifyInstance, ctx: AppContext): void {
   const body = orderBodySchema();
 
   app.get('/business-types', { config: { permission: 'order.read' }, schema: { tags, summary: 'Business types (业务类型) the order engine accepts', response: problems(403) } }, async () => ({
-    items: BUSINESS_TYPES.map((t) => ({ code: t.code, name: t.name, sensitive: t.sensitive })),
+    // sensitive: always needs the service password; sensitiveDependsOnInput: only for some inputs (RESUME from 挂失)
+    items: BUSINESS_TYPES.map((t) => ({ code: t.code, name: t.name, sensitive: t.sensitive, sensitiveDependsOnInput: !t.sensitive && t.sensitiveFor !== undefined })),
   }));
 
   app.post(
