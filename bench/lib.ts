@@ -1,6 +1,6 @@
 // Shared parts of the load benchmarks: settings from the environment, CPU accounting from /proc,
-// bench databases, the server as a child process, pgbench, percentiles. Taken from bench/payments.ts
-// (which still has its own copy) for bench/orders.ts.
+// bench databases, the server as a child process, pgbench, percentiles. Used by bench/payments.ts
+// and bench/orders.ts.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';

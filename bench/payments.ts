@@ -9,19 +9,37 @@
 //
 // The server runs in a child process (`node src/app/cli.ts serve`), so the load generator and the
 // server do not share one event loop. Nothing outside the two bench databases is touched.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import { residentIdCheckChar } from '../src/domains/customers/rules.ts';
+import {
+  CLI,
+  commonSettings,
+  CpuMeter,
+  cpuLine,
+  cpuPerOp,
+  dbUrl,
+  dropDatabase,
+  fmt,
+  freePort,
+  initPgbench,
+  intEnv,
+  log,
+  PgPids,
+  type PgbenchRun,
+  postgresInfo,
+  recreateDatabase,
+  round,
+  run,
+  runPgbench,
+  Server,
+  shown,
+  sleep,
+} from './lib.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = fileURLToPath(new URL('../src/app/cli.ts', import.meta.url));
 const ADMIN_PASSWORD = 'bench-admin-pw';
 const BENCH_DB = 'openboss_bench';
 const PGBENCH_DB = 'openboss_pgbench';
@@ -30,327 +48,14 @@ const TARGET_PAYMENTS_PER_SEC = 1000;
 const TARGET_P99_MS = 50;
 const TARGET_RATIO = 0.3;
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-  return n;
-}
-
+// BENCH_POOL_SIZE defaults to BENCH_CONNECTIONS: a pool smaller than the requests in flight costs
+// PostgreSQL twice the CPU per payment here (measured: pool 8 → 3.0 ms, 16 → 1.4 ms, 32 → 0.7 ms
+// at 32 connections).
 const settings = {
-  baseUrl: process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+  ...commonSettings({ seconds: 20, connections: 32 }),
   accounts: intEnv('BENCH_ACCOUNTS', 2000),
-  seconds: intEnv('BENCH_SECONDS', 20),
-  warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 3, 0),
-  connections: intEnv('BENCH_CONNECTIONS', 32),
-  // a pool smaller than the requests in flight costs PostgreSQL twice the CPU per payment here
-  // (measured: pool 8 → 3.0 ms, 16 → 1.4 ms, 32 → 0.7 ms at 32 connections), so it matches them
-  poolSize: intEnv('BENCH_POOL_SIZE', intEnv('OPENBOSS_DB_POOL_SIZE', intEnv('BENCH_CONNECTIONS', 32))),
   seedConcurrency: intEnv('BENCH_SEED_CONCURRENCY', 16),
-  pgbenchScale: intEnv('BENCH_PGBENCH_SCALE', 10),
-  pgbenchSeconds: intEnv('BENCH_PGBENCH_SECONDS', intEnv('BENCH_SECONDS', 20)),
-  pgbenchThreads: intEnv('BENCH_PGBENCH_THREADS', 2),
-  pgbench: process.env.BENCH_PGBENCH || findPgbench(),
-  keep: process.env.BENCH_KEEP === '1',
-  skipPgbench: process.env.BENCH_SKIP_PGBENCH === '1',
-  /** NODE_OPTIONS for the server process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (profiling). */
-  serverNodeOptions: process.env.BENCH_SERVER_NODE_OPTIONS,
-  /** e.g. "synchronous_commit=off,log_min_duration_statement=0": ALTER DATABASE … SET for both bench databases (experiments). */
-  dbSettings: (process.env.BENCH_DB_SETTINGS ?? '')
-    .split(',')
-    .map((kv) => kv.trim())
-    .filter(Boolean)
-    .map((kv) => {
-      const m = /^([a-z_.]+)\s*=\s*([A-Za-z0-9_.-]+)$/.exec(kv);
-      if (!m) throw new Error(`BENCH_DB_SETTINGS: expected name=value, got "${kv}"`);
-      return { name: m[1] as string, value: m[2] as string };
-    }),
 };
-
-function findPgbench(): string {
-  try {
-    execFileSync('pgbench', ['--version'], { stdio: 'ignore' });
-    return 'pgbench';
-  } catch {
-    return '/usr/bin/pgbench';
-  }
-}
-
-function dbUrl(name: string): string {
-  const u = new URL(settings.baseUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-/** The URL without its password, for printing. */
-function shown(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
-const log = (msg: string) => console.log(`[bench] ${msg}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-// ---------------------------------------------------------------------------------------------
-// CPU accounting from /proc (Linux): which process used how many cores while the load ran.
-
-let clockTicks = 100;
-try {
-  clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  /* 100 on every Linux we know */
-}
-
-function procTicks(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[11]) + Number(rest[12]); // utime + stime
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The PostgreSQL processes that work for one database: its backends plus the shared background
- * processes (WAL writer, checkpointer…), polled from pg_stat_activity so that other databases on
- * the same server (someone's test run) are not counted as ours.
- */
-class PgPids {
-  private readonly database: string;
-  private client: pg.Client | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private current: number[] = [];
-
-  constructor(database: string) {
-    this.database = database;
-  }
-
-  async start(): Promise<void> {
-    this.client = new pg.Client({ connectionString: settings.baseUrl });
-    await this.client.connect();
-    await this.poll();
-    this.timer = setInterval(() => void this.poll(), 500);
-  }
-
-  private async poll(): Promise<void> {
-    try {
-      const r = await this.client?.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE (datname = $1 OR datname IS NULL) AND pid <> pg_backend_pid()', [this.database]);
-      if (r) this.current = r.rows.map((row) => row.pid);
-    } catch {
-      /* keep the last list */
-    }
-  }
-
-  pids = (): number[] => this.current;
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.client?.end();
-  }
-}
-
-function machineTicks(): { busy: number; total: number } | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    const idle = (f[3] ?? 0) + (f[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Samples CPU ticks of named groups of processes; a process born during the window counts from 0. */
-class CpuMeter {
-  private readonly groups: Record<string, () => number[]>;
-  private readonly first = new Map<string, number>();
-  private readonly last = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
-  private startedAt = 0;
-  private selfStart: NodeJS.CpuUsage | undefined;
-  private machineStart: { busy: number; total: number } | undefined;
-  private primed = false;
-
-  constructor(groups: Record<string, () => number[]>) {
-    this.groups = groups;
-  }
-
-  start(): void {
-    this.startedAt = performance.now();
-    this.selfStart = process.cpuUsage();
-    this.machineStart = machineTicks();
-    this.sample();
-    this.primed = true;
-    this.timer = setInterval(() => this.sample(), 250);
-  }
-
-  private sample(): void {
-    for (const [group, pids] of Object.entries(this.groups)) {
-      for (const pid of pids()) {
-        const t = procTicks(pid);
-        if (t === undefined) continue;
-        const key = `${group}:${pid}`;
-        if (!this.first.has(key)) this.first.set(key, this.primed ? 0 : t);
-        this.last.set(key, t);
-      }
-    }
-  }
-
-  /** Average cores busy per group over the window, plus the load generator (this process) and the machine. */
-  stop(): Record<string, number> {
-    this.sample();
-    if (this.timer) clearInterval(this.timer);
-    const seconds = (performance.now() - this.startedAt) / 1000;
-    const cores: Record<string, number> = {};
-    for (const group of Object.keys(this.groups)) cores[group] = 0;
-    for (const [key, end] of this.last) {
-      const group = key.slice(0, key.indexOf(':'));
-      cores[group] = (cores[group] ?? 0) + (end - (this.first.get(key) ?? end)) / clockTicks / seconds;
-    }
-    const self = process.cpuUsage(this.selfStart);
-    cores.loadGenerator = (self.user + self.system) / 1e6 / seconds;
-    const m = machineTicks();
-    if (m && this.machineStart && m.total > this.machineStart.total) {
-      const machine = ((m.busy - this.machineStart.busy) / (m.total - this.machineStart.total)) * os.cpus().length;
-      const ours = Object.values(cores).reduce((a, b) => a + b, 0);
-      cores.other = Math.max(0, machine - ours);
-      cores.machine = machine;
-    }
-    return cores;
-  }
-}
-
-function cpuLine(cores: Record<string, number>): string {
-  return Object.entries(cores)
-    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-    .join(', ');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Databases, the server, pgbench
-
-async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: settings.baseUrl });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-async function recreateDatabase(name: string): Promise<void> {
-  await withAdmin(async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${name}`);
-    for (const { name: key, value } of settings.dbSettings) await c.query(`ALTER DATABASE ${name} SET ${key} = '${value}'`);
-  });
-}
-
-async function dropDatabase(name: string): Promise<void> {
-  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, onSpawn?: (child: ChildProcess) => void): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-    onSpawn?.(child);
-  });
-}
-
-class Server {
-  readonly url: string;
-  private readonly child: ChildProcess;
-  private output = '';
-  private exited: number | null | undefined;
-
-  constructor(port: number, databaseUrl: string) {
-    this.url = `http://127.0.0.1:${port}`;
-    this.child = spawn(process.execPath, [CLI, 'serve'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        OPENBOSS_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        OPENBOSS_DB_POOL_SIZE: String(settings.poolSize),
-        OPENBOSS_CLOCK: 'real',
-        LOG_LEVEL: 'warn',
-        ...(settings.serverNodeOptions ? { NODE_OPTIONS: settings.serverNodeOptions } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (d: Buffer) => {
-      this.output = (this.output + d.toString()).slice(-20_000);
-    };
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
-    this.child.once('exit', (code) => (this.exited = code));
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  /** What the server printed (warnings and errors only at LOG_LEVEL=warn). */
-  get logs(): string {
-    return this.output;
-  }
-
-  async waitHealthy(timeoutMs = 60_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      if (this.exited !== undefined) throw new Error(`the server exited with code ${this.exited}:\n${this.output}`);
-      try {
-        const res = await fetch(`${this.url}/healthz`);
-        if (res.ok) return;
-      } catch {
-        /* not listening yet */
-      }
-      await sleep(200);
-    }
-    throw new Error(`the server did not become healthy in ${timeoutMs} ms:\n${this.output}`);
-  }
-
-  async stop(): Promise<void> {
-    if (this.exited !== undefined || this.child.pid === undefined) return;
-    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await gone;
-    clearTimeout(timer);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The API
@@ -497,60 +202,13 @@ async function paymentLoad(server: Server, token: string, accountIds: number[], 
   return { result, created, unanswered: [...inflight], statuses, failures };
 }
 
-// ---------------------------------------------------------------------------------------------
-
-interface PgbenchRun {
-  tps: number;
-  latencyMs: number;
-  cpu: Record<string, number>;
-}
-
-/** pgbench's default TPC-B-like script on its own database, same client count as autocannon. */
-async function runPgbench(url: string, label: string): Promise<PgbenchRun> {
-  log(`pgbench (${label}): -c ${settings.connections} -j ${settings.pgbenchThreads} -T ${settings.pgbenchSeconds} -n, TPC-B-like`);
-  let pid: number | undefined;
-  const pgPids = new PgPids(PGBENCH_DB);
-  await pgPids.start();
-  const meter = new CpuMeter({ postgres: pgPids.pids, pgbench: () => (pid ? [pid] : []) });
-  meter.start();
-  const args = ['-c', String(settings.connections), '-j', String(settings.pgbenchThreads), '-T', String(settings.pgbenchSeconds), '-n', url];
-  const out = await run(settings.pgbench, args, process.env, (child) => (pid = child.pid));
-  const cpu = meter.stop();
-  await pgPids.stop();
-  delete cpu.loadGenerator;
-  if (out.code !== 0) throw new Error(`pgbench failed (${out.code}):\n${out.stderr}\n${out.stdout}`);
-  const tps = Number(/tps = ([\d.]+)/.exec(out.stdout)?.[1]);
-  if (!Number.isFinite(tps)) throw new Error(`no "tps = " in pgbench's output:\n${out.stdout}`);
-  const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(out.stdout)?.[1]);
-  log(`pgbench (${label}): ${fmt(tps, 1)} TPS`);
-  return { tps, latencyMs, cpu };
-}
-
-/** CPU milliseconds per operation of each process group, e.g. "server 0.92 ms, postgres 2.01 ms". */
-function cpuPerOp(cores: Record<string, number>, opsPerSec: number): string {
-  return Object.entries(cores)
-    .filter(([k]) => k !== 'other')
-    .map(([k, v]) => `${k} ${((v / opsPerSec) * 1000).toFixed(2)}`)
-    .join(', ');
-}
-
-const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
-
 async function main(): Promise<void> {
-  const benchUrl = dbUrl(BENCH_DB);
-  const pgbenchUrl = dbUrl(PGBENCH_DB);
+  const benchUrl = dbUrl(settings.baseUrl, BENCH_DB);
+  const pgbenchUrl = dbUrl(settings.baseUrl, PGBENCH_DB);
   const cpus = os.cpus();
   const cpuModel = cpus[0]?.model.trim() ?? '?';
-  const pgInfo = await withAdmin(async (c) => {
-    const rows = await c.query<{ name: string; setting: string; unit: string | null }>(
-      `SELECT name, setting, unit FROM pg_settings
-        WHERE name IN ('max_connections', 'shared_buffers', 'synchronous_commit', 'fsync', 'wal_level') ORDER BY name`,
-    );
-    const v = await c.query<{ version: string }>('SELECT version() AS version');
-    const shownSetting = (r: { setting: string; unit: string | null }) => (r.unit === '8kB' ? `${Math.round((Number(r.setting) * 8) / 1024)}MB` : r.setting);
-    return { version: v.rows[0]?.version ?? '?', settings: rows.rows.map((r) => `${r.name}=${shownSetting(r)}`).join(' ') };
-  });
-  const pgVersion = /^PostgreSQL [\d.]+/.exec(pgInfo.version)?.[0] ?? pgInfo.version;
+  const pgInfo = await postgresInfo(settings.baseUrl);
+  const pgVersion = pgInfo.short;
 
   console.log('OpenBOSS payments benchmark');
   console.log(`  machine     ${cpus.length} CPUs (${cpuModel}), ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, ${os.type()} ${os.release()}`);
@@ -573,19 +231,15 @@ async function main(): Promise<void> {
 
   try {
     log(`creating databases ${BENCH_DB}${settings.skipPgbench ? '' : ` and ${PGBENCH_DB}`}`);
-    await recreateDatabase(BENCH_DB);
+    await recreateDatabase(settings, BENCH_DB);
     const pgbenchRuns: PgbenchRun[] = [];
     if (!settings.skipPgbench) {
-      await recreateDatabase(PGBENCH_DB);
-      const t0 = performance.now();
-      const init = await run(settings.pgbench, ['-i', '-s', String(settings.pgbenchScale), '--quiet', pgbenchUrl]);
-      if (init.code !== 0) throw new Error(`pgbench -i failed (${init.code}):\n${init.stderr}`);
-      log(`pgbench -i -s ${settings.pgbenchScale} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      await initPgbench(settings, PGBENCH_DB);
       // pgbench runs before and after the payments (the machine's speed drifts on shared hosts)
-      pgbenchRuns.push(await runPgbench(pgbenchUrl, 'before'));
+      pgbenchRuns.push(await runPgbench(settings, PGBENCH_DB, 'before'));
     }
 
-    server = new Server(await freePort(), benchUrl);
+    server = new Server(await freePort(), benchUrl, { poolSize: settings.poolSize, adminPassword: ADMIN_PASSWORD, nodeOptions: settings.serverNodeOptions });
     await server.waitHealthy();
     log(`server up at ${server.url} (pid ${server.pid}, OPENBOSS_DB_POOL_SIZE=${settings.poolSize})`);
     const { token } = await api<{ token: string }>(server, undefined, 'POST', '/api/v1/auth/login', { username: 'admin', password: ADMIN_PASSWORD });
@@ -606,7 +260,7 @@ async function main(): Promise<void> {
       }
 
       const serverPid = server.pid;
-      const appPg = new PgPids(BENCH_DB);
+      const appPg = new PgPids(settings.baseUrl, BENCH_DB);
       await appPg.start();
       const meter = new CpuMeter({ server: () => (serverPid ? [serverPid] : []), postgres: appPg.pids });
       meter.start();
@@ -647,7 +301,7 @@ async function main(): Promise<void> {
       const serverLogs = server.logs.trim();
       server = undefined;
 
-      if (!settings.skipPgbench) pgbenchRuns.push(await runPgbench(pgbenchUrl, 'after'));
+      if (!settings.skipPgbench) pgbenchRuns.push(await runPgbench(settings, PGBENCH_DB, 'after'));
 
       // ---- the report
       const paymentsPerSec = r['2xx'] / r.duration;
@@ -738,8 +392,8 @@ async function main(): Promise<void> {
     if (settings.keep) {
       log(`kept databases ${BENCH_DB} and ${PGBENCH_DB} (BENCH_KEEP=1)`);
     } else {
-      await dropDatabase(BENCH_DB).catch((e: unknown) => log(`could not drop ${BENCH_DB}: ${String(e)}`));
-      await dropDatabase(PGBENCH_DB).catch((e: unknown) => log(`could not drop ${PGBENCH_DB}: ${String(e)}`));
+      await dropDatabase(settings, BENCH_DB).catch((e: unknown) => log(`could not drop ${BENCH_DB}: ${String(e)}`));
+      await dropDatabase(settings, PGBENCH_DB).catch((e: unknown) => log(`could not drop ${PGBENCH_DB}: ${String(e)}`));
     }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
