@@ -2,6 +2,7 @@
 // create → check → quote → submit walk through the API.
 import { expect } from 'vitest';
 import type { AppContext } from '../src/app/context.ts';
+import type { TestEnv } from './helpers.ts';
 import { DEMO_CATALOG } from '../src/domains/catalog/demo-catalog.ts';
 import { hashSecret } from '../src/platform/passwords.ts';
 import { type Api, freshResidentId, system, TEST_PASSWORD } from './helpers.ts';
@@ -94,3 +95,32 @@ export async function walkOrder(
 }
 
 export const codes = (order: { checks?: { failures: { code: string }[] } | null }) => (order.checks?.failures ?? []).map((f) => f.code);
+
+export interface Mobile {
+  customerId: number;
+  subscriberId: number;
+  accountId: number;
+  serviceNumber: string;
+  iccid: string;
+}
+
+/** One mobile subscriber on W3-46 opened through OPEN_ACCOUNT, on a new real-time account unless told otherwise. */
+export async function openMobile(
+  env: TestEnv,
+  api: Api,
+  opts: { customerId?: number; accountId?: number; newAccount?: Record<string, unknown>; documents?: unknown; prestoreFen?: number; features?: string[]; password?: string } = {},
+): Promise<Mobile> {
+  const customerId = opts.customerId ?? (await newCustomer(env.ctx, { password: opts.password })).customerId;
+  const serviceNumber = await freeNumber(env.ctx);
+  const iccid = await freeSim(env.ctx);
+  const w = await walkOrder(api, {
+    businessType: 'OPEN_ACCOUNT',
+    customerId,
+    documents: opts.documents ?? OWNER_DOCS,
+    ...(opts.accountId ? { accountId: opts.accountId } : { newAccount: opts.newAccount ?? { billingType: 'virtual', paymentMethod: 'cash' } }),
+    members: [{ role: 'main', network: 'wcdma3g', serviceNumber, iccid, planCode: 'W3-46', ...(opts.features ? { features: opts.features } : {}) }],
+    ...(opts.prestoreFen ? { prestoreFen: opts.prestoreFen } : {}),
+  });
+  expect(w.submitted?.status, JSON.stringify(w.checked.checks)).toBe('completed');
+  return { customerId, subscriberId: w.submitted.result.subscribers.main, accountId: w.submitted.result.accountId, serviceNumber, iccid };
+}

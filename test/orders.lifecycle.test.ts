@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { businessLicenceCheckChar } from '../src/domains/customers/rules.ts';
 import { type Api, freshResidentId, system, T0, type TestEnv, testApi, testEnv } from './helpers.ts';
-import { codes, freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
+import { codes, type Mobile, newCustomer, openMobile as openMobileIn, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 import { snapshotTables } from './snapshot.ts';
 
 let env: TestEnv;
@@ -24,30 +24,8 @@ afterAll(async () => {
 const PASSWORD = '902417';
 const db = () => env.ctx.database.db;
 
-interface Mobile {
-  customerId: number;
-  subscriberId: number;
-  accountId: number;
-  serviceNumber: string;
-  iccid: string;
-}
 
-/** One mobile subscriber on W3-46 opened through OPEN_ACCOUNT, on a new real-time account or an existing one. */
-async function openMobile(opts: { customerId?: number; accountId?: number; prestoreFen?: number; features?: string[]; password?: string } = {}): Promise<Mobile> {
-  const customerId = opts.customerId ?? (await newCustomer(env.ctx, { password: opts.password })).customerId;
-  const serviceNumber = await freeNumber(env.ctx);
-  const iccid = await freeSim(env.ctx);
-  const w = await walkOrder(api, {
-    businessType: 'OPEN_ACCOUNT',
-    customerId,
-    documents: OWNER_DOCS,
-    ...(opts.accountId ? { accountId: opts.accountId } : { newAccount: { billingType: 'virtual', paymentMethod: 'cash' } }),
-    members: [{ role: 'main', network: 'wcdma3g', serviceNumber, iccid, planCode: 'W3-46', ...(opts.features ? { features: opts.features } : {}) }],
-    ...(opts.prestoreFen ? { prestoreFen: opts.prestoreFen } : {}),
-  });
-  expect(w.submitted?.status, JSON.stringify(w.checked.checks)).toBe('completed');
-  return { customerId, subscriberId: w.submitted.result.subscribers.main, accountId: w.submitted.result.accountId, serviceNumber, iccid };
-}
+const openMobile = (opts: Parameters<typeof openMobileIn>[2] = {}) => openMobileIn(env, api, opts);
 
 /** 帐务调整: itemised charges of a past cycle, written off at once from the books (R-ACC-13). */
 async function bill(m: Pick<Mobile, 'accountId' | 'subscriberId'>, cycle: string, amountFen: number, item = 'RENT_PLAN') {

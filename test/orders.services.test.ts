@@ -7,7 +7,7 @@ import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { businessLicenceCheckChar } from '../src/domains/customers/rules.ts';
 import { CONFIRMATION_JOB } from '../src/domains/orders/service.ts';
 import { type Api, freshResidentId, system, type TestEnv, testApi, testEnv } from './helpers.ts';
-import { codes, freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
+import { codes, freeNumber, freeSim, type Mobile, newCustomer, openMobile as openMobileIn, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 import { snapshotTables } from './snapshot.ts';
 
 let env: TestEnv;
@@ -26,30 +26,8 @@ afterAll(async () => {
 const PASSWORD = '902417';
 const db = () => env.ctx.database.db;
 
-interface Mobile {
-  customerId: number;
-  subscriberId: number;
-  accountId: number;
-  serviceNumber: string;
-  iccid: string;
-}
 
-/** One mobile subscriber on W3-46 opened through OPEN_ACCOUNT (see orders.e9.test.ts), on a new account. */
-async function openMobile(opts: { customerId?: number; newAccount?: Record<string, unknown>; documents?: unknown; prestoreFen?: number } = {}): Promise<Mobile> {
-  const customerId = opts.customerId ?? (await newCustomer(env.ctx)).customerId;
-  const serviceNumber = await freeNumber(env.ctx);
-  const iccid = await freeSim(env.ctx);
-  const w = await walkOrder(api, {
-    businessType: 'OPEN_ACCOUNT',
-    customerId,
-    documents: opts.documents ?? OWNER_DOCS,
-    newAccount: opts.newAccount ?? { billingType: 'virtual', paymentMethod: 'cash' },
-    members: [{ role: 'main', network: 'wcdma3g', serviceNumber, iccid, planCode: 'W3-46' }],
-    ...(opts.prestoreFen ? { prestoreFen: opts.prestoreFen } : {}),
-  });
-  expect(w.submitted?.status, JSON.stringify(w.checked.checks)).toBe('completed');
-  return { customerId, subscriberId: w.submitted.result.subscribers.main, accountId: w.submitted.result.accountId, serviceNumber, iccid };
-}
+const openMobile = (opts: Parameters<typeof openMobileIn>[2] = {}) => openMobileIn(env, api, opts);
 
 const body = (type: string, m: Pick<Mobile, 'customerId' | 'subscriberId'>, extra: Record<string, unknown> = {}) => ({
   businessType: type,

@@ -57,6 +57,18 @@ const OLD_COLUMNS = sql`old.state AS before_state, old.reservation_kind AS befor
 /** Digits only (checked by the caller); `~<~` with ':' (after '9') bounds a text_pattern_ops range scan. */
 const startsWith = (expr: RawBuilder<string>, digits: string) => sql<boolean>`${expr} ~>=~ ${digits}::text AND ${expr} ~<~ ${`${digits}:`}::text`;
 
+/** What the order and reservation rules read of a number's level (R-X-10). */
+const LEVEL_COLUMNS = [
+  'l.name_zh as level_name_zh',
+  'l.name_en as level_name_en',
+  'l.price_fen',
+  'l.requires_approval',
+  'l.requires_campaign',
+  'l.agent_allowed',
+  'l.patterns',
+  'l.priority',
+] as const;
+
 export const resourceRepo = {
   levels(q: Q) {
     return q.selectFrom('number_levels').selectAll().orderBy('priority').execute();
@@ -77,16 +89,7 @@ export const resourceRepo = {
       .selectFrom('numbers as n')
       .innerJoin('number_levels as l', 'l.code', 'n.level_code')
       .selectAll('n')
-      .select([
-        'l.name_zh as level_name_zh',
-        'l.name_en as level_name_en',
-        'l.price_fen',
-        'l.requires_approval',
-        'l.requires_campaign',
-        'l.agent_allowed',
-        'l.patterns',
-        'l.priority',
-      ])
+      .select(LEVEL_COLUMNS)
       .where('n.service_number', '=', serviceNumber)
       .executeTakeFirst();
   },
@@ -101,14 +104,7 @@ export const resourceRepo = {
       .innerJoin('number_levels as l', 'l.code', 'n.level_code')
       .selectAll('n')
       .select([
-        'l.name_zh as level_name_zh',
-        'l.name_en as level_name_en',
-        'l.price_fen',
-        'l.requires_approval',
-        'l.requires_campaign',
-        'l.agent_allowed',
-        'l.patterns',
-        'l.priority',
+        ...LEVEL_COLUMNS,
         sql<SimFacts | null>`(SELECT json_build_object('iccid', s.iccid, 'card_type', s.card_type, 'state', s.state, 'reserved_order_id', s.reserved_order_id,
                                   'service_number', s.service_number, 'imsi', s.imsi) FROM sim_cards s WHERE s.iccid = ${iccid})`.as('sim_facts'),
       ])
@@ -124,16 +120,7 @@ export const resourceRepo = {
       .selectFrom('numbers as n')
       .innerJoin('number_levels as l', 'l.code', 'n.level_code')
       .selectAll('n')
-      .select([
-        'l.name_zh as level_name_zh',
-        'l.name_en as level_name_en',
-        'l.price_fen',
-        'l.requires_approval',
-        'l.requires_campaign',
-        'l.agent_allowed',
-        'l.patterns',
-        'l.priority',
-      ]);
+      .select(LEVEL_COLUMNS);
     if (f.state) query = query.where('n.state', '=', f.state);
     if (f.level) query = query.where('n.level_code', '=', f.level);
     if (f.departmentId) query = query.where('n.department_id', '=', f.departmentId);
