@@ -421,3 +421,31 @@ export async function initPgbench(s: CommonSettings, database: string): Promise<
   if (init.code !== 0) throw new Error(`pgbench -i failed (${init.code}):\n${init.stderr}`);
   log(`pgbench -i -s ${s.pgbenchScale} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
+
+/** Ctrl-C or SIGTERM stops the server the bench started (if any) before exiting; returns the undo. */
+export function stopServerOnSignal(current: () => Server | undefined): () => void {
+  const onSignal = () => {
+    void (current()?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+/**
+ * A fresh app database and, unless skipped, a pgbench database with its first run; pgbench runs
+ * again after the load (the machine's speed drifts on shared hosts).
+ */
+export async function prepareDatabases(s: CommonSettings, appDb: string, pgbenchDb: string): Promise<PgbenchRun[]> {
+  log(`creating databases ${appDb}${s.skipPgbench ? '' : ` and ${pgbenchDb}`}`);
+  await recreateDatabase(s, appDb);
+  const runs: PgbenchRun[] = [];
+  if (!s.skipPgbench) {
+    await initPgbench(s, pgbenchDb);
+    runs.push(await runPgbench(s, pgbenchDb, 'before'));
+  }
+  return runs;
+}

@@ -34,17 +34,17 @@ import {
   dropDatabase,
   fmt,
   freePort,
-  initPgbench,
   intEnv,
   latencySummary,
   log,
   PgPids,
   type PgbenchRun,
   postgresInfo,
-  recreateDatabase,
+  prepareDatabases,
   round,
   runPgbench,
   Server,
+  stopServerOnSignal,
   shown,
 } from './lib.ts';
 
@@ -487,20 +487,10 @@ async function main(): Promise<void> {
   console.log('');
 
   let server: Server | undefined;
-  const onSignal = () => {
-    void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const releaseSignals = stopServerOnSignal(() => server);
 
   try {
-    log(`creating databases ${BENCH_DB}${settings.skipPgbench ? '' : ` and ${PGBENCH_DB}`}`);
-    await recreateDatabase(settings, BENCH_DB);
-    const pgbenchRuns: PgbenchRun[] = [];
-    if (!settings.skipPgbench) {
-      await initPgbench(settings, PGBENCH_DB);
-      pgbenchRuns.push(await runPgbench(settings, PGBENCH_DB, 'before'));
-    }
+    const pgbenchRuns = await prepareDatabases(settings, BENCH_DB, PGBENCH_DB);
 
     // migrations, catalog, stock and the statement counts in this process; then the server
     const ctx = await createContext(loadConfig({ DATABASE_URL: benchUrl, OPENBOSS_DB_POOL_SIZE: '4', OPENBOSS_CLOCK: 'real', LOG_LEVEL: 'warn' }), { log: pino({ level: 'warn' }) });
@@ -655,8 +645,7 @@ async function main(): Promise<void> {
       await dropDatabase(settings, BENCH_DB).catch((e: unknown) => log(`could not drop ${BENCH_DB}: ${String(e)}`));
       await dropDatabase(settings, PGBENCH_DB).catch((e: unknown) => log(`could not drop ${PGBENCH_DB}: ${String(e)}`));
     }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    releaseSignals();
   }
 }
 

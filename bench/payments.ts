@@ -25,17 +25,17 @@ import {
   dropDatabase,
   fmt,
   freePort,
-  initPgbench,
   intEnv,
   log,
   PgPids,
   type PgbenchRun,
   postgresInfo,
-  recreateDatabase,
+  prepareDatabases,
   round,
   run,
   runPgbench,
   Server,
+  stopServerOnSignal,
   shown,
   sleep,
 } from './lib.ts';
@@ -223,21 +223,10 @@ async function main(): Promise<void> {
   console.log('');
 
   let server: Server | undefined;
-  const onSignal = () => {
-    void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const releaseSignals = stopServerOnSignal(() => server);
 
   try {
-    log(`creating databases ${BENCH_DB}${settings.skipPgbench ? '' : ` and ${PGBENCH_DB}`}`);
-    await recreateDatabase(settings, BENCH_DB);
-    const pgbenchRuns: PgbenchRun[] = [];
-    if (!settings.skipPgbench) {
-      await initPgbench(settings, PGBENCH_DB);
-      // pgbench runs before and after the payments (the machine's speed drifts on shared hosts)
-      pgbenchRuns.push(await runPgbench(settings, PGBENCH_DB, 'before'));
-    }
+    const pgbenchRuns = await prepareDatabases(settings, BENCH_DB, PGBENCH_DB);
 
     server = new Server(await freePort(), benchUrl, { poolSize: settings.poolSize, adminPassword: ADMIN_PASSWORD, nodeOptions: settings.serverNodeOptions });
     await server.waitHealthy();
@@ -395,8 +384,7 @@ async function main(): Promise<void> {
       await dropDatabase(settings, BENCH_DB).catch((e: unknown) => log(`could not drop ${BENCH_DB}: ${String(e)}`));
       await dropDatabase(settings, PGBENCH_DB).catch((e: unknown) => log(`could not drop ${PGBENCH_DB}: ${String(e)}`));
     }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    releaseSignals();
   }
 }
 
