@@ -69,7 +69,22 @@ async function seedOrganisation(ctx: AppContext): Promise<void> {
       { department_id: 'H1', parent_id: 'B1', name: '友谊路营业厅', kind: 'hall' },
       { department_id: 'H2', parent_id: 'B1', name: '南京路营业厅', kind: 'hall' },
       { department_id: 'ACCT', parent_id: 'HQ', name: '帐务室', kind: 'room' },
+      // seed 003: the branch's social-channel writing warehouse 13ZDF16 has its own department (ESS 工号)
+      { department_id: 'W1', parent_id: 'B1', name: '河西分公司社会渠道写卡库', kind: 'room' },
+      { department_id: 'C1', parent_id: 'B1', name: '河西宏达通讯（社会渠道）', kind: 'channel' },
+      { department_id: 'C2', parent_id: 'B1', name: '友谊手机卖场（社会渠道）', kind: 'channel' },
     ])
+    .execute();
+  const at = ctx.clock.now();
+  await db
+    .insertInto('warehouses')
+    .values([
+      { warehouse_code: '130041', name: '河西分公司二级库', department_id: 'B1', level: 'branch', created_at: at },
+      { warehouse_code: '13ZDF16', name: '河西社会渠道现场写卡库', department_id: 'W1', parent_code: '130041', level: 'writing', created_at: at },
+      { warehouse_code: '130041H1', name: '友谊路营业厅库', department_id: 'H1', parent_code: '130041', level: 'hall', created_at: at },
+      { warehouse_code: '130041H2', name: '南京路营业厅库', department_id: 'H2', parent_code: '130041', level: 'hall', created_at: at },
+    ])
+    .onConflict((oc) => oc.doNothing())
     .execute();
   passwordHash ??= hashSecret(TEST_PASSWORD);
   const hash = await passwordHash;
@@ -81,6 +96,10 @@ async function seedOrganisation(ctx: AppContext): Promise<void> {
     ['key_account', 'B1', ['key_account']],
     ['auditor', 'HQ', ['auditor']],
     ['nobody', 'H1', []],
+    ['keeper', 'B1', ['stock_keeper']],
+    ['ess', 'W1', ['stock_keeper']],
+    ['agent', 'C1', ['agent']],
+    ['agent2', 'C2', ['agent']],
   ];
   await db
     .insertInto('operators')

@@ -42,6 +42,19 @@ export const DEMO_OPERATORS = [
   { username: 'acct01', name: '陈静', departmentId: 'TJ-ACCT', roles: ['accounting'], password: 'demo-acct01' },
   { username: 'kam01', name: '赵磊', departmentId: 'TJ-KAM', roles: ['key_account'], password: 'demo-kam01' },
   { username: 'audit01', name: '孙丽', departmentId: 'TJ', roles: ['auditor'], password: 'demo-audit01' },
+  // seed 003: the branch's second-level store keeper, the keeper of its social-channel writing
+  // warehouse 13ZDF16 (who picks cards for agents), and two agents' operators
+  { username: 'keeper01', name: '马骏', departmentId: 'TJ-130041', roles: ['stock_keeper'], password: 'demo-keeper01' },
+  { username: 'ess01', name: '何静', departmentId: 'TJ-13ZDF16', roles: ['stock_keeper'], password: 'demo-ess01' },
+  { username: 'agent01', name: '林强', departmentId: 'TJ-130041-C01', roles: ['agent'], password: 'demo-agent01' },
+  { username: 'agent02', name: '高颖', departmentId: 'TJ-130041-C02', roles: ['agent'], password: 'demo-agent02' },
+];
+
+/** Demo social channels (社会渠道): [department id, parent branch, name]. */
+export const DEMO_CHANNELS: [string, string, string][] = [
+  ['TJ-130041-C01', 'TJ-130041', '河西宏达通讯（社会渠道）'],
+  ['TJ-130041-C02', 'TJ-130041', '河西友谊手机卖场（社会渠道）'],
+  ['TJ-130040-C01', 'TJ-130040', '和平滨江通讯（社会渠道）'],
 ];
 
 export const demoResidentId = (region: string, birth: string, seq: string): string => {
@@ -79,7 +92,29 @@ async function loadOrganisation(ctx: AppContext): Promise<void> {
       { department_id: 'TJ-130040-H1', parent_id: 'TJ-130040', name: '和平滨江道营业厅', kind: 'hall' },
       { department_id: 'TJ-ACCT', parent_id: 'TJ', name: '帐务室', kind: 'room' },
       { department_id: 'TJ-KAM', parent_id: 'TJ', name: '大客户室', kind: 'room' },
+      // each branch's social-channel writing warehouse is kept by its own department (seed 003)
+      ...TIANJIN_BRANCHES.map(([name, wh, writing]) => ({ department_id: `TJ-${writing}`, parent_id: `TJ-${wh}`, name: `${name}社会渠道写卡库`, kind: 'room' as const })),
+      ...DEMO_CHANNELS.map(([id, parent, name]) => ({ department_id: id, parent_id: parent, name, kind: 'channel' as const })),
     ])
+    .execute();
+  const at = ctx.clock.now();
+  await db
+    .insertInto('warehouses')
+    .values([
+      ...TIANJIN_BRANCHES.map(([name, wh]) => ({ warehouse_code: wh, name: `${name}二级库`, department_id: `TJ-${wh}`, level: 'branch' as const, created_at: at })),
+      ...TIANJIN_BRANCHES.map(([name, wh, writing]) => ({
+        warehouse_code: writing,
+        name: `${name}社会渠道现场写卡库`,
+        department_id: `TJ-${writing}`,
+        parent_code: wh,
+        level: 'writing' as const,
+        created_at: at,
+      })),
+      { warehouse_code: '130041H1', name: '河西友谊路营业厅库', department_id: 'TJ-130041-H1', parent_code: '130041', level: 'hall', created_at: at },
+      { warehouse_code: '130040H1', name: '和平滨江道营业厅库', department_id: 'TJ-130040-H1', parent_code: '130040', level: 'hall', created_at: at },
+    ])
+    // the migration creates the branch stores of departments that exist already
+    .onConflict((oc) => oc.doNothing())
     .execute();
   const existing = new Set((await db.selectFrom('operators').select('username').execute()).map((r) => r.username));
   for (const op of DEMO_OPERATORS) {

@@ -451,6 +451,124 @@ export interface SimCardsTable {
   state_changed_at: Ts;
   activated_at: Ts | null;
   created_at: Ts;
+  stock_order_id: number | null;
+  batch_id: number | null;
+  written_at: Ts | null;
+}
+export type WarehouseLevel = 'company' | 'branch' | 'writing' | 'hall';
+export interface WarehousesTable {
+  warehouse_code: string;
+  name: string;
+  department_id: string;
+  parent_code: string | null;
+  level: WarehouseLevel;
+  category: Generated<'own_outlet' | 'social_channel'>;
+  created_at: Ts;
+}
+export interface WarehouseStockLimitsTable {
+  warehouse_code: string;
+  card_type: SimCardType;
+  min_quantity: number;
+  max_quantity: number;
+  updated_at: Ts;
+}
+export interface StockImportBatchesTable {
+  batch_id: Generated<number>;
+  kind: 'cards' | 'card_data';
+  file_name: string;
+  file_sha256: string;
+  warehouse_code: string | null;
+  card_type: SimCardType | null;
+  rows_total: Generated<number>;
+  rows_imported: Generated<number>;
+  rows_failed: Generated<number>;
+  errors: Generated<Json>;
+  state: Generated<'running' | 'completed' | 'failed'>;
+  operator_id: number | null;
+  department_id: string | null;
+  started_at: Ts;
+  finished_at: Ts | null;
+}
+export interface SimCardDataTable {
+  iccid: string;
+  imsi: string;
+  ki_encrypted: Buffer;
+  opc_encrypted: Buffer | null;
+  ki_key_id: string;
+  batch_id: number | null;
+  imported_at: Ts;
+}
+export type StockOrderKind = 'allocate' | 'transfer' | 'pick' | 'return';
+export type StockOrderState = 'pending' | 'out_approved' | 'completed' | 'cancelled' | 'rejected';
+export interface StockOrdersTable {
+  stock_order_id: Generated<number>;
+  kind: StockOrderKind;
+  state: Generated<StockOrderState>;
+  source_warehouse_code: string;
+  target_warehouse_code: string | null;
+  channel_department_id: string | null;
+  card_type: SimCardType | null;
+  selection: 'quantity' | 'iccid_list' | 'range';
+  quantity: number;
+  note: string | null;
+  created_by: number;
+  created_department_id: string;
+  created_at: Ts;
+  out_approved_by: number | null;
+  out_approved_at: Ts | null;
+  in_approved_by: number | null;
+  in_approved_at: Ts | null;
+  closed_by: number | null;
+  closed_at: Ts | null;
+  close_reason: string | null;
+}
+export interface StockOrderItemsTable {
+  stock_order_id: number;
+  iccid: string;
+}
+export interface SimCardEventsTable {
+  event_id: Generated<number>;
+  iccid: string;
+  at: Ts;
+  event: string;
+  from_state: string | null;
+  to_state: string;
+  warehouse_code: string | null;
+  holder_department_id: string | null;
+  stock_order_id: number | null;
+  order_id: number | null;
+  operator_id: number | null;
+  detail: Json | null;
+}
+export interface StockCountsTable {
+  count_id: Generated<number>;
+  warehouse_code: string;
+  card_type: SimCardType;
+  book_quantity: number;
+  counted_quantity: number;
+  difference: Generated<number>;
+  note: string | null;
+  operator_id: number;
+  counted_at: Ts;
+}
+export interface StockCountDifferencesTable {
+  count_id: number;
+  iccid: string;
+  kind: 'missing' | 'unexpected';
+}
+export interface CardWritesTable {
+  write_id: Generated<number>;
+  iccid: string;
+  order_id: number;
+  service_number: string;
+  imsi: string | null;
+  operator_id: number;
+  department_id: string;
+  state: Generated<'issued' | 'succeeded' | 'failed' | 'expired'>;
+  error_code: string | null;
+  error_message: string | null;
+  issued_at: Ts;
+  reported_at: Ts | null;
 }
 export interface HandsetsTable {
   imei: string;
@@ -502,4 +620,14 @@ export interface DB {
   numbers: NumbersTable;
   sim_cards: SimCardsTable;
   handsets: HandsetsTable;
+  warehouses: WarehousesTable;
+  warehouse_stock_limits: WarehouseStockLimitsTable;
+  stock_import_batches: StockImportBatchesTable;
+  sim_card_data: SimCardDataTable;
+  stock_orders: StockOrdersTable;
+  stock_order_items: StockOrderItemsTable;
+  sim_card_events: SimCardEventsTable;
+  stock_counts: StockCountsTable;
+  stock_count_differences: StockCountDifferencesTable;
+  card_writes: CardWritesTable;
 }

@@ -78,7 +78,16 @@ export const resourceRepo = {
   },
   departmentsByIds(q: Q, ids: string[]) {
     if (ids.length === 0) return Promise.resolve([]);
-    return q.selectFrom('departments').select(['department_id', 'kind', 'warehouse_code']).where('department_id', 'in', ids).execute();
+    // a department's own stock place: its (first) warehouse
+    return q
+      .selectFrom('departments as d')
+      .select((eb) => [
+        'd.department_id',
+        'd.kind',
+        eb.selectFrom('warehouses as w').select('w.warehouse_code').whereRef('w.department_id', '=', 'd.department_id').orderBy('w.warehouse_code').limit(1).as('warehouse_code'),
+      ])
+      .where('d.department_id', 'in', ids)
+      .execute();
   },
   customerExists(q: Q, id: number) {
     return q.selectFrom('customers').select('customer_id').where('customer_id', '=', id).executeTakeFirst();
