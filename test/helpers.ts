@@ -28,7 +28,7 @@ let passwordHash: Promise<string> | undefined;
 export async function testEnv(opts: { poolSize?: number; faults?: FaultInjector } = {}): Promise<TestEnv> {
   const clock = new SimulatedClock(T0, { frozen: true });
   // tests tell clients apart by X-Forwarded-For (login rate limits)
-  const config = { ...loadConfig({}), databaseUrl: undefined, logLevel: 'silent', trustProxy: true };
+  const config = { ...loadConfig({}), databaseUrl: undefined, logLevel: 'silent', trustProxy: true, kiKey: randomBytes(32).toString('hex') };
   let dropDb: (() => Promise<void>) | undefined;
   let dbOpts: { databaseUrl?: string; dataDir?: string; poolSize?: number } = { dataDir: 'memory://' };
   if (onPostgres) {

@@ -15,6 +15,7 @@ import { CatalogService } from '../domains/catalog/service.ts';
 import { OrderService } from '../domains/orders/service.ts';
 import type { FaultInjector } from '../domains/orders/types.ts';
 import { Jobs } from '../platform/jobs.ts';
+import { kiSecretBox, type SecretBox } from '../platform/secrets.ts';
 
 export interface AppContext {
   config: Config;
@@ -32,6 +33,8 @@ export interface AppContext {
   orders: OrderService;
   /** Background jobs; started only when createContext is asked to (`serve`), tests run handlers directly. */
   jobs: Jobs;
+  /** Seals card data secrets (Ki/OPc) at rest. */
+  kiBox: SecretBox;
   close(): Promise<void>;
 }
 
@@ -83,6 +86,7 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
     catalog,
     orders,
     jobs,
+    kiBox: kiSecretBox({ kiKey: config.kiKey, dataDir: opts.db?.dataDir ?? config.dataDir }),
     close: async () => {
       await jobs.stop();
       await database.close();

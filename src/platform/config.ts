@@ -13,6 +13,8 @@ export interface Config {
   poolSize: number;
   /** Take the client address from X-Forwarded-For (only behind a trusted reverse proxy). */
   trustProxy: boolean;
+  /** Key sealing card data Ki/OPc (64 hex digits); unset: a key file in the data directory. */
+  kiKey: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -31,6 +33,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtlSeconds: intFrom(env.OPENBOSS_TOKEN_TTL_SECONDS, 12 * 3600, 'OPENBOSS_TOKEN_TTL_SECONDS'),
     poolSize: intFrom(env.OPENBOSS_DB_POOL_SIZE, 20, 'OPENBOSS_DB_POOL_SIZE'),
     trustProxy: env.OPENBOSS_TRUST_PROXY === '1' || env.OPENBOSS_TRUST_PROXY === 'true',
+    kiKey: env.OPENBOSS_KI_KEY || undefined,
   };
 }
 

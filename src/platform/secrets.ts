@@ -1,0 +1,49 @@
+// Secrets at rest: card data Ki/OPc (SPEC §10) are sealed with AES-256-GCM under a key from
+// configuration (OPENBOSS_KI_KEY, 64 hex digits). Without one, an embedded installation keeps a
+// generated key in its data directory (`ki.key`, mode 0600) and an in-memory database a per-process
+// key. Sealed form: iv (12 bytes) | tag (16 bytes) | ciphertext.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface SecretBox {
+  /** Names the key (a digest prefix), stored beside each sealed value so keys can be rotated. */
+  readonly keyId: string;
+  seal(plain: Buffer): Buffer;
+  open(sealed: Buffer): Buffer;
+}
+
+const KEY_HEX = /^[0-9a-fA-F]{64}$/;
+
+export function secretBox(keyHex: string): SecretBox {
+  if (!KEY_HEX.test(keyHex)) throw new Error('a secret key must be 64 hex digits (32 bytes)');
+  const key = Buffer.from(keyHex, 'hex');
+  const keyId = createHash('sha256').update(key).digest('hex').slice(0, 12);
+  return {
+    keyId,
+    seal(plain) {
+      const iv = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', key, iv);
+      const body = Buffer.concat([c.update(plain), c.final()]);
+      return Buffer.concat([iv, c.getAuthTag(), body]);
+    },
+    open(sealed) {
+      if (sealed.length < 28) throw new Error('sealed value too short');
+      const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+      d.setAuthTag(sealed.subarray(12, 28));
+      return Buffer.concat([d.update(sealed.subarray(28)), d.final()]);
+    },
+  };
+}
+
+/** The card-data key: configured, else kept in the data directory, else (in-memory database) per process. */
+export function kiSecretBox(opts: { kiKey: string | undefined; dataDir: string }): SecretBox {
+  if (opts.kiKey) return secretBox(opts.kiKey);
+  if (opts.dataDir.startsWith('memory://')) return secretBox(randomBytes(32).toString('hex'));
+  const file = join(opts.dataDir, 'ki.key');
+  if (!existsSync(file)) {
+    mkdirSync(opts.dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  return secretBox(readFileSync(file, 'utf8').trim());
+}
