@@ -132,6 +132,10 @@ async function seed(ctx: AppContext, n: number): Promise<Stock> {
       { department_id: DEPARTMENT, parent_id: 'BENCH-B', name: '压测营业厅', kind: 'hall' },
     ])
     .execute();
+  await db
+    .insertInto('warehouses')
+    .values({ warehouse_code: '139990H1', name: '压测营业厅库', department_id: DEPARTMENT, level: 'hall', created_at: ctx.clock.now() })
+    .execute();
   const [deskHash, servicePasswordHash] = await Promise.all([hashSecret(DESK_PASSWORD), hashSecret(SERVICE_PASSWORD)]);
   await db.insertInto('operators').values({ username: DESK_USER, name: '压测营业员', department_id: DEPARTMENT, roles: ['front_desk'], password_hash: deskHash }).execute();
 
@@ -148,7 +152,7 @@ async function seed(ctx: AppContext, n: number): Promise<Stock> {
   // finished cards (成卡) with their IMSI, no number written on them; ICCIDs of 19 digits
   await sql`
     INSERT INTO sim_cards (iccid, imsi, card_type, state, warehouse_code, department_id, state_changed_at, created_at)
-    SELECT '8986031' || lpad(g::text, 12, '0'), '46003' || lpad(g::text, 10, '0'), 'finished', 'in_stock', '139990', ${DEPARTMENT}, now(), now()
+    SELECT '8986031' || lpad(g::text, 12, '0'), '46003' || lpad(g::text, 10, '0'), 'finished', 'in_stock', '139990H1', ${DEPARTMENT}, now(), now()
       FROM generate_series(1, ${n}::int) AS g`.execute(db);
   // people with one shared service-password hash (scrypt is deliberately slow to compute n times)
   const ids = Array.from({ length: n }, (_, i) => residentId(i));
