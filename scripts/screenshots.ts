@@ -1,8 +1,10 @@
 // `npm run screenshots`: the front desk on the demo data (same harness as the E2E tests), saved as
-// docs/screenshots/workbench.png, customer-360.png (the whole page), payment.png and order-wizard.png at 1440×900.
+// docs/screenshots/workbench.png, customer-360.png (the whole page), payment.png and order-wizard.png at 1440×900,
+// then stock-overview.png and agent-wizard.png (scripts/screenshots-stock.ts).
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startFrontDesk } from '../test/e2e/browser.ts';
+import { stockScreenshots } from './screenshots-stock.ts';
 
 const OUT = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 mkdirSync(OUT, { recursive: true });
@@ -97,6 +99,9 @@ try {
   await shot('payment');
 
   if (errors.length) throw new Error(`the page reported errors: ${errors.join('; ')}`);
+
+  // 库存总览 and 现场写卡开户: stock-overview.png, agent-wizard.png
+  await stockScreenshots(fd, OUT);
 } finally {
   await fd.close();
 }

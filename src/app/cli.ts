@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // The `openboss` command: serve, migrate, demo, audit conservation, operator create, clock.
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import cliProgress from 'cli-progress';
 import { DEMO_CATALOG } from '../domains/catalog/demo-catalog.ts';
 import type { CatalogDefinition } from '../domains/catalog/service.ts';
 import { formatYuan } from '../platform/money.ts';
 import { Command, Option } from 'commander';
 import { checkConservation } from '../domains/accounts/conservation.ts';
+import { auditStock } from '../domains/resources/stock-audit.ts';
+import { type BatchView, CARD_TYPES, type ImportOptions, StockImportService } from '../domains/resources/stock-import.ts';
 import { systemActor } from '../platform/audit.ts';
 import { loadConfig } from '../platform/config.ts';
 import { type AppContext, createContext } from './context.ts';
@@ -89,6 +93,66 @@ auditCmd
     }
     process.exitCode = report.differing.length > 0 ? 1 : 0;
   });
+
+auditCmd
+  .command('stock')
+  .description('stock conservation: every card in exactly one place and state, its history consistent')
+  .option('--json', 'print the report as JSON')
+  .option('--limit <n>', 'list at most n differences', '1000')
+  .action(async (opts: { json?: boolean; limit: string }) => {
+    const report = await withContext((ctx) => auditStock(ctx.database.db, { limit: Number(opts.limit) || 1000 }));
+    if (opts.json) console.log(JSON.stringify(report, null, 2));
+    else {
+      console.log(`cards checked: ${report.cards}; history rows: ${report.events}; differences: ${report.differences.length}${report.truncated ? '+' : ''}`);
+      for (const d of report.differences) console.log(`${d.iccid} ${d.problem} ${d.detail}`);
+    }
+    process.exitCode = report.differences.length > 0 ? 1 : 0;
+  });
+
+/** A file import with a progress bar over the file's bytes; exit 1 when some rows were refused. */
+async function importFile(file: string, json: boolean | undefined, go: (imports: StockImportService, source: NodeJS.ReadableStream, o: ImportOptions) => Promise<BatchView>): Promise<void> {
+  const size = statSync(file).size;
+  const bar = new cliProgress.SingleBar(
+    { format: ' {bar} {percentage}% | {rows} rows, {imported} imported, {failed} refused | {duration_formatted}', stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(Math.max(size, 1), 0, { rows: 0, imported: 0, failed: 0 });
+  let batch: BatchView;
+  try {
+    batch = await withContext((ctx) =>
+      go(new StockImportService({ db: ctx.database.db, clock: ctx.clock, kiBox: ctx.kiBox, chunksInFlight: ctx.database.kind === 'pg' ? 2 : 1 }), createReadStream(file, { highWaterMark: 256 * 1024 }), {
+        fileName: basename(file),
+        onProgress: (p) => bar.update(p.bytes, { rows: p.rows, imported: p.imported, failed: p.failed }),
+      }),
+    );
+    bar.update(Math.max(size, 1));
+  } finally {
+    bar.stop();
+  }
+  if (json) console.log(JSON.stringify(batch, null, 2));
+  else {
+    console.log(`batch ${batch.batchId} (${batch.kind}, ${batch.fileName}): ${batch.rowsTotal} rows, ${batch.rowsImported} imported, ${batch.rowsFailed} refused`);
+    for (const e of batch.errors.slice(0, 50)) console.log(`line ${e.line} ${e.iccid} ${e.code} ${e.reason.zh} / ${e.reason.en}`);
+    if (batch.rowsFailed > 50) console.log(`… ${batch.rowsFailed - 50} more (openboss stock import-… --json, or GET /api/v1/stock/imports/${batch.batchId})`);
+  }
+  process.exitCode = batch.rowsFailed > 0 ? 1 : 0;
+}
+
+const stockCmd = program.command('stock').description('SIM stock (号卡库存): card files and card data files');
+stockCmd
+  .command('import-cards <file>')
+  .description('import a card file (one ICCID per line; finished cards ICCID,IMSI) into a warehouse; exit 1 when rows were refused')
+  .requiredOption('--warehouse <code>', 'target warehouse, e.g. 130041')
+  .addOption(new Option('--type <cardType>', 'card type').choices(CARD_TYPES).makeOptionMandatory())
+  .option('--json', 'print the batch as JSON')
+  .action((file: string, o: { warehouse: string; type: (typeof CARD_TYPES)[number]; json?: boolean }) =>
+    importFile(file, o.json, (imports, source, opts) => imports.importCards(systemActor('cli'), source as AsyncIterable<Buffer>, { ...opts, warehouseCode: o.warehouse, cardType: o.type })),
+  );
+stockCmd
+  .command('import-card-data <file>')
+  .description('import a card data file (iccid,imsi,ki[,opc]); Ki/OPc are stored encrypted; exit 1 when rows were refused')
+  .option('--json', 'print the batch as JSON')
+  .action((file: string, o: { json?: boolean }) => importFile(file, o.json, (imports, source, opts) => imports.importCardData(systemActor('cli'), source as AsyncIterable<Buffer>, opts)));
 
 const jobsCmd = program.command('jobs').description('background jobs (they run on their own inside `serve`)');
 jobsCmd

@@ -1,7 +1,10 @@
 // Demo data: the 20 Tianjin branches of seed 003, a hall, operators for each role, bill items in use,
 // customers with accounts, subscribers, books of several types and open bills. Loaded through the
 // services, so it is audited and conserved like real work.
+import { createHash } from 'node:crypto';
 import { DEMO_CATALOG } from '../domains/catalog/demo-catalog.ts';
+import { luhnCheckDigit } from '../domains/resources/rules.ts';
+import { StockImportService } from '../domains/resources/stock-import.ts';
 import { systemActor } from '../platform/audit.ts';
 import { cycleOf } from '../platform/clock.ts';
 import { hashSecret } from '../platform/passwords.ts';
@@ -127,12 +130,68 @@ async function loadOrganisation(ctx: AppContext): Promise<void> {
   }
 }
 
+/** Demo blank cards (白卡) per branch warehouse: [warehouse, card type, how many, ICCID serial start]. */
+export const DEMO_BLANK_CARDS: [string, 'blank_128k' | 'blank_128k_micro', number, number][] = [
+  ['130041', 'blank_128k_micro', 60, 0],
+  ['130041', 'blank_128k', 60, 100],
+  ['130040', 'blank_128k_micro', 20, 200],
+  ['130040', 'blank_128k', 20, 300],
+];
+
+/** The demo's blank card ICCIDs (89860126 2…, Luhn). */
+export function demoBlankIccid(serial: number): string {
+  const body = `898601262${String(100000 + serial).padStart(10, '0')}`;
+  return body + luhnCheckDigit(body);
+}
+
+/** A demo card's card data: IMSI 4600 + the ICCID's digits 9–19 (unique per demo ICCID), a Ki from its digest. */
+export function demoCardData(iccid: string): { imsi: string; ki: string } {
+  return { imsi: `4600${iccid.slice(8, 19)}`, ki: createHash('sha256').update(`demo-ki-${iccid}`).digest('hex').slice(0, 32) };
+}
+
+/** A demo blank card with its card data (ICCID, IMSI, Ki in clear: demo only). */
+export function demoBlankCard(serial: number): { iccid: string; imsi: string; ki: string } {
+  const iccid = demoBlankIccid(serial);
+  return { iccid, ...demoCardData(iccid) };
+}
+
+/**
+ * Blank cards in the branch warehouses (河西 130041: 60 micro + 60 normal) and card data (IMSI/Ki)
+ * for every blank card of the demo, loaded through the same card file and card data imports as real
+ * stock, so the front desk can allocate them down to the writing warehouse, pick them for a channel
+ * and write them.
+ */
+export async function loadDemoBlankCards(ctx: AppContext): Promise<{ cards: number; cardData: number }> {
+  const db = ctx.database.db;
+  const imports = new StockImportService({ db, clock: ctx.clock, kiBox: ctx.kiBox });
+  const actor = systemActor('demo');
+  let cards = 0;
+  for (const [warehouseCode, cardType, n, start] of DEMO_BLANK_CARDS) {
+    const lines = ['iccid', ...Array.from({ length: n }, (_, i) => demoBlankIccid(start + i))];
+    const b = await imports.importCards(actor, `${lines.join('\n')}\n`, { warehouseCode, cardType, fileName: `demo-${warehouseCode}-${cardType}.txt` });
+    cards += b.rowsImported;
+  }
+  // the blank cards of loadDemoStock too: a blank card without card data cannot be written
+  const blank = await db
+    .selectFrom('sim_cards as c')
+    .select('c.iccid')
+    .where('c.card_type', '<>', 'finished')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('sim_card_data as d').select('d.iccid').whereRef('d.iccid', '=', 'c.iccid'))))
+    .orderBy('c.iccid')
+    .execute();
+  if (blank.length === 0) return { cards, cardData: 0 };
+  const data = ['iccid,imsi,ki', ...blank.map(({ iccid }) => `${iccid},${demoCardData(iccid).imsi},${demoCardData(iccid).ki}`)];
+  const d = await imports.importCardData(actor, `${data.join('\n')}\n`, { fileName: 'demo-card-data.csv' });
+  return { cards, cardData: d.rowsImported };
+}
+
 export async function loadDemo(ctx: AppContext): Promise<{ customers: number; accounts: number; subscribers: number }> {
   if (await isDemoLoaded(ctx)) throw new Error('demo data is already loaded');
   await loadOrganisation(ctx);
   await ctx.catalog.importCatalog(DEMO_CATALOG, systemActor('demo'));
   // number pool and SIM stock of the two demo halls' branches (河西, 和平)
   await ctx.resources.loadDemoStock(ctx.database.db, ['TJ-130041', 'TJ-130040']);
+  await loadDemoBlankCards(ctx);
   const hall = { ...systemActor('demo'), departmentId: 'TJ-130041-H1' };
   const cycle = cycleOf(ctx.clock.now());
   const prev = previousCycle(cycle);

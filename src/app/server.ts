@@ -5,6 +5,9 @@ import { accountRoutes } from '../domains/accounts/routes.ts';
 import { customerRoutes } from '../domains/customers/routes.ts';
 import { operatorRoutes } from '../domains/operators/routes.ts';
 import { resourceRoutes } from '../domains/resources/routes.ts';
+import { cardWritingRoutes } from '../domains/resources/card-writing-routes.ts';
+import { stockRoutes } from '../domains/resources/stock-routes.ts';
+import { importRoutes } from '../domains/resources/import-routes.ts';
 import { catalogRoutes } from '../domains/catalog/routes.ts';
 import { orderRoutes } from '../domains/orders/routes.ts';
 import { jobRoutes } from '../platform/jobs-routes.ts';
@@ -50,6 +53,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
         { name: 'money', description: '帐本、缴费、销账、冲正' },
         { name: 'reference', description: '配置' },
         { name: 'resources', description: '号码与卡资源' },
+        { name: 'stock', description: '库存、调拨、领卡退卡、盘点' },
         { name: 'catalog', description: '产品目录' },
         { name: 'orders', description: '受理、校验、预算、免填单、提交、工单' },
         { name: 'admin', description: '管理' },
@@ -77,6 +81,9 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       customerRoutes(api, ctx);
       accountRoutes(api, ctx);
       resourceRoutes(api, ctx);
+      cardWritingRoutes(api, ctx);
+      stockRoutes(api, ctx);
+      importRoutes(api, ctx);
       catalogRoutes(api, ctx);
       orderRoutes(api, ctx);
       jobRoutes(api, ctx.jobs);

@@ -15,6 +15,8 @@ export interface Config {
   trustProxy: boolean;
   /** Key sealing card data Ki/OPc (64 hex digits); unset: a key file in the data directory. */
   kiKey: string | undefined;
+  /** Key sealing card write scripts for the card readers (64 hex digits); unset: a per-process key. */
+  cardTransportKey: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -34,6 +36,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     poolSize: intFrom(env.OPENBOSS_DB_POOL_SIZE, 20, 'OPENBOSS_DB_POOL_SIZE'),
     trustProxy: env.OPENBOSS_TRUST_PROXY === '1' || env.OPENBOSS_TRUST_PROXY === 'true',
     kiKey: env.OPENBOSS_KI_KEY || undefined,
+    cardTransportKey: env.OPENBOSS_CARD_TRANSPORT_KEY || undefined,
   };
 }
 

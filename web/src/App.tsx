@@ -13,6 +13,11 @@ import Login from './pages/Login/index.tsx';
 import NotFound from './pages/NotFound.tsx';
 import OrderWizard from './pages/Order/index.tsx';
 import Payment from './pages/Payment/index.tsx';
+import AgentOpen from './pages/Agent/index.tsx';
+import AgentCards from './pages/Stock/AgentCards.tsx';
+import CardHistory from './pages/Stock/CardHistory.tsx';
+import StockOverview from './pages/Stock/Overview.tsx';
+import Transfers from './pages/Stock/Transfers.tsx';
 import Workbench from './pages/Workbench/index.tsx';
 import WorkOrders from './pages/WorkOrders/index.tsx';
 import { SessionProvider, useSession } from './session.tsx';
@@ -42,12 +47,17 @@ function Shell() {
       <Route path="/login" element={<Login />} />
       <Route element={<RequireSession />}>
         <Route element={<AppLayout />}>
-          <Route index element={access.customers ? <Workbench /> : access.payment ? <Navigate to="/payment" replace /> : <NotFound />} />
+          <Route index element={access.customers ? <Workbench /> : access.payment ? <Navigate to="/payment" replace /> : access.stock ? <Navigate to="/stock" replace /> : <NotFound />} />
           <Route path="customers/:id" element={<Allowed when={access.customers}>{<Customer360 />}</Allowed>} />
           <Route path="payment" element={<Allowed when={access.payment}>{<Payment />}</Allowed>} />
           <Route path="orders/new" element={<Allowed when={access.orders}>{<OrderWizard />}</Allowed>} />
           <Route path="orders/:id" element={<Allowed when={access.orderRead && access.customers}>{<OrderWizard />}</Allowed>} />
           <Route path="work-orders" element={<Allowed when={access.orderRead}>{<WorkOrders />}</Allowed>} />
+          <Route path="stock" element={<Allowed when={access.stock}>{<StockOverview />}</Allowed>} />
+          <Route path="stock/transfers" element={<Allowed when={access.stock}>{<Transfers />}</Allowed>} />
+          <Route path="stock/agent-cards" element={<Allowed when={access.stockPick}>{<AgentCards />}</Allowed>} />
+          <Route path="stock/cards" element={<Allowed when={access.stock}>{<CardHistory />}</Allowed>} />
+          <Route path="agent/open" element={<Allowed when={access.cardWrite}>{<AgentOpen />}</Allowed>} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Route>

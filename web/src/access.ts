@@ -15,6 +15,14 @@ export interface Access {
   waive: boolean;
   /** 工单竣工. */
   completeWorkOrder: boolean;
+  /** 库存总览 and card history (SPEC §10; lists are scoped to the operator's department). */
+  stock: boolean;
+  /** 调拨: create and approve transfers (R-RES-1). */
+  stockTransfer: boolean;
+  /** 代理商领卡/退卡 (R-RES-2, R-RES-3). */
+  stockPick: boolean;
+  /** 社会渠道开户 with on-site card writing (R-RES-4, R-RES-5). */
+  cardWrite: boolean;
 }
 
 export function access(permissions: ReadonlySet<string>): Access {
@@ -28,5 +36,9 @@ export function access(permissions: ReadonlySet<string>): Access {
     orderRead: has('order.read'),
     waive: has('order.waive'),
     completeWorkOrder: has('workorder.complete'),
+    stock: has('stock.read'),
+    stockTransfer: has('stock.read') && has('stock.transfer'),
+    stockPick: has('stock.read') && has('stock.pick'),
+    cardWrite: has('card.write') && has('order.create') && has('order.read') && has('customer.read') && has('account.read'),
   };
 }

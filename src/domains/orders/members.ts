@@ -89,7 +89,8 @@ export async function loadMember(c: LoadContext, m: NewMemberInput, channel: 'ha
   const pool = usesPool(m.network) && FORMATS[m.network].test(m.serviceNumber);
   // one read each of the number and the card gives their problems and their level / IMSI
   const takeCtx = { orderId: c.orderId, channel, approvedBy: m.numberApprovedBy };
-  const simCtx = { orderId: c.orderId, serviceNumber: m.serviceNumber };
+  // R-RES-4: a blank card picked by a social channel serves only orders of that channel
+  const simCtx = { orderId: c.orderId, serviceNumber: m.serviceNumber, departmentId: c.departmentId };
   const numberAndSim = async () => {
     if (pool && m.iccid) return r.numberAndSimCheck(c.q, { serviceNumber: m.serviceNumber, ctx: takeCtx }, { iccid: m.iccid, ctx: simCtx });
     const [number, sim] = await Promise.all([
@@ -280,7 +281,11 @@ export async function applyMember(
     packageId: p.packageId ?? null,
   }, { ...p.known, numberFree: f.numberInUse === false });
   if (usesPool(m.network)) await s.resources.takeNumber(c.tx, m.serviceNumber, { orderId: c.orderId, subscriberId: sub.subscriberId, customerId: p.customerId, actor: c.actor });
-  if (m.iccid) await s.resources.bindSim(c.tx, m.iccid, { serviceNumber: m.serviceNumber, subscriberId: sub.subscriberId, orderId: c.orderId, actor: c.actor });
+  if (m.iccid) {
+    const bound = await s.resources.bindSim(c.tx, m.iccid, { serviceNumber: m.serviceNumber, subscriberId: sub.subscriberId, orderId: c.orderId, actor: c.actor });
+    // R-RES-4, R-X-11: the engine opens the card's IMSI with the number on the network before it commits
+    c.activations?.push({ imsi: bound.imsi, iccid: bound.iccid, serviceNumber: m.serviceNumber, subscriberId: sub.subscriberId, orderId: c.orderId });
+  }
   const items = [];
   if (p.packageOffer) items.push({ subscriberId: sub.subscriberId, offer: p.packageOffer, packageId: p.packageId ?? null, memberRole: m.role, orderId: c.orderId, startsAt: c.now });
   if (f.plan) items.push({ subscriberId: sub.subscriberId, offer: f.plan, orderId: c.orderId, startsAt: c.now });

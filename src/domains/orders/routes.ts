@@ -201,10 +201,11 @@ export function orderRoutes(app: FastifyInstance, ctx: AppContext): void {
       config: { permission: 'order.create' },
       schema: {
         tags,
-        summary: 'Submit (提交): every change, prestore, fee, work order and event in one transaction (R-ORD-4); SMS-confirmed products wait (R-ORD-6)',
+        summary:
+          'Submit (提交): every change, prestore, fee, work order and event in one transaction (R-ORD-4); SMS-confirmed products wait (R-ORD-6); a network activation refused reverses the order (502 NETWORK_ACTIVATION_FAILED, R-X-11)',
         params: IdParams,
         body: Type.Object({}, { additionalProperties: false, examples: [{}] }),
-        response: { 200: Example('The order: completed, submitted (awaiting a work order) or awaiting_confirmation', { ...orderExample, status: 'completed' }), ...problems(403, 404, 409, 422) },
+        response: { 200: Example('The order: completed, submitted (awaiting a work order) or awaiting_confirmation', { ...orderExample, status: 'completed' }), ...problems(403, 404, 409, 422, 502) },
       },
     },
     async (req) => ctx.orders.submit(req.actor, (req.params as { id: number }).id),
@@ -219,7 +220,7 @@ export function orderRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: 'The customer’s reply to the SMS double confirmation (R-ORD-6); the notification adapter calls it too',
         params: IdParams,
         body: Type.Object({ accepted: Type.Boolean(), reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false, examples: [{ accepted: true }] }),
-        response: { 200: Example('The order after the reply', { ...orderExample, status: 'completed' }), ...problems(403, 404, 409, 422) },
+        response: { 200: Example('The order after the reply', { ...orderExample, status: 'completed' }), ...problems(403, 404, 409, 422, 502) },
       },
     },
     async (req) => ctx.orders.confirm(req.actor, (req.params as { id: number }).id, req.body as never),

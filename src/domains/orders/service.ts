@@ -8,6 +8,7 @@ import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
 import { type ChangeRow, deferChanges, recordChange, takeDeferredChanges } from '../../platform/outbox.ts';
+import { type Activation, ProvisioningError } from '../../platform/provisioning.ts';
 import { maskIdNumber, maskPhone } from '../customers/rules.ts';
 import type { ReceiptData } from './receipt-model.ts';
 import { type LockedOrder, type OrderRecord, type OrderRow, orderRepo, type WorkOrderRow } from './repo.ts';
@@ -29,6 +30,22 @@ export interface Waiver {
 
 export interface OrderDeps extends OrderServices {
   faults?: FaultInjector | undefined;
+}
+
+/** R-X-11: the network refused (or did not answer) an activation; the submission rolls back and the order is reversed. */
+class ActivationFailed extends Error {
+  readonly activation: Activation;
+  readonly network: { code: string; zh: string; en: string };
+  constructor(activation: Activation, cause: unknown) {
+    const network =
+      cause instanceof ProvisioningError
+        ? { code: cause.code, zh: cause.zh, en: cause.en }
+        : { code: 'NETWORK_UNAVAILABLE', zh: '网络开通无应答', en: 'The network did not answer the activation' };
+    super(network.en);
+    this.name = 'ActivationFailed';
+    this.activation = activation;
+    this.network = network;
+  }
 }
 
 export class OrderService {
@@ -194,7 +211,7 @@ export class OrderService {
    * records the fees, opens work orders and writes audit and events — or nothing at all.
    */
   async submit(actor: Actor, id: number) {
-    return this.deps.db.transaction().execute(async (tx) => {
+    return this.activating(actor, id, (sent) => this.deps.db.transaction().execute(async (tx) => {
       // the order and its stored quote in one round trip
       const locked = await orderRepo.lockWithFees(tx, id);
       const o = this.assertOpen(locked?.order, id, ['quoted']);
@@ -239,14 +256,14 @@ export class OrderService {
         ]);
         return this.view(tx, row, { fees: storedRows });
       }
-      const { row, workOrders } = await this.applyOrder(tx, actor, o, t, facts, input, env, stored);
+      const { row, workOrders } = await this.applyOrder(tx, actor, o, t, facts, input, env, stored, sent);
       return this.view(tx, row, { fees: storedRows, workOrders });
-    });
+    }));
   }
 
   /** R-ORD-6: the customer's reply (driven by the notification adapter, or entered at the desk). */
   async confirm(actor: Actor, id: number, reply: { accepted: boolean; reason?: string | undefined }) {
-    return this.deps.db.transaction().execute(async (tx) => {
+    return this.activating(actor, id, (sent) => this.deps.db.transaction().execute(async (tx) => {
       const o = await this.lockOpen(tx, id, ['awaiting_confirmation']);
       const now = this.deps.clock.now();
       const c: Record<string, unknown> = { ...(o.confirmation as Record<string, unknown>), repliedAt: now.toISOString() };
@@ -264,9 +281,9 @@ export class OrderService {
       }
       await orderRepo.update(tx, id, { confirmation: { ...c, status: 'confirmed' } }, now);
       const feeRows = await orderRepo.fees(tx, id);
-      const { row, workOrders } = await this.applyOrder(tx, actor, o, t, facts, input, env, feeLines(feeRows));
+      const { row, workOrders } = await this.applyOrder(tx, actor, o, t, facts, input, env, feeLines(feeRows), sent);
       return this.view(tx, row, { fees: feeRows, workOrders });
-    });
+    }));
   }
 
   registerJobs(jobs: Jobs): void {
@@ -395,6 +412,75 @@ export class OrderService {
 
   // ---- internals ----
 
+  /**
+   * R-X-11: runs a submission whose activations are sent to the network just before it commits
+   * (`sent` collects those the network accepted). When the transaction does not commit, the accepted
+   * ones are taken back (deactivate). When the network refused one, the rolled-back order is then
+   * reversed in a transaction of its own: it becomes cancelled with the reason, and what it held
+   * before the submission (the number's hold, a written card's number) is released by its type's
+   * reverse() — so nothing of the order persists but the cancelled order, and the card stays
+   * written (its IMSI is on the chip) with no number, usable for another order of its channel.
+   */
+  private async activating<T>(actor: Actor, id: number, run: (sent: Activation[]) => Promise<T>): Promise<T> {
+    const sent: Activation[] = [];
+    try {
+      return await run(sent);
+    } catch (err) {
+      await this.deactivate(sent, err instanceof ActivationFailed ? 'order reversed after a failed activation' : 'submission did not commit');
+      if (err instanceof ActivationFailed) throw await this.reverse(actor, id, err);
+      throw err;
+    }
+  }
+
+  private async sendActivations(list: Activation[], sent: Activation[]): Promise<void> {
+    const network = this.deps.network;
+    if (!network) return;
+    for (const a of list) {
+      try {
+        await network.activate(a);
+      } catch (err) {
+        throw new ActivationFailed(a, err);
+      }
+      sent.push(a);
+    }
+  }
+
+  /** Compensation: best effort, the simulator or the adapter's own retry queue keeps what failed. */
+  private async deactivate(sent: Activation[], reason: string): Promise<void> {
+    for (const a of sent) {
+      try {
+        await this.deps.network?.send({ command: 'deactivate', ...a, reason });
+      } catch {
+        /* the adapter reports it; the order's outcome does not change */
+      }
+    }
+  }
+
+  private async reverse(actor: Actor, id: number, failed: ActivationFailed): Promise<DomainError> {
+    const reason = `网络开通失败：${failed.network.zh}`;
+    const activation = { serviceNumber: failed.activation.serviceNumber, iccid: failed.activation.iccid };
+    const view = await this.deps.db.transaction().execute(async (tx) => {
+      const o = await orderRepo.lockWithDepartment(tx, id);
+      if (!o || !OPEN.includes(o.status)) return null;
+      const t = this.type(o.business_type);
+      const env = await this.env(tx, actor, o);
+      const released = t.reverse ? await t.reverse({ ...env, tx, services: this.deps }, o.input, reason) : {};
+      await orderRepo.releaseHolds(tx, o.order_id);
+      const reversal = { network: failed.network, activation, released };
+      const row = await this.change(tx, actor, o, { status: 'cancelled', cancelled_at: env.now, cancel_reason: reason, result: { reversed: reversal } }, env.now, [
+        { action: 'order.reverse', event: 'order.cancelled', before: o, extra: { reason, reversed: reversal } },
+      ]);
+      return this.view(tx, row, { fees: [] });
+    });
+    return new DomainError(
+      'NETWORK_ACTIVATION_FAILED',
+      `网络开通失败，受理单已撤销，号码和卡已释放：${failed.network.zh}`,
+      `The network activation failed; the order was reversed and its number and card released: ${failed.network.en}`,
+      502,
+      { orderId: id, network: failed.network, activation, order: view },
+    );
+  }
+
   private async applyOrder(
     tx: Tx,
     actor: Actor,
@@ -404,12 +490,13 @@ export class OrderService {
     input: Record<string, unknown>,
     env: OrderEnv,
     lines: FeeLine[],
+    sent: Activation[],
   ): Promise<{ row: OrderRow; workOrders: WorkOrderRow[] }> {
     // the audit entries and events of every change the order makes are written with the order's own
     // final update, in one statement of the same transaction (fewer round trips, same content)
     deferChanges(tx);
     try {
-      return await this.applyCollected(tx, actor, o, t, facts, input, env, lines);
+      return await this.applyCollected(tx, actor, o, t, facts, input, env, lines, sent);
     } finally {
       takeDeferredChanges(tx);
     }
@@ -424,8 +511,10 @@ export class OrderService {
     input: Record<string, unknown>,
     env: OrderEnv,
     lines: FeeLine[],
+    sent: Activation[],
   ): Promise<{ row: OrderRow; workOrders: WorkOrderRow[] }> {
-    const applied = await t.apply({ ...env, tx, services: this.deps }, facts, input, lines);
+    const activations: Activation[] = [];
+    const applied = await t.apply({ ...env, tx, services: this.deps, activations }, facts, input, lines);
     await this.deps.faults?.at('after-apply', o.order_id);
     const money = await this.takeMoney(tx, actor, o, applied.accountId, applied.subscribers, lines, applied.paidLines ?? []);
     await this.deps.faults?.at('after-money', o.order_id);
@@ -461,6 +550,8 @@ export class OrderService {
       takeDeferredChanges(tx),
     );
     await this.deps.faults?.at('before-commit', o.order_id);
+    // R-X-11: last, so a refusal rolls back everything above and nothing is sent for a failed step
+    await this.sendActivations(activations, sent);
     return { row, workOrders: workOrderRows };
   }
 
@@ -500,6 +591,9 @@ export class OrderService {
   private async cancelLocked(tx: Tx, actor: Actor, o: OrderRow, reason: string, confirmation: unknown) {
     const now = this.deps.clock.now();
     await orderRepo.releaseHolds(tx, o.order_id);
+    // R-RES-5, R-X-11: what the order held before submission (a card-writing number hold, a card written for it) is given back
+    const t = businessType(o.business_type);
+    if (t?.reverse) await t.reverse({ ...(await this.env(tx, actor, { ...o, department_capabilities: null })), tx, services: this.deps }, o.input, reason);
     return this.change(tx, actor, o, { status: 'cancelled', cancelled_at: now, cancel_reason: reason, ...(confirmation ? { confirmation } : {}) }, now, [
       { action: 'order.cancel', event: 'order.cancelled', before: o, extra: { reason } },
     ]);

@@ -5,6 +5,7 @@ import type { CheckFailure, Text } from '../../platform/checks.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db, Q, Tx } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
+import type { Activation, NetworkProvisioning } from '../../platform/provisioning.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { MoneyService } from '../accounts/money.ts';
 import type { CatalogService, Fee } from '../catalog/service.ts';
@@ -20,6 +21,8 @@ export interface OrderServices {
   money: MoneyService;
   catalog: CatalogService;
   resources: ResourceService;
+  /** R-INT-2 provisioning adapter; without one, activations are not sent */
+  network?: NetworkProvisioning | undefined;
 }
 
 /** What every business type gets besides its own facts. */
@@ -42,6 +45,11 @@ export interface LoadContext extends OrderEnv {
 export interface ApplyContext extends OrderEnv {
   tx: Tx;
   services: OrderServices;
+  /**
+   * Network activations the order needs (a new mobile's IMSI with its number, R-RES-4): collected
+   * during apply, sent by the engine through the provisioning adapter just before it commits (R-X-11).
+   */
+  activations?: Activation[] | undefined;
 }
 
 /** A fee line of the quote before waivers (R-ORD-2). */
@@ -120,6 +128,12 @@ export interface BusinessType<I = Record<string, unknown>, F = unknown, QF = F> 
   /** R-ORD-6: the order waits for the customer's SMS reply before it is applied */
   needsConfirmation?(f: F, input: I): { serviceNumber: string; text: Text } | null;
   apply(c: ApplyContext, f: F, input: I, fees: FeeLine[]): Promise<ApplyResult>;
+  /**
+   * R-X-11: after the submission rolled back because the network refused an activation, gives back
+   * what the order held before it was submitted (number holds, a written card's number), in the
+   * transaction that cancels the order; returns what it released, for the order's result.
+   */
+  reverse?(c: ApplyContext, input: I, reason: string): Promise<Record<string, unknown>>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -8,7 +8,7 @@ export type NumberRow = Selectable<NumbersTable>;
 export type LevelRow = Selectable<NumberLevelsTable>;
 export type SimRow = Selectable<SimCardsTable>;
 /** What the order's rules read of a SIM card. */
-export type SimFacts = Pick<SimRow, 'iccid' | 'card_type' | 'state' | 'reserved_order_id' | 'service_number' | 'imsi'>;
+export type SimFacts = Pick<SimRow, 'iccid' | 'card_type' | 'state' | 'reserved_order_id' | 'service_number' | 'imsi' | 'picked_by_department_id'>;
 export type NumberWithLevel = NumberRow & {
   level_name_zh: string;
   level_name_en: string;
@@ -115,7 +115,8 @@ export const resourceRepo = {
       .select([
         ...LEVEL_COLUMNS,
         sql<SimFacts | null>`(SELECT json_build_object('iccid', s.iccid, 'card_type', s.card_type, 'state', s.state, 'reserved_order_id', s.reserved_order_id,
-                                  'service_number', s.service_number, 'imsi', s.imsi) FROM sim_cards s WHERE s.iccid = ${iccid})`.as('sim_facts'),
+                                  'service_number', s.service_number, 'imsi', s.imsi, 'picked_by_department_id', s.picked_by_department_id)
+                                  FROM sim_cards s WHERE s.iccid = ${iccid})`.as('sim_facts'),
       ])
       .where('n.service_number', '=', serviceNumber)
       .executeTakeFirst();

@@ -296,18 +296,23 @@ export interface SimFacts {
   state: SimState;
   reservedOrderId: number | null;
   serviceNumber: string | null;
+  /** R-RES-2/4: the social channel that picked a blank card */
+  pickedByDepartmentId?: string | null | undefined;
 }
 
 export interface SimContext {
   orderId?: number | undefined;
   /** The number the card is to carry. */
   serviceNumber?: string | undefined;
+  /** The department taking the order (R-RES-4: a picked blank card serves only the channel that picked it). */
+  departmentId?: string | undefined;
 }
 
 /**
  * Why this order cannot activate the card; empty when it can. A finished card must be in stock (or
  * reserved for this order) and, when it comes paired with a number, carry this one; a blank card
- * must have been written with this number first (R-RES-4).
+ * must have been written first (with this number, or with none after a reversed order, R-X-11) and,
+ * when a channel picked it, be used by that channel (R-RES-4).
  */
 export function simFailures(s: SimFacts | undefined, ctx: SimContext, iccid = s?.iccid ?? ''): Failure[] {
   if (!s) {
@@ -320,6 +325,17 @@ export function simFailures(s: SimFacts | undefined, ctx: SimContext, iccid = s?
     ];
   }
   const blank = s.cardType !== 'finished';
+  // R-RES-4: a blank card picked by a social channel opens accounts only for that channel
+  if (blank && s.pickedByDepartmentId && ctx.departmentId !== undefined && ctx.departmentId !== s.pickedByDepartmentId) {
+    return [
+      failure(
+        'CARD_DEPARTMENT_MISMATCH',
+        { zh: `该白卡由其他渠道（${s.pickedByDepartmentId}）领用，本部门不能使用：${s.iccid}`, en: `The blank card was picked by another channel (${s.pickedByDepartmentId}): ${s.iccid}` },
+        { zh: '请使用本渠道领用的白卡', en: 'Use a blank card picked by this channel' },
+        { pickedByDepartmentId: s.pickedByDepartmentId },
+      ),
+    ];
+  }
   const available = blank ? s.state === 'written' : s.state === 'in_stock' || (s.state === 'reserved' && s.reservedOrderId !== null && s.reservedOrderId === ctx.orderId);
   if (!available) {
     if (blank && (s.state === 'in_stock' || s.state === 'picked' || s.state === 'reserved')) {

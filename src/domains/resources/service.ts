@@ -3,12 +3,15 @@
 // demo stock.
 import { type Actor, can, systemActor } from '../../platform/audit.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Db, Q } from '../../platform/db.ts';
+import type { Db, Q, Tx } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
 import { recordChange } from '../../platform/outbox.ts';
 import type { NumberState, ReservationKind, SimCardType, SimState } from '../../platform/schema.ts';
+import { recordCardEvents } from './card-events.ts';
+import { cardWriteRepo } from './card-writing-repo.ts';
+import { releaseReversedOrder } from './card-writing.ts';
 import { type Before, type LevelRow, type NumberRow, type NumberWithLevel, resourceRepo, type SimFacts, type SimRow } from './repo.ts';
 import {
   type Channel,
@@ -81,6 +84,15 @@ function facts(n: NumberRow): NumberFacts {
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+const simFacts = (s: SimFacts) => ({
+  iccid: s.iccid,
+  cardType: s.card_type,
+  state: s.state,
+  reservedOrderId: s.reserved_order_id,
+  serviceNumber: s.service_number,
+  pickedByDepartmentId: s.picked_by_department_id,
+});
 
 export function levelView(l: NumberLevel) {
   return {
@@ -258,7 +270,7 @@ export class ResourceService {
 
   private simResult(s: SimFacts | undefined, iccid: string, ctx: SimContext): { problems: Failure[]; imsi: string | null } {
     return {
-      problems: simFailures(s && { iccid: s.iccid, cardType: s.card_type, state: s.state, reservedOrderId: s.reserved_order_id, serviceNumber: s.service_number }, ctx, iccid),
+      problems: simFailures(s && simFacts(s), ctx, iccid),
       imsi: s?.imsi ?? null,
     };
   }
@@ -271,7 +283,7 @@ export class ResourceService {
   /** Why this order cannot activate the card for the number (empty: it can). */
   async simProblems(q: Q, iccid: string, ctx: SimContext): Promise<Failure[]> {
     const s = await resourceRepo.simByIccid(q, iccid);
-    return simFailures(s && { iccid: s.iccid, cardType: s.card_type, state: s.state, reservedOrderId: s.reserved_order_id, serviceNumber: s.service_number }, ctx, iccid);
+    return simFailures(s && simFacts(s), ctx, iccid);
   }
 
   /**
@@ -310,6 +322,7 @@ export class ResourceService {
     if (!row) {
       throw new DomainError('SIM_TAKEN', `卡已不可用：${iccid}`, `The SIM card is no longer available: ${iccid}`, 409, { iccid });
     }
+    await recordCardEvents(tx, this.deps.clock.now(), [iccid], { event: 'activated', orderId: b.orderId ?? null, operatorId: actor.operatorId });
     await recordChange(
       tx,
       this.deps.clock,
@@ -348,6 +361,7 @@ export class ResourceService {
       if (!s) throw refusal(simFailures(undefined, {}, iccid));
       throw new DomainError('SIM_NOT_ACTIVE', `卡不在使用中（${s.state}）：${iccid}`, `The card is not active (${s.state}): ${iccid}`, 409, { state: s.state });
     }
+    await recordCardEvents(tx, this.deps.clock.now(), [iccid], { event: 'retired', fromState: 'activated', operatorId: actor.operatorId });
     await recordChange(
       tx,
       this.deps.clock,
@@ -495,11 +509,18 @@ export class ResourceService {
     const actor = systemActor(`job:${RELEASE_JOB}`);
     return this.deps.db.transaction().execute(async (tx) => {
       const policy = await this.policy(tx);
+      // R-X-11: card writes never reported within the card-writing hold expire with their number's hold
+      const writes = await cardWriteRepo.expireIssued(tx, now, new Date(now.getTime() - policy.holdHours.card_writing * 3600_000), actor);
       const expired = await resourceRepo.expireReservations(tx, now, actor);
       const recycled = await resourceRepo.recycleCooled(tx, now, actor);
       const released = await resourceRepo.releaseRecycled(tx, now, recycledReleaseCutoff(policy, now), actor);
-      return { reservationsExpired: expired.length, recycled: recycled.length, released: released.length };
+      return { reservationsExpired: expired.length, recycled: recycled.length, released: released.length, ...(writes.length ? { cardWritesExpired: writes.length } : {}) };
     });
+  }
+
+  /** R-X-11: what an order reversed after a failed network activation held is given back (see card-writing.ts). */
+  async releaseForReversedOrder(tx: Tx, actor: Actor, r: { orderId: number; reason: string; members: { serviceNumber: string; iccid?: string | undefined }[] }) {
+    return releaseReversedOrder(tx, this, this.deps.clock, actor, r);
   }
 
   // ---- search ------------------------------------------------------------------------------------
@@ -535,7 +556,8 @@ export class ResourceService {
   /**
    * Demo stock for the given pool owners: 200 mobile numbers (1390220xxxx, 1891100xxxx) whose levels
    * the rules derive, 200 finished SIM cards (the last 20 paired with ordinary numbers) and 40 blank
-   * cards. Idempotent: existing numbers and cards are left alone.
+   * cards, placed in each department's (first) warehouse, each with an 'imported' history row.
+   * Idempotent: existing numbers and cards are left alone.
    */
   async loadDemoStock(q: Q, departmentIds: string[]): Promise<{ numbers: number; simCards: number }> {
     if (departmentIds.length === 0) throw new Error('loadDemoStock needs at least one department');
@@ -544,6 +566,9 @@ export class ResourceService {
     const departments = new Map((await resourceRepo.departmentsByIds(q, departmentIds)).map((d) => [d.department_id, d]));
     const missing = departmentIds.filter((id) => !departments.has(id));
     if (missing.length) throw new Error(`unknown departments: ${missing.join(', ')}`);
+    // every card in stock is at a warehouse of its department (audit stock)
+    const homeless = departmentIds.filter((id) => !departments.get(id)?.warehouse_code);
+    if (homeless.length) throw new Error(`departments without a warehouse: ${homeless.join(', ')}`);
     const deptAt = (i: number) => departmentIds[i % departmentIds.length] as string;
 
     const numbers = demoNumbers();
@@ -572,7 +597,12 @@ export class ResourceService {
         created_at: now,
       });
     }
+    const existing = new Set(
+      (await q.selectFrom('sim_cards').select('iccid').where('iccid', 'in', simRows.map((r) => r.iccid)).execute()).map((r) => r.iccid),
+    );
     const inserted = { numbers: await resourceRepo.insertNumbers(q, numberRows), simCards: await resourceRepo.insertSims(q, simRows) };
+    // the new cards' history starts with their import, like a card file's
+    await recordCardEvents(q, now, simRows.map((r) => r.iccid).filter((i) => !existing.has(i)), { event: 'imported', detail: { demo: true } });
     await recordChange(
       q,
       this.deps.clock,

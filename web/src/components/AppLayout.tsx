@@ -1,6 +1,6 @@
 // The front desk's frame: top bar (operator, department, business date, language, logout) and the
 // left menu with only the pages that exist and that the operator may use.
-import { ApartmentOutlined, CalendarOutlined, DesktopOutlined, FormOutlined, LogoutOutlined, PayCircleOutlined, ToolOutlined, UserOutlined } from '@ant-design/icons';
+import { ApartmentOutlined, CalendarOutlined, CreditCardOutlined, DatabaseOutlined, DesktopOutlined, FormOutlined, HistoryOutlined, LogoutOutlined, PayCircleOutlined, SwapOutlined, ToolOutlined, UserOutlined, UsbOutlined } from '@ant-design/icons';
 import { Button, Layout, Menu, type MenuProps, Space, Tag, Tooltip, Typography } from 'antd';
 import { useEffect, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
@@ -44,9 +44,15 @@ export function AppLayout() {
     ...(access.orders ? [{ key: '/orders/new', icon: <FormOutlined />, label: t('menu.order') }] : []),
     ...(access.payment ? [{ key: '/payment', icon: <PayCircleOutlined />, label: t('menu.payment') }] : []),
     ...(access.orderRead ? [{ key: '/work-orders', icon: <ToolOutlined />, label: t('menu.workOrders') }] : []),
+    ...(access.cardWrite ? [{ key: '/agent/open', icon: <UsbOutlined />, label: t('menu.agentOpen') }] : []),
+    ...(access.stock ? [{ key: '/stock', icon: <DatabaseOutlined />, label: t('menu.stock') }] : []),
+    ...(access.stock ? [{ key: '/stock/transfers', icon: <SwapOutlined />, label: t('menu.transfers') }] : []),
+    ...(access.stockPick ? [{ key: '/stock/agent-cards', icon: <CreditCardOutlined />, label: t('menu.agentCards') }] : []),
+    ...(access.stock ? [{ key: '/stock/cards', icon: <HistoryOutlined />, label: t('menu.cardHistory') }] : []),
   ];
   // the customer 360 is opened from the workbench
-  const selected = pathname.startsWith('/payment') ? '/payment' : pathname.startsWith('/orders') ? '/orders/new' : pathname.startsWith('/work-orders') ? '/work-orders' : '/';
+  const section = ['/stock/transfers', '/stock/agent-cards', '/stock/cards', '/stock', '/agent/open', '/payment', '/work-orders'].find((k) => pathname.startsWith(k));
+  const selected = section ?? (pathname.startsWith('/orders') ? '/orders/new' : '/');
 
   return (
     <Layout style={{ minHeight: '100vh' }}>

@@ -1,5 +1,6 @@
 // Typed service functions the pages call; each is one public API call (STYLE: pages → services).
 import { call, client } from './api.ts';
+import type { paths } from './schema.d.ts';
 import type { Account, Balance, BillItem, BookType, ClockView, CustomerOverview, CustomerSummary, LoginResult, Me, PaymentBody, PaymentResult, Subscriber } from './types.ts';
 
 export const login = (username: string, password: string) => call(client.POST('/api/v1/auth/login', { body: { username, password } })) as Promise<unknown> as Promise<LoginResult>;
@@ -14,6 +15,10 @@ export async function searchCustomers(q: string): Promise<CustomerSummary[]> {
   const r = (await call(client.GET('/api/v1/customers', { params: { query: { q, limit: 50 } } }))) as { items?: CustomerSummary[] };
   return r.items ?? [];
 }
+
+/** 客户登记 (e.g. an agent's walk-in customer before opening an account); the answer is the masked customer. */
+export const createCustomer = (body: NonNullable<paths['/api/v1/customers']['post']['requestBody']>['content']['application/json']) =>
+  call(client.POST('/api/v1/customers', { body })) as Promise<unknown> as Promise<CustomerSummary>;
 
 export const customerOverview = (id: number): Promise<CustomerOverview> => call(client.GET('/api/v1/customers/{id}/overview', { params: { path: { id } } }));
 

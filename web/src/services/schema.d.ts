@@ -3158,6 +3158,2590 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders/{id}/card-writes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every card write of the order, oldest first, with its result */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The order’s writes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "writeId": 7,
+                         *           "orderId": 42,
+                         *           "iccid": "89860126100000100018",
+                         *           "serviceNumber": "13902201234",
+                         *           "imsi": "460011234****789",
+                         *           "state": "succeeded",
+                         *           "errorCode": null,
+                         *           "errorMessage": null,
+                         *           "operatorId": 12,
+                         *           "departmentId": "C1",
+                         *           "issuedAt": "2026-11-15T02:04:00.000Z",
+                         *           "expiresAt": "2026-11-15T14:04:00.000Z",
+                         *           "reportedAt": "2026-11-15T02:05:00.000Z"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** 写卡: issue the write script of an open-account order’s blank card (R-RES-4: only the channel that picked it; R-RES-5: 请更换白卡！ / 写卡脚本内容不存在…); the number is held for the order 12 h (R-X-10) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "iccid": "89860126100000100018"
+                     *     }
+                     */
+                    "application/json": {
+                        iccid: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The write: `script` (base64, opaque, for the card reader only; never stored) and when the number’s hold ends */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "writeId": 7,
+                         *       "orderId": 42,
+                         *       "iccid": "89860126100000100018",
+                         *       "serviceNumber": "13902201234",
+                         *       "script": "eyJ2IjoxLCJ3cml0ZUlkIjo3LCJpY2NpZCI6Ijg5ODYwMTI2MTAwMDAwMTAwMDE4Ii…",
+                         *       "expiresAt": "2026-11-15T14:04:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/card-writes/{writeId}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The card reader’s result, success or failure, always reported (R-X-11); a failure leaves the card picked and the number free for a retry (R-RES-5) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    writeId: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        success: boolean;
+                        errorCode?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The write closed, with the card and the number as they are now */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "writeId": 7,
+                         *       "orderId": 42,
+                         *       "iccid": "89860126100000100018",
+                         *       "serviceNumber": "13902201234",
+                         *       "imsi": "460011234****789",
+                         *       "state": "succeeded",
+                         *       "errorCode": null,
+                         *       "errorMessage": null,
+                         *       "operatorId": 12,
+                         *       "departmentId": "C1",
+                         *       "issuedAt": "2026-11-15T02:04:00.000Z",
+                         *       "expiresAt": "2026-11-15T14:04:00.000Z",
+                         *       "reportedAt": "2026-11-15T02:05:00.000Z",
+                         *       "card": {
+                         *         "iccid": "89860126100000100018",
+                         *         "cardType": "blank_128k",
+                         *         "state": "written",
+                         *         "warehouseCode": "13ZDF16",
+                         *         "departmentId": "W1",
+                         *         "pickedByDepartmentId": "C1",
+                         *         "pickedAt": "2026-11-15T02:00:00.000Z",
+                         *         "serviceNumber": "13902201234",
+                         *         "imsi": "460011234****789",
+                         *         "hasCardData": true,
+                         *         "stockOrderId": null,
+                         *         "stateChangedAt": "2026-11-15T02:05:00.000Z"
+                         *       },
+                         *       "number": {
+                         *         "serviceNumber": "13902201234",
+                         *         "state": "reserved",
+                         *         "reservedOrderId": 42,
+                         *         "reservedUntil": "2026-11-15T14:04:00.000Z"
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/warehouses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The operator's warehouses (all with stock.all) with stock per card type and min/max alerts (R-X-12) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Warehouses in code order */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "warehouseCode": "13ZDF16",
+                         *           "name": "河西分公司社会渠道现场写卡库",
+                         *           "level": "writing",
+                         *           "category": "own_outlet",
+                         *           "departmentId": "TJ-13ZDF16",
+                         *           "departmentName": "河西分公司社会渠道写卡库",
+                         *           "parentCode": "130041",
+                         *           "stock": [
+                         *             {
+                         *               "cardType": "blank_128k_micro",
+                         *               "inStock": 8,
+                         *               "locked": 0,
+                         *               "picked": 10,
+                         *               "minQuantity": 20,
+                         *               "maxQuantity": 500,
+                         *               "alert": "below_min"
+                         *             }
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/warehouses/{code}/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a warehouse's min/max stock per card type (R-X-12) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 13ZDF16 */
+                    code: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "limits": [
+                     *         {
+                     *           "cardType": "blank_128k_micro",
+                     *           "minQuantity": 20,
+                     *           "maxQuantity": 500
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        limits: {
+                            /** @enum {string} */
+                            cardType: "blank_128k" | "blank_128k_micro" | "finished";
+                            minQuantity: number;
+                            maxQuantity: number;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description The warehouse with its stock and alerts */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "warehouseCode": "13ZDF16",
+                         *       "name": "河西分公司社会渠道现场写卡库",
+                         *       "level": "writing",
+                         *       "category": "own_outlet",
+                         *       "departmentId": "TJ-13ZDF16",
+                         *       "departmentName": "河西分公司社会渠道写卡库",
+                         *       "parentCode": "130041",
+                         *       "stock": [
+                         *         {
+                         *           "cardType": "blank_128k_micro",
+                         *           "inStock": 8,
+                         *           "locked": 0,
+                         *           "picked": 10,
+                         *           "minQuantity": 20,
+                         *           "maxQuantity": 500,
+                         *           "alert": "below_min"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Warehouses and card types whose available stock is below the minimum or above the maximum (R-X-12) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Alerts */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "warehouseCode": "13ZDF16",
+                         *           "name": "河西分公司社会渠道现场写卡库",
+                         *           "departmentId": "TJ-13ZDF16",
+                         *           "cardType": "blank_128k_micro",
+                         *           "inStock": 8,
+                         *           "minQuantity": 20,
+                         *           "maxQuantity": 500,
+                         *           "alert": "below_min"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Social channels the operator may pick cards for (its branch's; all with stock.all) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Channels */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "departmentId": "TJ-130041-C01",
+                         *           "name": "河西宏达通讯",
+                         *           "parentId": "TJ-130041"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Cards of the operator's stock (and picked by its channel) by warehouse, state, type, channel or ICCID range */
+        get: {
+            parameters: {
+                query?: {
+                    /** @example 13ZDF16 */
+                    warehouseCode?: string;
+                    state?: "in_stock" | "reserved" | "picked" | "written" | "activated" | "returned" | "retired";
+                    cardType?: "blank_128k" | "blank_128k_micro" | "finished";
+                    /** @example TJ-130041-C01 */
+                    channelDepartmentId?: string;
+                    /** @example 89860126100000000007 */
+                    from?: string;
+                    /** @example 89860126100000000007 */
+                    to?: string;
+                    /** @example 89860126100000000007 */
+                    after?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Cards in ICCID order; `next` continues the list */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "iccid": "89860126100000000007",
+                         *           "cardType": "blank_128k_micro",
+                         *           "state": "picked",
+                         *           "warehouseCode": "13ZDF16",
+                         *           "departmentId": "TJ-13ZDF16",
+                         *           "pickedByDepartmentId": "TJ-130041-C01",
+                         *           "pickedAt": "2026-11-15T02:00:00.000Z",
+                         *           "serviceNumber": null,
+                         *           "imsi": "46001123****789",
+                         *           "hasCardData": true,
+                         *           "stockOrderId": null,
+                         *           "stateChangedAt": "2026-11-15T02:00:00.000Z"
+                         *         }
+                         *       ],
+                         *       "next": null
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/cards/{iccid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One card with its whole history (every change of place or state) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @example 89860126100000000007 */
+                    iccid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The card and its history, oldest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "card": {
+                         *         "iccid": "89860126100000000007",
+                         *         "cardType": "blank_128k_micro",
+                         *         "state": "picked",
+                         *         "warehouseCode": "13ZDF16",
+                         *         "departmentId": "TJ-13ZDF16",
+                         *         "pickedByDepartmentId": "TJ-130041-C01",
+                         *         "pickedAt": "2026-11-15T02:00:00.000Z",
+                         *         "serviceNumber": null,
+                         *         "imsi": "46001123****789",
+                         *         "hasCardData": true,
+                         *         "stockOrderId": null,
+                         *         "stateChangedAt": "2026-11-15T02:00:00.000Z"
+                         *       },
+                         *       "history": [
+                         *         {
+                         *           "eventId": 41,
+                         *           "at": "2026-11-15T02:00:00.000Z",
+                         *           "event": "picked",
+                         *           "fromState": "in_stock",
+                         *           "toState": "picked",
+                         *           "warehouseCode": "13ZDF16",
+                         *           "holderDepartmentId": "TJ-130041-C01",
+                         *           "stockOrderId": 12,
+                         *           "orderId": null,
+                         *           "operatorId": 5,
+                         *           "operatorName": "写卡库管员",
+                         *           "detail": null
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** R-RES-1: a transfer (allocate = 下拨 down the tree, transfer = 调拨) by quantity, ICCID list or range; the cards are locked until approved out then in */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "kind": "allocate",
+                     *       "sourceWarehouseCode": "130041",
+                     *       "targetWarehouseCode": "13ZDF16",
+                     *       "cardType": "blank_128k_micro",
+                     *       "quantity": 10
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        kind: "allocate" | "transfer";
+                        /** @example 13ZDF16 */
+                        sourceWarehouseCode: string;
+                        /** @example 13ZDF16 */
+                        targetWarehouseCode: string;
+                        /** @enum {string} */
+                        cardType: "blank_128k" | "blank_128k_micro" | "finished";
+                        quantity?: number;
+                        iccids?: string[];
+                        range?: {
+                            /** @example 89860126100000000007 */
+                            from: string;
+                            /** @example 89860126100000000007 */
+                            to: string;
+                        };
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The pending transfer */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "stockOrderId": 12,
+                         *       "kind": "allocate",
+                         *       "state": "pending",
+                         *       "sourceWarehouseCode": "130041",
+                         *       "targetWarehouseCode": "13ZDF16",
+                         *       "channelDepartmentId": null,
+                         *       "channelName": null,
+                         *       "cardType": "blank_128k_micro",
+                         *       "selection": "quantity",
+                         *       "quantity": 10,
+                         *       "note": null,
+                         *       "createdBy": {
+                         *         "operatorId": 5,
+                         *         "name": "写卡库管员"
+                         *       },
+                         *       "createdAt": "2026-11-15T02:00:00.000Z",
+                         *       "outApprovedAt": null,
+                         *       "inApprovedAt": null,
+                         *       "closedAt": null,
+                         *       "closeReason": null,
+                         *       "iccids": [
+                         *         "89860126100000000007"
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/picks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** R-RES-2: an agent batch pick (批量领卡) by the warehouse department's operator for a social channel; pending until confirmed */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "warehouseCode": "13ZDF16",
+                     *       "channelDepartmentId": "TJ-130041-C01",
+                     *       "cardType": "blank_128k_micro",
+                     *       "quantity": 10
+                     *     }
+                     */
+                    "application/json": {
+                        /** @example 13ZDF16 */
+                        warehouseCode: string;
+                        /** @example TJ-130041-C01 */
+                        channelDepartmentId: string;
+                        /** @enum {string} */
+                        cardType: "blank_128k" | "blank_128k_micro" | "finished";
+                        quantity?: number;
+                        iccids?: string[];
+                        range?: {
+                            /** @example 89860126100000000007 */
+                            from: string;
+                            /** @example 89860126100000000007 */
+                            to: string;
+                        };
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The pending pick with its confirmation message */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "stockOrderId": 12,
+                         *       "kind": "pick",
+                         *       "state": "pending",
+                         *       "sourceWarehouseCode": "13ZDF16",
+                         *       "targetWarehouseCode": null,
+                         *       "channelDepartmentId": "TJ-130041-C01",
+                         *       "channelName": "河西宏达通讯",
+                         *       "cardType": "blank_128k_micro",
+                         *       "selection": "quantity",
+                         *       "quantity": 10,
+                         *       "note": null,
+                         *       "createdBy": {
+                         *         "operatorId": 5,
+                         *         "name": "写卡库管员"
+                         *       },
+                         *       "createdAt": "2026-11-15T02:00:00.000Z",
+                         *       "outApprovedAt": null,
+                         *       "inApprovedAt": null,
+                         *       "closedAt": null,
+                         *       "closeReason": null,
+                         *       "iccids": [
+                         *         "89860126100000000007"
+                         *       ],
+                         *       "confirmMessage": {
+                         *         "zh": "批量领卡成功，确认正式提交？",
+                         *         "en": "Cards picked. Submit formally?"
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** R-RES-3: an agent batch return (批量退卡) by ICCID list or range, all or nothing; 卡库位不一致 when a card was not picked by the channel */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "channelDepartmentId": "TJ-130041-C01",
+                     *       "range": {
+                     *         "from": "89860126100000000007",
+                     *         "to": "89860126100000000098"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @example TJ-130041-C01 */
+                        channelDepartmentId: string;
+                        iccids?: string[];
+                        range?: {
+                            /** @example 89860126100000000007 */
+                            from: string;
+                            /** @example 89860126100000000007 */
+                            to: string;
+                        };
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The pending return */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "stockOrderId": 12,
+                         *       "kind": "return",
+                         *       "state": "pending",
+                         *       "sourceWarehouseCode": "13ZDF16",
+                         *       "targetWarehouseCode": null,
+                         *       "channelDepartmentId": "TJ-130041-C01",
+                         *       "channelName": "河西宏达通讯",
+                         *       "cardType": null,
+                         *       "selection": "range",
+                         *       "quantity": 10,
+                         *       "note": null,
+                         *       "createdBy": {
+                         *         "operatorId": 5,
+                         *         "name": "写卡库管员"
+                         *       },
+                         *       "createdAt": "2026-11-15T02:00:00.000Z",
+                         *       "outApprovedAt": null,
+                         *       "inApprovedAt": null,
+                         *       "closedAt": null,
+                         *       "closeReason": null,
+                         *       "iccids": [
+                         *         "89860126100000000007"
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stock documents of the operator's warehouses, newest first: box=out (mine as source or creator), box=in (transfers to me, picks for my channel) */
+        get: {
+            parameters: {
+                query?: {
+                    kind?: "allocate" | "transfer" | "pick" | "return";
+                    state?: "pending" | "out_approved" | "completed" | "cancelled" | "rejected";
+                    box?: "out" | "in";
+                    after?: number;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Documents; `next` continues the list */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "stockOrderId": 12,
+                         *           "kind": "allocate",
+                         *           "state": "out_approved",
+                         *           "sourceWarehouseCode": "130041",
+                         *           "targetWarehouseCode": "13ZDF16",
+                         *           "channelDepartmentId": null,
+                         *           "channelName": null,
+                         *           "cardType": "blank_128k_micro",
+                         *           "selection": "quantity",
+                         *           "quantity": 10,
+                         *           "note": null,
+                         *           "createdBy": {
+                         *             "operatorId": 5,
+                         *             "name": "写卡库管员"
+                         *           },
+                         *           "createdAt": "2026-11-15T02:00:00.000Z",
+                         *           "outApprovedAt": "2026-11-15T02:00:00.000Z",
+                         *           "inApprovedAt": null,
+                         *           "closedAt": null,
+                         *           "closeReason": null,
+                         *           "iccids": [
+                         *             "89860126100000000007"
+                         *           ]
+                         *         }
+                         *       ],
+                         *       "next": null
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/documents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One stock document with its first 200 ICCIDs */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The document */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "stockOrderId": 12,
+                         *       "kind": "allocate",
+                         *       "state": "out_approved",
+                         *       "sourceWarehouseCode": "130041",
+                         *       "targetWarehouseCode": "13ZDF16",
+                         *       "channelDepartmentId": null,
+                         *       "channelName": null,
+                         *       "cardType": "blank_128k_micro",
+                         *       "selection": "quantity",
+                         *       "quantity": 10,
+                         *       "note": null,
+                         *       "createdBy": {
+                         *         "operatorId": 5,
+                         *         "name": "写卡库管员"
+                         *       },
+                         *       "createdAt": "2026-11-15T02:00:00.000Z",
+                         *       "outApprovedAt": "2026-11-15T02:00:00.000Z",
+                         *       "inApprovedAt": null,
+                         *       "closedAt": null,
+                         *       "closeReason": null,
+                         *       "iccids": [
+                         *         "89860126100000000007"
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/documents/{id}/approve-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** R-RES-1: the source warehouse's department approves the transfer out */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The document after the step */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "stockOrderId": 12,
+                         *       "kind": "allocate",
+                         *       "state": "out_approved",
+                         *       "sourceWarehouseCode": "130041",
+                         *       "targetWarehouseCode": "13ZDF16",
+                         *       "channelDepartmentId": null,
+                         *       "channelName": null,
+                         *       "cardType": "blank_128k_micro",
+                         *       "selection": "quantity",
+                         *       "quantity": 10,
+                         *       "note": null,
+                         *       "createdBy": {
+                         *         "operatorId": 5,
+                         *         "name": "写卡库管员"
+                         *       },
+                         *       "createdAt": "2026-11-15T02:00:00.000Z",
+                         *       "outApprovedAt": "2026-11-15T02:00:00.000Z",
+                         *       "inApprovedAt": null,
+                         *       "closedAt": null,
+                         *       "closeReason": null,
+                         *       "iccids": [
+                         *         "89860126100000000007"
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/documents/{id}/approve-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** R-RES-1: the target's department approves it in; the cards move now (TRANSFER_NOT_OUT_APPROVED before the out approval) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The document after the step */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "stockOrderId": 12,
+                         *       "kind": "allocate",
+                         *       "state": "out_approved",
+                         *       "sourceWarehouseCode": "130041",
+                         *       "targetWarehouseCode": "13ZDF16",
+                         *       "channelDepartmentId": null,
+                         *       "channelName": null,
+                         *       "cardType": "blank_128k_micro",
+                         *       "selection": "quantity",
+                         *       "quantity": 10,
+                         *       "note": null,
+                         *       "createdBy": {
+                         *         "operatorId": 5,
+                         *         "name": "写卡库管员"
+                         *       },
+                         *       "createdAt": "2026-11-15T02:00:00.000Z",
+                         *       "outApprovedAt": "2026-11-15T02:00:00.000Z",
+                         *       "inApprovedAt": null,
+                         *       "closedAt": null,
+                         *       "closeReason": null,
+                         *       "iccids": [
+                         *         "89860126100000000007"
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/documents/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** R-RES-2/3: submit a pending pick or return formally; the cards change hands now */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The document after the step */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "stockOrderId": 12,
+                         *       "kind": "allocate",
+                         *       "state": "out_approved",
+                         *       "sourceWarehouseCode": "130041",
+                         *       "targetWarehouseCode": "13ZDF16",
+                         *       "channelDepartmentId": null,
+                         *       "channelName": null,
+                         *       "cardType": "blank_128k_micro",
+                         *       "selection": "quantity",
+                         *       "quantity": 10,
+                         *       "note": null,
+                         *       "createdBy": {
+                         *         "operatorId": 5,
+                         *         "name": "写卡库管员"
+                         *       },
+                         *       "createdAt": "2026-11-15T02:00:00.000Z",
+                         *       "outApprovedAt": "2026-11-15T02:00:00.000Z",
+                         *       "inApprovedAt": null,
+                         *       "closedAt": null,
+                         *       "closeReason": null,
+                         *       "iccids": [
+                         *         "89860126100000000007"
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/documents/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** R-X-12: the sender cancels a document until it is received (TRANSFER_ALREADY_RECEIVED after); the cards are released */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "reason": "数量有误，重新下拨"
+                     *     }
+                     */
+                    "application/json": {
+                        reason?: string;
+                    } | null;
+                };
+            };
+            responses: {
+                /** @description The document after the step */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "stockOrderId": 12,
+                         *       "kind": "allocate",
+                         *       "state": "out_approved",
+                         *       "sourceWarehouseCode": "130041",
+                         *       "targetWarehouseCode": "13ZDF16",
+                         *       "channelDepartmentId": null,
+                         *       "channelName": null,
+                         *       "cardType": "blank_128k_micro",
+                         *       "selection": "quantity",
+                         *       "quantity": 10,
+                         *       "note": null,
+                         *       "createdBy": {
+                         *         "operatorId": 5,
+                         *         "name": "写卡库管员"
+                         *       },
+                         *       "createdAt": "2026-11-15T02:00:00.000Z",
+                         *       "outApprovedAt": "2026-11-15T02:00:00.000Z",
+                         *       "inApprovedAt": null,
+                         *       "closedAt": null,
+                         *       "closeReason": null,
+                         *       "iccids": [
+                         *         "89860126100000000007"
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/documents/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** R-X-12: the target refuses a transfer approved out; the cards stay at the source */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "reason": "数量有误，重新下拨"
+                     *     }
+                     */
+                    "application/json": {
+                        reason?: string;
+                    } | null;
+                };
+            };
+            responses: {
+                /** @description The document after the step */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "stockOrderId": 12,
+                         *       "kind": "allocate",
+                         *       "state": "out_approved",
+                         *       "sourceWarehouseCode": "130041",
+                         *       "targetWarehouseCode": "13ZDF16",
+                         *       "channelDepartmentId": null,
+                         *       "channelName": null,
+                         *       "cardType": "blank_128k_micro",
+                         *       "selection": "quantity",
+                         *       "quantity": 10,
+                         *       "note": null,
+                         *       "createdBy": {
+                         *         "operatorId": 5,
+                         *         "name": "写卡库管员"
+                         *       },
+                         *       "createdAt": "2026-11-15T02:00:00.000Z",
+                         *       "outApprovedAt": "2026-11-15T02:00:00.000Z",
+                         *       "inApprovedAt": null,
+                         *       "closedAt": null,
+                         *       "closeReason": null,
+                         *       "iccids": [
+                         *         "89860126100000000007"
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stock counts of the operator's warehouses, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @example 13ZDF16 */
+                    warehouseCode?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Counts */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "countId": 3,
+                         *           "warehouseCode": "13ZDF16",
+                         *           "cardType": "blank_128k",
+                         *           "bookQuantity": 100,
+                         *           "countedQuantity": 99,
+                         *           "difference": -1,
+                         *           "missing": [
+                         *             "89860126100000000015"
+                         *           ],
+                         *           "missingCount": 1,
+                         *           "unexpected": [],
+                         *           "unexpectedCount": 0,
+                         *           "note": "月末盘点",
+                         *           "operatorId": 5,
+                         *           "countedAt": "2026-11-15T02:00:00.000Z"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** R-X-12: a stock count (盘点) against the book, by quantity or ICCID list (missing and unexpected cards recorded) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "warehouseCode": "13ZDF16",
+                     *       "cardType": "blank_128k",
+                     *       "countedQuantity": 99,
+                     *       "note": "月末盘点"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @example 13ZDF16 */
+                        warehouseCode: string;
+                        /** @enum {string} */
+                        cardType: "blank_128k" | "blank_128k_micro" | "finished";
+                        countedQuantity?: number;
+                        iccids?: string[];
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The count with its differences */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "countId": 3,
+                         *       "warehouseCode": "13ZDF16",
+                         *       "cardType": "blank_128k",
+                         *       "bookQuantity": 100,
+                         *       "countedQuantity": 99,
+                         *       "difference": -1,
+                         *       "missing": [
+                         *         "89860126100000000015"
+                         *       ],
+                         *       "missingCount": 1,
+                         *       "unexpected": [],
+                         *       "unexpectedCount": 0,
+                         *       "note": "月末盘点",
+                         *       "operatorId": 5,
+                         *       "countedAt": "2026-11-15T02:00:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/imports/{batchId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One import batch with its counts and error report (the first 1,000 errors) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    batchId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The import batch */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "batchId": 12,
+                         *       "kind": "cards",
+                         *       "fileName": "blank-micro-2026-11.txt",
+                         *       "fileSha256": "9f2c6a1e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a29181706f5e4d3c2b1a09f8e",
+                         *       "warehouseCode": "130041",
+                         *       "cardType": "blank_128k_micro",
+                         *       "rowsTotal": 3,
+                         *       "rowsImported": 2,
+                         *       "rowsFailed": 1,
+                         *       "errors": [
+                         *         {
+                         *           "line": 3,
+                         *           "iccid": "8986012610000000001",
+                         *           "code": "ICCID_CHECK_DIGIT",
+                         *           "reason": {
+                         *             "zh": "ICCID 校验位错误",
+                         *             "en": "Wrong ICCID check digit (Luhn)"
+                         *           }
+                         *         }
+                         *       ],
+                         *       "state": "completed",
+                         *       "operatorId": 8,
+                         *       "departmentId": "TJ-130041",
+                         *       "startedAt": "2026-11-15T02:00:00.000Z",
+                         *       "finishedAt": "2026-11-15T02:00:01.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stock conservation check: every card in exactly one place and state, its history consistent (also `openboss audit stock`) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Cards and history rows checked, and the differences found (none when the stock is consistent) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "cards": 1240,
+                         *       "events": 2480,
+                         *       "differences": [
+                         *         {
+                         *           "iccid": "89860126100000000015",
+                         *           "problem": "HISTORY_STATE_MISMATCH",
+                         *           "detail": "card in_stock, last event picked"
+                         *         }
+                         *       ],
+                         *       "truncated": false
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/catalog/offers": {
         parameters: {
             query?: never;
@@ -5499,7 +8083,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Submit (提交): every change, prestore, fee, work order and event in one transaction (R-ORD-4); SMS-confirmed products wait (R-ORD-6) */
+        /** Submit (提交): every change, prestore, fee, work order and event in one transaction (R-ORD-4); SMS-confirmed products wait (R-ORD-6); a network activation refused reverses the order (502 NETWORK_ACTIVATION_FAILED, R-X-11) */
         post: {
             parameters: {
                 query?: never;
@@ -5614,6 +8198,15 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem details with a stable code and messages in zh and en */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5760,6 +8353,15 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem details with a stable code and messages in zh and en */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6248,6 +8850,302 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem details with a stable code and messages in zh and en */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/imports/cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a card file (号卡文件): one ICCID per line (finished cards: ICCID,IMSI) into a warehouse of the operator’s department
+         * @description Body: text/plain or text/csv, optional header `iccid`. Bad rows (malformed ICCID, wrong check digit, duplicate in the file, card already in stock) go to the error report and the rest is imported; the same file twice imports nothing new.
+         */
+        post: {
+            parameters: {
+                query: {
+                    /** @example 130041 */
+                    warehouseCode: string;
+                    cardType: "blank_128k" | "blank_128k_micro" | "finished";
+                    /** @example blank-micro-2026-11.txt */
+                    fileName?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The card file */
+            requestBody: {
+                content: {
+                    /**
+                     * @example iccid
+                     *     89860126100000000015
+                     *     89860126100000000023
+                     */
+                    "text/plain": string;
+                    /**
+                     * @example iccid
+                     *     89860126100000000015
+                     *     89860126100000000023
+                     */
+                    "text/csv": string;
+                };
+            };
+            responses: {
+                /** @description The import batch with its error report */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "batchId": 12,
+                         *       "kind": "cards",
+                         *       "fileName": "blank-micro-2026-11.txt",
+                         *       "fileSha256": "9f2c6a1e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a29181706f5e4d3c2b1a09f8e",
+                         *       "warehouseCode": "130041",
+                         *       "cardType": "blank_128k_micro",
+                         *       "rowsTotal": 3,
+                         *       "rowsImported": 2,
+                         *       "rowsFailed": 1,
+                         *       "errors": [
+                         *         {
+                         *           "line": 3,
+                         *           "iccid": "8986012610000000001",
+                         *           "code": "ICCID_CHECK_DIGIT",
+                         *           "reason": {
+                         *             "zh": "ICCID 校验位错误",
+                         *             "en": "Wrong ICCID check digit (Luhn)"
+                         *           }
+                         *         }
+                         *       ],
+                         *       "state": "completed",
+                         *       "operatorId": 8,
+                         *       "departmentId": "TJ-130041",
+                         *       "startedAt": "2026-11-15T02:00:00.000Z",
+                         *       "finishedAt": "2026-11-15T02:00:01.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stock/imports/card-data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a card data file (卡数据): iccid,imsi,ki[,opc] per line; Ki and OPc are stored encrypted
+         * @description Body: text/plain or text/csv, optional header. Ki/OPc are 32 hex digits, IMSI 15 digits. Unknown cards, cards that already have data, IMSIs of other cards, duplicates and malformed rows go to the error report and the rest is imported.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @example blank-micro-2026-11.txt */
+                    fileName?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The card data file */
+            requestBody: {
+                content: {
+                    /**
+                     * @example iccid,imsi,ki,opc
+                     *     89860126100000000015,460012200000015,000102030405060708090a0b0c0d0e0f,f0e0d0c0b0a090807060504030201000
+                     */
+                    "text/plain": string;
+                    /**
+                     * @example iccid,imsi,ki,opc
+                     *     89860126100000000015,460012200000015,000102030405060708090a0b0c0d0e0f,f0e0d0c0b0a090807060504030201000
+                     */
+                    "text/csv": string;
+                };
+            };
+            responses: {
+                /** @description The import batch with its error report */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "batchId": 12,
+                         *       "kind": "card_data",
+                         *       "fileName": "card-data-2026-11.csv",
+                         *       "fileSha256": "9f2c6a1e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a29181706f5e4d3c2b1a09f8e",
+                         *       "warehouseCode": null,
+                         *       "cardType": null,
+                         *       "rowsTotal": 3,
+                         *       "rowsImported": 2,
+                         *       "rowsFailed": 1,
+                         *       "errors": [
+                         *         {
+                         *           "line": 3,
+                         *           "iccid": "8986012610000000001",
+                         *           "code": "ICCID_CHECK_DIGIT",
+                         *           "reason": {
+                         *             "zh": "ICCID 校验位错误",
+                         *             "en": "Wrong ICCID check digit (Luhn)"
+                         *           }
+                         *         }
+                         *       ],
+                         *       "state": "completed",
+                         *       "operatorId": 8,
+                         *       "departmentId": "TJ-130041",
+                         *       "startedAt": "2026-11-15T02:00:00.000Z",
+                         *       "finishedAt": "2026-11-15T02:00:01.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -301,6 +301,15 @@ export const openAccount: BusinessType<OpenAccountIn, OpenAccountFacts, OpenAcco
       result: { accountId, packageId: packageRow?.package_id ?? null, cycle: cycleOf(c.now) },
     };
   },
+
+  /**
+   * R-X-11: the network refused a new mobile, the submission rolled back; the numbers the order held
+   * (a card-writing hold) go back to free and a card written for it keeps its IMSI but loses the number.
+   */
+  async reverse(c, i, reason) {
+    const members = i.members.filter((m) => m.network !== 'broadband').map((m) => ({ serviceNumber: m.serviceNumber, iccid: m.iccid }));
+    return c.services.resources.releaseForReversedOrder(c.tx, c.actor, { orderId: c.orderId, reason, members });
+  },
 };
 
 function segmentName(s: string): string {

@@ -41,7 +41,7 @@ function OrderForm(p: OrderFormProps) {
 }
 
 /** Finds the customer when the wizard was opened without one. */
-function CustomerSearch({ onPick }: { onPick(id: number): void }) {
+export function CustomerSearch({ onPick }: { onPick(id: number): void }) {
   const { t, label } = useI18n();
   const [rows, setRows] = useState<CustomerSummary[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -88,7 +88,7 @@ function CustomerSearch({ onPick }: { onPick(id: number): void }) {
   );
 }
 
-function CustomerCard({ c }: { c: CustomerOverview }) {
+export function CustomerCard({ c }: { c: CustomerOverview }) {
   const { t, label } = useI18n();
   const k = c.customer;
   return (
