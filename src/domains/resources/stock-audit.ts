@@ -21,7 +21,8 @@ export type StockProblem =
   | 'NO_HISTORY'
   | 'HISTORY_STATE_MISMATCH'
   | 'HISTORY_WAREHOUSE_MISMATCH'
-  | 'HISTORY_OF_UNKNOWN_CARD';
+  | 'HISTORY_OF_UNKNOWN_CARD'
+  | 'CARD_DATA_OF_UNKNOWN_CARD';
 
 export interface StockDifference {
   iccid: string;
@@ -117,6 +118,13 @@ const CHECKS: { name: string; query: RawBuilder<StockDifference> }[] = [
             SELECT event, to_state, warehouse_code FROM sim_card_events ev WHERE ev.iccid = c.iccid ORDER BY ev.event_id DESC LIMIT 1
           ) e ON true
       ) x WHERE problem IS NOT NULL`,
+  },
+  {
+    // sim_card_data has no foreign key (import speed): card data must belong to a card
+    name: 'orphan card data',
+    query: sql<StockDifference>`
+      SELECT d.iccid, 'CARD_DATA_OF_UNKNOWN_CARD' AS problem, 'imsi ' || d.imsi AS detail
+        FROM sim_card_data d WHERE NOT EXISTS (SELECT 1 FROM sim_cards c WHERE c.iccid = d.iccid)`,
   },
   {
     name: 'orphan history',

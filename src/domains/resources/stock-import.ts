@@ -22,7 +22,6 @@ import { DomainError } from '../../platform/errors.ts';
 import { recordChange } from '../../platform/outbox.ts';
 import type { SimCardType } from '../../platform/schema.ts';
 import type { SecretBox } from '../../platform/secrets.ts';
-import { recordCardEvents } from './card-events.ts';
 import { hasValidLuhn } from './rules.ts';
 
 export const CARD_TYPES: readonly SimCardType[] = ['blank_128k', 'blank_128k_micro', 'finished'];
@@ -249,30 +248,37 @@ export class StockImportService {
         if (imsi !== null) seen.add(imsi);
         return { line: l.line, iccid, imsi } satisfies CardRow;
       },
-      store: async (tx, batchId, rows: CardRow[]) => {
+      store: async (tx, batchId, rows: CardRow[], at) => {
         const r = await sql<{ line: number; iccid: string; problem: ImportErrorCode }>`
           WITH input AS (
             SELECT * FROM unnest(${rows.map((x) => x.line)}::int[], ${rows.map((x) => x.iccid)}::text[], ${rows.map((x) => x.imsi)}::text[]) AS t(line, iccid, imsi)
           ), verdict AS (
             SELECT i.line, i.iccid, i.imsi,
                    CASE WHEN c.iccid IS NOT NULL THEN CASE WHEN c.batch_id = ${batchId}::bigint THEN 'DUPLICATE_IN_FILE' ELSE 'CARD_EXISTS' END
-                        WHEN i.imsi IS NOT NULL AND (EXISTS (SELECT 1 FROM sim_cards x WHERE x.imsi = i.imsi)
-                                                  OR EXISTS (SELECT 1 FROM sim_card_data d WHERE d.imsi = i.imsi AND d.iccid <> i.iccid)) THEN 'IMSI_IN_USE'
+                        WHEN x.iccid IS NOT NULL OR xd.iccid IS NOT NULL THEN 'IMSI_IN_USE'
                    END AS problem
               FROM input i LEFT JOIN sim_cards c ON c.iccid = i.iccid
+              -- IMSIs are unique: at most one row each (joins, not EXISTS: a subplan may be planned as a scan)
+              LEFT JOIN sim_cards x ON i.imsi IS NOT NULL AND x.imsi = i.imsi
+              LEFT JOIN sim_card_data xd ON i.imsi IS NOT NULL AND xd.imsi = i.imsi AND xd.iccid <> i.iccid
           ), ins AS (
             INSERT INTO sim_cards (iccid, imsi, card_type, state, warehouse_code, department_id, state_changed_at, created_at, batch_id)
             SELECT iccid, imsi, ${o.cardType}::text, 'in_stock', ${wh.warehouse_code}::text, ${wh.department_id}::text, ${now}::timestamptz, ${now}::timestamptz, ${batchId}::bigint
               FROM verdict WHERE problem IS NULL
             ON CONFLICT DO NOTHING
             RETURNING iccid
+          ), history AS (
+            -- each card's first history row, in the same statement (card-events.ts records the same columns)
+            INSERT INTO sim_card_events (iccid, at, event, from_state, to_state, warehouse_code, holder_department_id, operator_id, detail)
+            SELECT iccid, ${at}::timestamptz, 'imported', NULL, 'in_stock', ${wh.warehouse_code}::text, ${wh.department_id}::text, ${actor.operatorId}::bigint,
+                   ${JSON.stringify({ batchId })}::jsonb
+              FROM ins
           )
           SELECT v.line, v.iccid, coalesce(v.problem, 'CARD_EXISTS') AS problem
             FROM verdict v LEFT JOIN ins ON ins.iccid = v.iccid
            WHERE v.problem IS NOT NULL OR ins.iccid IS NULL`.execute(tx);
         return r.rows;
       },
-      event: { event: 'imported', fromState: null },
     });
   }
 
@@ -300,37 +306,42 @@ export class StockImportService {
         const sealedOpc = opc === '' ? null : box.seal(Buffer.from(opc, 'hex')).toString('hex');
         return { line: l.line, iccid, imsi, ki: sealedKi, opc: sealedOpc } satisfies DataRow;
       },
-      store: async (tx, batchId, rows: DataRow[]) => {
+      store: async (tx, batchId, rows: DataRow[], at) => {
         const r = await sql<{ line: number; iccid: string; problem: ImportErrorCode }>`
           WITH input AS (
             SELECT * FROM unnest(${rows.map((x) => x.line)}::int[], ${rows.map((x) => x.iccid)}::text[], ${rows.map((x) => x.imsi)}::text[],
                                  ${rows.map((x) => x.ki)}::text[], ${rows.map((x) => x.opc)}::text[]) AS t(line, iccid, imsi, ki, opc)
           ), verdict AS (
-            SELECT i.line, i.iccid, i.imsi, i.ki, i.opc,
+            SELECT i.line, i.iccid, i.imsi, i.ki, i.opc, c.state, c.warehouse_code, coalesce(c.picked_by_department_id, c.department_id) AS holder,
                    CASE WHEN c.iccid IS NULL THEN 'UNKNOWN_ICCID'
                         WHEN d.iccid IS NOT NULL THEN CASE WHEN d.batch_id = ${batchId}::bigint THEN 'DUPLICATE_IN_FILE' ELSE 'CARD_DATA_EXISTS' END
                         WHEN ${allowed}::text[] IS NOT NULL AND (c.warehouse_code IS NULL OR NOT (c.warehouse_code = ANY(${allowed}::text[]))) THEN 'STOCK_DEPARTMENT_MISMATCH'
                         WHEN c.imsi IS NOT NULL AND c.imsi <> i.imsi THEN 'IMSI_MISMATCH'
                         WHEN di.iccid IS NOT NULL THEN CASE WHEN di.batch_id = ${batchId}::bigint THEN 'DUPLICATE_IN_FILE' ELSE 'IMSI_IN_USE' END
-                        WHEN EXISTS (SELECT 1 FROM sim_cards x WHERE x.imsi = i.imsi AND x.iccid <> i.iccid) THEN 'IMSI_IN_USE'
+                        WHEN x.iccid IS NOT NULL THEN 'IMSI_IN_USE'
                    END AS problem
               FROM input i
               LEFT JOIN sim_cards c ON c.iccid = i.iccid
               LEFT JOIN sim_card_data d ON d.iccid = i.iccid
               LEFT JOIN sim_card_data di ON di.imsi = i.imsi
+              LEFT JOIN sim_cards x ON x.imsi = i.imsi AND x.iccid <> i.iccid
           ), ins AS (
             INSERT INTO sim_card_data (iccid, imsi, ki_encrypted, opc_encrypted, ki_key_id, batch_id, imported_at)
             SELECT iccid, imsi, decode(ki, 'hex'), decode(opc, 'hex'), ${box.keyId}::text, ${batchId}::bigint, ${now}::timestamptz
               FROM verdict WHERE problem IS NULL
             ON CONFLICT DO NOTHING
             RETURNING iccid
+          ), history AS (
+            INSERT INTO sim_card_events (iccid, at, event, from_state, to_state, warehouse_code, holder_department_id, operator_id, detail)
+            SELECT v.iccid, ${at}::timestamptz, 'data_loaded', NULL, v.state, v.warehouse_code, v.holder, ${actor.operatorId}::bigint,
+                   ${JSON.stringify({ batchId })}::jsonb
+              FROM ins JOIN verdict v ON v.iccid = ins.iccid
           )
           SELECT v.line, v.iccid, coalesce(v.problem, 'CARD_DATA_EXISTS') AS problem
             FROM verdict v LEFT JOIN ins ON ins.iccid = v.iccid
            WHERE v.problem IS NOT NULL OR ins.iccid IS NULL`.execute(tx);
         return r.rows;
       },
-      event: { event: 'data_loaded', fromState: null },
     });
   }
 
@@ -383,8 +394,7 @@ export class StockImportService {
     batch: { kind: 'cards' | 'card_data'; warehouseCode: string | null; cardType: SimCardType | null },
     k: {
       parse: (l: Line, seen: Set<string>) => R | ImportError;
-      store: (tx: Q, batchId: number, rows: R[]) => Promise<{ line: number; iccid: string; problem: ImportErrorCode }[]>;
-      event: { event: 'imported' | 'data_loaded'; fromState: null };
+      store: (tx: Q, batchId: number, rows: R[], at: Date) => Promise<{ line: number; iccid: string; problem: ImportErrorCode }[]>;
     },
   ): Promise<BatchView> {
     const { db, clock } = this.deps;
@@ -423,12 +433,16 @@ export class StockImportService {
     const store = (c: Chunk<R>, batchId: number) =>
       db.transaction().execute(async (tx) => {
         // the statements are prepared once per connection; a plan made generic after a few small
-        // files would guess 10 rows for the chunk's arrays and join them in O(n²)
-        await sql`SET LOCAL plan_cache_mode = force_custom_plan`.execute(tx);
-        const refused = c.rows.length ? await k.store(tx, batchId, c.rows) : [];
+        // files would guess 10 rows for the chunk's arrays and join them in O(n²). A chunk's rows
+        // are looked up by key: with the default random_page_cost the planner hashes the whole
+        // million-row card table for every chunk instead (the import slowed down as the stock grew),
+        // and compiles the statement with JIT each time.
+        await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('random_page_cost', '1.1', true),
+                         set_config('jit', 'off', true)`.execute(tx);
+        // the history rows of the stored cards are written by the same statement
+        const refused = c.rows.length ? await k.store(tx, batchId, c.rows, clock.now()) : [];
         const bad = new Set(refused.map((x) => x.line));
         const stored = c.rows.filter((x) => !bad.has(x.line)).map((x) => x.iccid);
-        await recordCardEvents(tx, clock.now(), stored, { ...k.event, operatorId: actor.operatorId, detail: { batchId } });
         const errors = [...c.errors, ...refused.map((x) => rowError(x.line, x.iccid, x.problem))].sort((a, b) => a.line - b.line);
         // room for this chunk's errors is taken before the next await, so chunks in flight share the cap
         const failed = errors.length + (c.unlisted ?? 0);
