@@ -15,6 +15,21 @@ export interface SecretBox {
 
 const KEY_HEX = /^[0-9a-fA-F]{64}$/;
 
+// random IVs are drawn from a pool refilled from the CSPRNG (one call per 4,096 IVs, not per seal:
+// a card data import seals a million Ki)
+const IV_POOL = 12 * 4096;
+let ivPool = Buffer.alloc(0);
+let ivAt = IV_POOL;
+function nextIv(): Buffer {
+  if (ivAt >= ivPool.length) {
+    ivPool = randomBytes(IV_POOL);
+    ivAt = 0;
+  }
+  const iv = ivPool.subarray(ivAt, ivAt + 12);
+  ivAt += 12;
+  return iv;
+}
+
 export function secretBox(keyHex: string): SecretBox {
   if (!KEY_HEX.test(keyHex)) throw new Error('a secret key must be 64 hex digits (32 bytes)');
   const key = Buffer.from(keyHex, 'hex');
@@ -24,10 +39,16 @@ export function secretBox(keyHex: string): SecretBox {
   return {
     keyId,
     seal(plain) {
-      const iv = randomBytes(12);
+      const iv = nextIv();
       const c = createCipheriv('aes-256-gcm', keyObject, iv);
-      const body = Buffer.concat([c.update(plain), c.final()]);
-      return Buffer.concat([iv, c.getAuthTag(), body]);
+      const body = c.update(plain);
+      const last = c.final();
+      const out = Buffer.allocUnsafe(28 + body.length + last.length);
+      iv.copy(out, 0);
+      c.getAuthTag().copy(out, 12);
+      body.copy(out, 28);
+      last.copy(out, 28 + body.length);
+      return out;
     },
     open(sealed) {
       if (sealed.length < 28) throw new Error('sealed value too short');
