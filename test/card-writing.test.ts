@@ -5,10 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CARD_READER_MESSAGES, CardReaderError, type CardReaderErrorCode, cardScriptHeader, SimulatedCardReader } from '../src/domains/resources/card-reader.ts';
+import { recordCardEvents } from '../src/domains/resources/card-events.ts';
 import { luhnCheckDigit } from '../src/domains/resources/rules.ts';
 import { RELEASE_JOB } from '../src/domains/resources/service.ts';
 import { SimulatedNetwork } from '../src/platform/provisioning.ts';
-import { type Api, onPostgres, T0, testApi, testEnv, type TestEnv } from './helpers.ts';
+import { type Api, onPostgres, T0, testApi, testEnv, type TestEnv, stockConservedAfterAll } from './helpers.ts';
 import { codes, freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 import { expectProblem, snapshotTables } from './snapshot.ts';
 
@@ -38,8 +39,9 @@ const network = () => env.ctx.network as SimulatedNetwork;
 
 let cardSeq = 0;
 /**
- * A blank card picked by a channel, created directly (the pick API is another engineer's): in the
- * writing warehouse 13ZDF16, state picked, with its card data (Ki sealed with the configured key) unless told otherwise.
+ * A blank card picked by a channel, created directly with its history row (the pick itself is
+ * tested in stock.documents.test.ts): in the writing warehouse 13ZDF16, state picked, with its card
+ * data (Ki sealed with the configured key) unless told otherwise.
  */
 async function pickedCard(opts: { channel?: string; data?: boolean; cardType?: 'blank_128k' | 'blank_128k_micro' } = {}) {
   const seq = ++cardSeq;
@@ -62,6 +64,7 @@ async function pickedCard(opts: { channel?: string; data?: boolean; cardType?: '
       created_at: now,
     })
     .execute();
+  await recordCardEvents(db(), now, [iccid], { event: 'picked', fromState: 'in_stock' });
   if (opts.data !== false) {
     await db()
       .insertInto('sim_card_data')
@@ -188,7 +191,7 @@ describe('R-RES-5 the card reader driver and its messages', () => {
     expect(done).toMatchObject({ state: 'succeeded', card: { state: 'written', serviceNumber: o.serviceNumber, imsi: `${card.imsi.slice(0, 9)}****${card.imsi.slice(-3)}` } });
     expect(await cardRow(card.iccid)).toMatchObject({ state: 'written', imsi: card.imsi, service_number: o.serviceNumber });
     expect(await numberRow(o.serviceNumber)).toMatchObject({ state: 'reserved', reservation_kind: 'card_writing', reserved_order_id: o.orderId });
-    expect(await history(card.iccid)).toEqual([...Array(4).fill(['write_issued:picked', 'write_failed:picked']).flat(), 'write_issued:picked', 'written:written']);
+    expect(await history(card.iccid)).toEqual(['picked:picked', ...Array(4).fill(['write_issued:picked', 'write_failed:picked']).flat(), 'write_issued:picked', 'written:written']);
     const list = await api.call('GET', `${P}/orders/${o.orderId}/card-writes`, { as: 'agent' });
     expect(list.status).toBe(200);
     expect(list.body.items.map((w: { state: string; errorCode: string | null }) => `${w.state}:${w.errorCode}`)).toEqual([
@@ -382,7 +385,7 @@ describe('R-X-11 the result is always reported', () => {
     expect(row.state).toBe('expired');
     expect((await cardRow(card.iccid)).state).toBe('picked');
     expect((await numberRow(o.serviceNumber)).state).toBe('free');
-    expect(await history(card.iccid)).toEqual(['write_issued:picked', 'write_failed:picked']);
+    expect(await history(card.iccid)).toEqual(['picked:picked', 'write_issued:picked', 'write_failed:picked']);
     // a late report still closes it (the result is always reported): failure here
     const late = await report(w.body.writeId, { success: false, errorCode: 'READER_NOT_CONNECTED' });
     expect(late.body).toMatchObject({ state: 'failed', errorMessage: { zh: MESSAGES.READER_NOT_CONNECTED } });
@@ -428,7 +431,7 @@ describe('R-RES-4 the agent’s account opening with on-site writing', () => {
     expect(await numberRow(o.serviceNumber)).toMatchObject({ state: 'in_use', subscriber_id: subscriberId });
     const sub = await db().selectFrom('subscribers').select(['imsi', 'iccid', 'service_number']).where('subscriber_id', '=', subscriberId).executeTakeFirstOrThrow();
     expect(sub).toEqual({ imsi: card.imsi, iccid: card.iccid, service_number: o.serviceNumber });
-    expect(await history(card.iccid)).toEqual(['write_issued:picked', 'write_failed:picked', 'write_issued:picked', 'written:written', 'activated:activated']);
+    expect(await history(card.iccid)).toEqual(['picked:picked', 'write_issued:picked', 'write_failed:picked', 'write_issued:picked', 'written:written', 'activated:activated']);
     const order = await db().selectFrom('orders').select(['department_id']).where('order_id', '=', o.orderId).executeTakeFirstOrThrow();
     expect(order.department_id).toBe('C1');
   });
@@ -525,3 +528,5 @@ test('R-INT-2 the simulated network records commands, fails the next one when to
   expect(n.commands).toHaveLength(3);
   expect(n.commandsFor('13902200001').map((c) => c.command.command)).toEqual(['deactivate']);
 });
+
+stockConservedAfterAll(() => env);

@@ -4,8 +4,10 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import pino from 'pino';
+import { expect, test } from 'vitest';
 import { type AppContext, createContext } from '../src/app/context.ts';
 import { buildServer } from '../src/app/server.ts';
+import { auditStock } from '../src/domains/resources/stock-audit.ts';
 import type { FaultInjector } from '../src/domains/orders/types.ts';
 import { type Actor, systemActor } from '../src/platform/audit.ts';
 import { SimulatedClock } from '../src/platform/clock.ts';
@@ -180,4 +182,16 @@ export async function customerWithAccount(ctx: AppContext, billingType: 'virtual
   const number = `186${String(20000000 + idSeq * 100 + n).padStart(8, '0')}`;
   const sub = await ctx.accounts.createSubscriber(system, { customerId: customer.customerId, accountId: account.accountId, serviceNumber: number, network: 'wcdma3g' });
   return { customer, account, sub, accountId: account.accountId, subscriberId: sub.subscriberId };
+}
+
+/**
+ * Stock conservation after a file's tests (issue 6): every card in exactly one place and state, its
+ * history agreeing — the check of `openboss audit stock`. Put last in files that move cards.
+ */
+export function stockConservedAfterAll(getEnv: () => TestEnv): void {
+  test('stock audit: zero differences after the tests of this file (openboss audit stock)', async () => {
+    const report = await auditStock(getEnv().ctx.database.db);
+    expect(report.differences).toEqual([]);
+    expect(report.cards).toBeGreaterThan(0);
+  });
 }

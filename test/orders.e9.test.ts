@@ -1,7 +1,7 @@
 // e9 fusion plan end to end through the API (SPEC §9.1, R-E9-1..4).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cycleOf } from '../src/platform/clock.ts';
-import { type Api, system, type TestEnv, testApi, testEnv } from './helpers.ts';
+import { type Api, system, type TestEnv, testApi, testEnv, stockConservedAfterAll } from './helpers.ts';
 import { codes, freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 
 let env: TestEnv;
@@ -268,3 +268,5 @@ describe('e9 special fund and renewal', () => {
     expect(codes(again.checked)).toEqual(['ALREADY_IN_PACKAGE']);
   });
 });
+
+stockConservedAfterAll(() => env);

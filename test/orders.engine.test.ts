@@ -6,7 +6,7 @@ import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { businessLicenceCheckChar } from '../src/domains/customers/rules.ts';
 import type { FaultInjector } from '../src/domains/orders/types.ts';
 import { recordChanges } from '../src/platform/outbox.ts';
-import { type Api, type TestEnv, testApi, testEnv } from './helpers.ts';
+import { type Api, type TestEnv, testApi, testEnv, stockConservedAfterAll } from './helpers.ts';
 import { codes, freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 import { expectProblem, snapshotTables } from './snapshot.ts';
 
@@ -353,3 +353,5 @@ test('R-INT-1 recordChanges writes each change’s audit entry and event, in ord
     { event_type: 'batch.two', aggregate_id: 'x8', payload: { n: 2 } },
   ]);
 });
+
+stockConservedAfterAll(() => env);

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { businessLicenceCheckChar } from '../src/domains/customers/rules.ts';
-import { type Api, freshResidentId, system, T0, type TestEnv, testApi, testEnv } from './helpers.ts';
+import { type Api, freshResidentId, system, T0, type TestEnv, testApi, testEnv, stockConservedAfterAll } from './helpers.ts';
 import { codes, type Mobile, newCustomer, openMobile as openMobileIn, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 import { snapshotTables } from './snapshot.ts';
 
@@ -500,3 +500,5 @@ describe('joint account 合帐, household merge 合户 and split 分户', () => 
     expect(await accountRow(newAccountId)).toMatchObject({ customer_id: a.customerId, billing_type: 'virtual' });
   });
 });
+
+stockConservedAfterAll(() => env);

@@ -2,7 +2,7 @@
 // R-X-14 minimum-spend terms and next-cycle reservations (R-ORD-5).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { addCycles, cycleOf, cycleStart } from '../src/platform/clock.ts';
-import { type Api, system, type TestEnv, testApi, testEnv } from './helpers.ts';
+import { type Api, system, type TestEnv, testApi, testEnv, stockConservedAfterAll } from './helpers.ts';
 import { codes, freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 
 let env: TestEnv;
@@ -250,3 +250,5 @@ describe('change plan', () => {
     ]);
   });
 });
+
+stockConservedAfterAll(() => env);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { businessLicenceCheckChar } from '../src/domains/customers/rules.ts';
 import { CONFIRMATION_JOB } from '../src/domains/orders/service.ts';
-import { type Api, freshResidentId, system, type TestEnv, testApi, testEnv } from './helpers.ts';
+import { type Api, freshResidentId, system, type TestEnv, testApi, testEnv, stockConservedAfterAll } from './helpers.ts';
 import { codes, freeNumber, freeSim, type Mobile, newCustomer, openMobile as openMobileIn, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 import { snapshotTables } from './snapshot.ts';
 
@@ -520,3 +520,5 @@ describe('SMS confirmation timeout', () => {
     expect(codes(free.checked)).toEqual([]);
   });
 });
+
+stockConservedAfterAll(() => env);

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hasValidLuhn } from '../src/domains/resources/rules.ts';
 import { RELEASE_JOB } from '../src/domains/resources/service.ts';
-import { type Api, actorOf, customerWithAccount, onPostgres, system, T0, TEST_PASSWORD, testApi, testEnv, type TestEnv } from './helpers.ts';
+import { type Api, actorOf, customerWithAccount, onPostgres, system, T0, TEST_PASSWORD, testApi, testEnv, type TestEnv, stockConservedAfterAll } from './helpers.ts';
 
 let env: TestEnv;
 let api: Api;
@@ -427,3 +427,5 @@ describe('R-X-10 bad input is a 4xx problem and changes nothing', () => {
     expect(await snapshot()).toEqual(before);
   });
 });
+
+stockConservedAfterAll(() => env);

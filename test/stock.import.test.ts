@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type BatchView, StockImportService } from '../src/domains/resources/stock-import.ts';
 import { luhnCheckDigit } from '../src/domains/resources/rules.ts';
-import { actorOf, type Api, system, type TestEnv, testApi, testEnv } from './helpers.ts';
+import { actorOf, type Api, system, type TestEnv, testApi, testEnv, stockConservedAfterAll } from './helpers.ts';
 
 let env: TestEnv;
 let api: Api;
@@ -323,3 +323,5 @@ describe('files with no well-formed row', () => {
     expect(b.errors.at(-1)?.line).toBe(1_000);
   });
 });
+
+stockConservedAfterAll(() => env);

@@ -2,7 +2,7 @@
 // set-based — a handful of statements whatever the count — and finish in seconds.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Api, onPostgres, testApi, testEnv, type TestEnv } from './helpers.ts';
+import { type Api, onPostgres, testApi, testEnv, type TestEnv, stockConservedAfterAll } from './helpers.ts';
 
 let env: TestEnv;
 let api: Api;
@@ -65,3 +65,5 @@ test(`R-RES-2 R-RES-3 a pick and a return of ${N} cards run set-based in seconds
   // an array per row took minutes here
   for (const [k, v] of Object.entries(timings)) expect(v, k).toBeLessThan(60);
 }, 300_000);
+
+stockConservedAfterAll(() => env);
