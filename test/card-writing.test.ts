@@ -188,7 +188,7 @@ describe('R-RES-5 the card reader driver and its messages', () => {
       expect((await numberRow(o.serviceNumber)).state).toBe('free');
     }
     const done = await writeOk(o.orderId, card.iccid);
-    expect(done).toMatchObject({ state: 'succeeded', card: { state: 'written', serviceNumber: o.serviceNumber, imsi: `${card.imsi.slice(0, 9)}****${card.imsi.slice(-3)}` } });
+    expect(done).toMatchObject({ state: 'succeeded', card: { state: 'written', serviceNumber: o.serviceNumber, imsi: `${card.imsi.slice(0, 8)}****${card.imsi.slice(-3)}` } });
     expect(await cardRow(card.iccid)).toMatchObject({ state: 'written', imsi: card.imsi, service_number: o.serviceNumber });
     expect(await numberRow(o.serviceNumber)).toMatchObject({ state: 'reserved', reservation_kind: 'card_writing', reserved_order_id: o.orderId });
     expect(await history(card.iccid)).toEqual(['picked:picked', ...Array(4).fill(['write_issued:picked', 'write_failed:picked']).flat(), 'write_issued:picked', 'written:written']);

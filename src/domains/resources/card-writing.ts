@@ -13,10 +13,12 @@ import type { SecretBox } from '../../platform/secrets.ts';
 import { orderRepo } from '../orders/repo.ts';
 import { recordCardEvents } from './card-events.ts';
 import { CARD_READER_MESSAGES, type CardScriptHeader, isCardReaderErrorCode } from './card-reader.ts';
-import { type CardForWrite, type CardRow, type CardWriteRow, cardWriteRepo } from './card-writing-repo.ts';
+import { type CardForWrite, type CardWriteRow, cardWriteRepo } from './card-writing-repo.ts';
 import { resourceRepo } from './repo.ts';
 import { reservationIsFor } from './rules.ts';
 import type { ResourceService } from './service.ts';
+import { cardView } from './stock-service.ts';
+import { maskImsi } from './stock-rules.ts';
 
 const ORDER = { zh: '受理单', en: 'Order' };
 const CARD_WRITE = { zh: '写卡记录', en: 'Card write' };
@@ -42,30 +44,7 @@ export const cardDepartmentMismatch = (iccid: string, pickedBy: string | null, d
     { iccid, pickedByDepartmentId: pickedBy, departmentId },
   );
 
-/** IMSI as operators without stock.all see it (like 460011234****789). */
-export function maskImsi(imsi: string | null): string | null {
-  return imsi === null ? null : `${imsi.slice(0, 9)}****${imsi.slice(-3)}`;
-}
-
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-/** The card view of the stock API (stock-brief "Card view"). */
-export function cardView(c: CardRow & { has_card_data: boolean }, actor: Actor) {
-  return {
-    iccid: c.iccid,
-    cardType: c.card_type,
-    state: c.state,
-    warehouseCode: c.warehouse_code,
-    departmentId: c.department_id,
-    pickedByDepartmentId: c.picked_by_department_id,
-    pickedAt: iso(c.picked_at),
-    serviceNumber: c.service_number,
-    imsi: can(actor, 'stock.all') ? c.imsi : maskImsi(c.imsi),
-    hasCardData: c.has_card_data,
-    stockOrderId: c.stock_order_id,
-    stateChangedAt: c.state_changed_at.toISOString(),
-  };
-}
 
 function errorMessage(code: string | null, stored: string | null): { zh: string; en: string } | null {
   if (code === null && stored === null) return null;
@@ -79,7 +58,7 @@ function writeView(w: CardWriteRow, holdHours: number, actor: Actor) {
     orderId: w.order_id,
     iccid: w.iccid,
     serviceNumber: w.service_number,
-    imsi: can(actor, 'stock.all') ? w.imsi : maskImsi(w.imsi),
+    imsi: maskImsi(w.imsi, can(actor, 'stock.all')),
     state: w.state,
     errorCode: w.error_code,
     errorMessage: errorMessage(w.error_code, w.error_message),
@@ -289,7 +268,7 @@ export class CardWritingService {
     const [card, number, hold] = await Promise.all([cardWriteRepo.card(q, w.iccid), resourceRepo.numberWithLevel(q, w.service_number), this.holdHours(q)]);
     return {
       ...writeView(w, hold, actor),
-      card: card ? cardView(card, actor) : null,
+      card: card ? cardView(card, can(actor, 'stock.all')) : null,
       number: number
         ? { serviceNumber: number.service_number, state: number.state, reservedOrderId: number.reserved_order_id, reservedUntil: iso(number.reserved_until) }
         : null,

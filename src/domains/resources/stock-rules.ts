@@ -372,7 +372,7 @@ export function countDifference(book: readonly string[] | number, counted: reado
   };
 }
 
-/** IMSI shown to an operator without stock.all: the middle digits hidden (460011234****789 style). */
+/** IMSI shown to an operator without stock.all: the middle digits hidden (46001123****789 style). */
 export function maskImsi(imsi: string | null, stockAll: boolean): string | null {
   if (imsi === null || stockAll) return imsi;
   if (imsi.length < 8) return '****';

@@ -7,9 +7,9 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Db, Q } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
 import { recordChange } from '../../platform/outbox.ts';
-import type { SimCardType, SimState, StockOrderKind, StockOrderState } from '../../platform/schema.ts';
+import type { SimCardType, StockOrderKind, StockOrderState } from '../../platform/schema.ts';
 import { type CardEventName, recordStockOrderEvents } from './card-events.ts';
-import { type CardRow, type DocumentRow, stockRepo, type WarehouseRow } from './stock-repo.ts';
+import { type CardFilter, type CardRow, type DocumentRow, stockRepo, type WarehouseRow } from './stock-repo.ts';
 import {
   CARD_TYPES,
   type DocumentAction,
@@ -129,16 +129,8 @@ export interface NewCount {
   iccids?: string[] | undefined;
   note?: string | undefined;
 }
-export interface CardSearch {
-  warehouseCode?: string | undefined;
-  state?: SimState | undefined;
-  cardType?: SimCardType | undefined;
-  channelDepartmentId?: string | undefined;
-  from?: string | undefined;
-  to?: string | undefined;
-  after?: string | undefined;
-  limit?: number | undefined;
-}
+/** What an operator may ask for; the service adds the department scope. */
+export type CardSearch = Omit<CardFilter, 'departmentId' | 'limit'> & { limit?: number | undefined };
 export interface DocumentSearch {
   kind?: StockOrderKind | undefined;
   state?: StockOrderState | undefined;
