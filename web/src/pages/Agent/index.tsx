@@ -323,6 +323,15 @@ export default function AgentOpen() {
       {t('order.prev')}
     </Button>
   );
+  /** 上一步 and the submit button of a step's form. */
+  const formNav = (prev: number) => (
+    <Space>
+      {back(prev)}
+      <Button type="primary" htmlType="submit" icon={<ArrowRightOutlined />} iconPlacement="end" data-testid="agent-next">
+        {t('order.next')}
+      </Button>
+    </Space>
+  );
 
   let content: ReactNode = null;
   if (finished && order) {
@@ -398,12 +407,7 @@ export default function AgentOpen() {
           <Form.Item name="serviceNumber" label={t('field.serviceNumber')} extra={t('agent.numberHint')} rules={[{ required: true, message: t('form.required', { label: t('field.serviceNumber') }) }]}>
             <NumberPicker autoFocus />
           </Form.Item>
-          <Space>
-            {back(STEP.customer)}
-            <Button type="primary" htmlType="submit" icon={<ArrowRightOutlined />} iconPlacement="end" data-testid="agent-next">
-              {t('order.next')}
-            </Button>
-          </Space>
+          {formNav(STEP.customer)}
         </Form>
       </Card>
     );
@@ -445,12 +449,7 @@ export default function AgentOpen() {
               ) : null
             }
           </Form.Item>
-          <Space>
-            {back(STEP.number)}
-            <Button type="primary" htmlType="submit" icon={<ArrowRightOutlined />} iconPlacement="end" data-testid="agent-next">
-              {t('order.next')}
-            </Button>
-          </Space>
+          {formNav(STEP.number)}
         </Form>
       </Card>
     );

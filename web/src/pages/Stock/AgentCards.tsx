@@ -10,7 +10,7 @@ import { Link } from 'react-router';
 import { useI18n } from '../../locales/index.tsx';
 import * as stock from '../../services/stock.ts';
 import type { Card as StockCard, CardType, DocAction, StockDocument } from '../../services/stock.ts';
-import { CardTypeSelect, ChannelSelect, DocTable, type SelectionValues, SelectionFields, StockError, WarehouseSelect, selectionBody, useChannels, useLoad, useWarehouses } from './common.tsx';
+import { CardTypeSelect, ChannelSelect, DocTable, type SelectionValues, SelectionFields, StockError, WarehouseSelect, selectionBody, useChannels, useDocAction, useLoad, useWarehouses } from './common.tsx';
 
 interface PickValues extends SelectionValues {
   warehouseCode?: string;
@@ -269,28 +269,14 @@ function ReturnForm({ onDone }: { onDone(): void }) {
 
 export default function AgentCards() {
   const { t, label, pick } = useI18n();
-  const { message, modal } = App.useApp();
+  const { modal } = App.useApp();
   const [tab, setTab] = useState<'pick' | 'return'>('pick');
-  const [busyId, setBusyId] = useState<number | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const { data, loading, reload, error: loadError } = useLoad(async () => (await stock.documents({ box: 'out', kind: tab })).slice(0, 50), [tab]);
+  const { busyId, error, run } = useDocAction(reload);
 
   const onAct = (d: StockDocument, a: DocAction) => {
-    const run = async () => {
-      setBusyId(d.stockOrderId);
-      setError(null);
-      try {
-        const r = await stock.act(d.stockOrderId, a);
-        void message.success(t('stock.done', { id: r.stockOrderId, state: label('docState', r.state) }));
-        reload();
-      } catch (e) {
-        setError(e);
-      } finally {
-        setBusyId(null);
-      }
-    };
-    if (a === 'confirm' && d.confirmMessage) modal.confirm({ title: pick(d.confirmMessage), content: t('stock.confirmBody', { id: d.stockOrderId, kind: label('docKind', d.kind), n: d.quantity, channel: d.channelName ?? '' }), onOk: run });
-    else void run();
+    if (a === 'confirm' && d.confirmMessage) modal.confirm({ title: pick(d.confirmMessage), content: t('stock.confirmBody', { id: d.stockOrderId, kind: label('docKind', d.kind), n: d.quantity, channel: d.channelName ?? '' }), onOk: () => run(d, a) });
+    else void run(d, a);
   };
 
   return (

@@ -9,7 +9,7 @@ import { useI18n } from '../../locales/index.tsx';
 import * as stock from '../../services/stock.ts';
 import type { CardType, DocAction, StockDocument } from '../../services/stock.ts';
 import { useSession } from '../../session.tsx';
-import { CardTypeSelect, DocTable, type SelectionValues, SelectionFields, StockError, WarehouseSelect, selectionBody, useLoad, useWarehouses } from './common.tsx';
+import { CardTypeSelect, DocTable, type SelectionValues, SelectionFields, StockError, WarehouseSelect, selectionBody, useDocAction, useLoad, useWarehouses } from './common.tsx';
 
 interface NewTransfer extends SelectionValues {
   kind: 'allocate' | 'transfer';
@@ -105,28 +105,13 @@ function NewTransferModal({ open, onClose, onCreated }: { open: boolean; onClose
 }
 
 export default function Transfers() {
-  const { t, label } = useI18n();
+  const { t } = useI18n();
   const { access } = useSession();
   const { message, modal } = App.useApp();
   const [box, setBox] = useState<'out' | 'in'>('out');
   const [creating, setCreating] = useState(false);
-  const [busyId, setBusyId] = useState<number | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const { data, error: loadError, loading, reload } = useLoad(async () => (await stock.documents({ box })).filter((d) => d.kind === 'allocate' || d.kind === 'transfer'), [box]);
-
-  const run = async (d: StockDocument, a: DocAction) => {
-    setBusyId(d.stockOrderId);
-    setError(null);
-    try {
-      const r = await stock.act(d.stockOrderId, a);
-      void message.success(t('stock.done', { id: r.stockOrderId, state: label('docState', r.state) }));
-      reload();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusyId(null);
-    }
-  };
+  const { busyId, error, run } = useDocAction(reload);
 
   const onAct = (d: StockDocument, a: DocAction) => {
     if (a === 'cancel' || a === 'reject') {

@@ -1,7 +1,7 @@
 // What the stock pages share: the operator's warehouses and social channels, card type and
 // selection fields (quantity, ICCID list, ICCID range), the stock document table with its actions,
 // and the error of a refused stock call with the cards it names (e.g. 卡库位不一致).
-import { Alert, Button, Form, Input, InputNumber, Radio, Select, type SelectProps, Space, Table, type TableColumnsType, Tag, Typography } from 'antd';
+import { Alert, App, Button, Form, Input, InputNumber, Radio, Select, type SelectProps, Space, Table, type TableColumnsType, Tag, Typography } from 'antd';
 import { type CSSProperties, useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
@@ -283,4 +283,26 @@ export function DocTable({ rows, box, busyId, onAct, loading }: { rows: StockDoc
       locale={{ emptyText: t('stock.noDocs') }}
     />
   );
+}
+
+/** A document action (approve, confirm, cancel…): the busy row, the result message, the error, then `reload`. */
+export function useDocAction(reload: () => void) {
+  const { t, label } = useI18n();
+  const { message } = App.useApp();
+  const [busyId, setBusyId] = useState<number | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (d: StockDocument, a: DocAction) => {
+    setBusyId(d.stockOrderId);
+    setError(null);
+    try {
+      const r = await stock.act(d.stockOrderId, a);
+      void message.success(t('stock.done', { id: r.stockOrderId, state: label('docState', r.state) }));
+      reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusyId(null);
+    }
+  };
+  return { busyId, error, run };
 }
