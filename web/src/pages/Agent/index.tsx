@@ -4,7 +4,7 @@
 // receipt → ⑧ final submit. The order is created at ④ with the card that was read and checked
 // there; ⑥–⑧ are the order wizard's own steps.
 import { ArrowLeftOutlined, ArrowRightOutlined, CheckCircleOutlined, CreditCardOutlined, EditOutlined, LinkOutlined, UserAddOutlined, UserOutlined } from '@ant-design/icons';
-import { Alert, Button, Card, Col, Descriptions, Form, Input, List, Radio, Result, Row, Skeleton, Space, Steps, Tabs, Tag, Typography } from 'antd';
+import { Alert, Button, Card, Col, Descriptions, Form, Input, Radio, Result, Row, Skeleton, Space, Steps, Tabs, Tag, Typography } from 'antd';
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { useI18n } from '../../locales/index.tsx';
@@ -16,6 +16,7 @@ import type { Card as StockCard } from '../../services/stock.ts';
 import type { CustomerOverview } from '../../services/types.ts';
 import { useSession } from '../../session.tsx';
 import { type DocumentsValues, DocumentsFields, documentsBody } from '../Order/DocumentsFields.tsx';
+import { FailureList } from '../Order/CheckStep.tsx';
 import { CustomerCard, CustomerSearch } from '../Order/index.tsx';
 import { AccountSelect, NumberPicker, OfferSelect } from '../Order/pickers.tsx';
 import { QuoteStep } from '../Order/QuoteStep.tsx';
@@ -55,34 +56,21 @@ function blocking(order: OrderView, beforeWrite: boolean) {
 
 /** The order's checks: passed (before the write: passed but for the write), or each failure with its fix. */
 function Checks({ order, beforeWrite }: { order: OrderView; beforeWrite: boolean }) {
-  const { t, pick } = useI18n();
+  const { t } = useI18n();
   if (!order.checks) return null;
   const failures = blocking(order, beforeWrite);
   if (order.status === 'checked' || order.status === 'quoted' || failures.length === 0) {
     return <Alert type="success" showIcon title={beforeWrite && order.status === 'draft' ? t('agent.checkedBeforeWrite') : t('order.checkPassed')} style={{ marginTop: 12 }} data-testid="agent-check-passed" />;
   }
   return (
-    <List
-      bordered
+    <FailureList
+      failures={failures}
       style={{ marginTop: 12 }}
-      data-testid="order-failures"
-      header={<Typography.Text type="danger" strong>{t('order.checkFailed', { n: failures.length })}</Typography.Text>}
-      dataSource={failures}
-      renderItem={(f) => (
-        <List.Item>
-          <List.Item.Meta
-            title={
-              <Space wrap>
-                <Typography.Text type="danger" strong>
-                  {pick(f.message)}
-                </Typography.Text>
-                <Tag>{f.code}</Tag>
-              </Space>
-            }
-            description={`${t('order.fix')}${pick(f.fix)}`}
-          />
-        </List.Item>
-      )}
+      header={
+        <Typography.Text type="danger" strong>
+          {t('order.checkFailed', { n: failures.length })}
+        </Typography.Text>
+      }
     />
   );
 }

@@ -3,11 +3,42 @@
 // must tell the customer (R-E9-4).
 import { ArrowLeftOutlined, ArrowRightOutlined, SafetyCertificateOutlined } from '@ant-design/icons';
 import { Alert, Button, Card, Descriptions, Form, Input, type InputRef, List, Result, Space, Tag, Typography } from 'antd';
-import { useEffect, useRef } from 'react';
+import { type CSSProperties, type ReactNode, useEffect, useRef } from 'react';
 import { useI18n } from '../../locales/index.tsx';
 import type { OrderView, Text } from '../../services/orders.ts';
 
 /** R-E9-4: what will happen if the customer never tops up — shown before the customer signs. */
+type Failure = NonNullable<OrderView['checks']>['failures'][number];
+
+/** R-ORD-1: each failing check with its code and the fix the operator should make. */
+export function FailureList({ failures, header, style }: { failures: Failure[]; header?: ReactNode; style?: CSSProperties }) {
+  const { t, pick } = useI18n();
+  return (
+    <List
+      bordered
+      data-testid="order-failures"
+      style={style}
+      header={header}
+      dataSource={failures}
+      renderItem={(f) => (
+        <List.Item>
+          <List.Item.Meta
+            title={
+              <Space wrap>
+                <Typography.Text type="danger" strong>
+                  {pick(f.message)}
+                </Typography.Text>
+                <Tag>{f.code}</Tag>
+              </Space>
+            }
+            description={`${t('order.fix')}${pick(f.fix)}`}
+          />
+        </List.Item>
+      )}
+    />
+  );
+}
+
 export function Notices({ notices }: { notices: Text[] }) {
   const { t, pick } = useI18n();
   if (notices.length === 0) return null;
@@ -61,7 +92,7 @@ export function CheckStep({
   onEdit(): void;
   onNext(): void;
 }) {
-  const { t, pick } = useI18n();
+  const { t } = useI18n();
   const [form] = Form.useForm<{ password?: string }>();
   const password = useRef<InputRef>(null);
   const next = useRef<HTMLButtonElement>(null);
@@ -87,32 +118,7 @@ export function CheckStep({
       ) : (
         <>
           <Alert type="error" showIcon title={t('order.checkFailed', { n: failures.length })} style={{ marginBottom: 12 }} />
-          <List
-            bordered
-            data-testid="order-failures"
-            style={{ marginBottom: 16 }}
-            dataSource={failures}
-            renderItem={(f) => (
-              <List.Item>
-                <List.Item.Meta
-                  title={
-                    <Space wrap>
-                      <Typography.Text type="danger" strong>
-                        {pick(f.message)}
-                      </Typography.Text>
-                      <Tag>{f.code}</Tag>
-                    </Space>
-                  }
-                  description={
-                    <span>
-                      {t('order.fix')}
-                      {pick(f.fix)}
-                    </span>
-                  }
-                />
-              </List.Item>
-            )}
-          />
+          <FailureList failures={failures} style={{ marginBottom: 16 }} />
         </>
       )}
       <Changes order={order} />
