@@ -245,24 +245,50 @@ export const resourceRepo = {
   },
 
   /** Activates the card for a subscriber when it is available to this order (the guard mirrors rules.simFailures). */
-  bindSim(q: Q, iccid: string, b: { serviceNumber: string; subscriberId: number; orderId: number | null; now: Date }) {
+  /** Activates the card for the subscriber and appends its `activated` history row, in one statement (the account-opening hot path). */
+  bindSim(q: Q, iccid: string, b: { serviceNumber: string; subscriberId: number; orderId: number | null; operatorId: number | null; now: Date }) {
     return q
-      .updateTable('sim_cards')
-      .set({ state: 'activated', service_number: b.serviceNumber, subscriber_id: b.subscriberId, reserved_order_id: null, activated_at: b.now, state_changed_at: b.now })
-      .where('iccid', '=', iccid)
-      .where((eb) =>
-        eb.and([
-          eb.or([eb('service_number', 'is', null), eb('service_number', '=', b.serviceNumber)]),
-          eb.or([
-            eb.and([eb('card_type', '<>', 'finished'), eb('state', '=', 'written')]),
+      .with('u', (qb) =>
+        qb
+          .updateTable('sim_cards')
+          .set({ state: 'activated', service_number: b.serviceNumber, subscriber_id: b.subscriberId, reserved_order_id: null, activated_at: b.now, state_changed_at: b.now })
+          .where('iccid', '=', iccid)
+          .where((eb) =>
             eb.and([
-              eb('card_type', '=', 'finished'),
-              eb.or([eb('state', '=', 'in_stock'), eb.and([eb('state', '=', 'reserved'), eb('reserved_order_id', '=', b.orderId)])]),
+              eb.or([eb('service_number', 'is', null), eb('service_number', '=', b.serviceNumber)]),
+              eb.or([
+                eb.and([eb('card_type', '<>', 'finished'), eb('state', '=', 'written')]),
+                eb.and([
+                  eb('card_type', '=', 'finished'),
+                  eb.or([eb('state', '=', 'in_stock'), eb.and([eb('state', '=', 'reserved'), eb('reserved_order_id', '=', b.orderId)])]),
+                ]),
+              ]),
             ]),
-          ]),
-        ]),
+          )
+          .returningAll(),
       )
-      .returningAll()
+      // the card's history row (card-events.ts records the same columns)
+      .with('ev', (qb) =>
+        qb
+          .insertInto('sim_card_events')
+          .columns(['iccid', 'at', 'event', 'to_state', 'warehouse_code', 'holder_department_id', 'order_id', 'operator_id'])
+          .expression(
+            qb
+              .selectFrom('u')
+              .select((eb) => [
+                'u.iccid',
+                sql<Date>`${b.now}::timestamptz`.as('at'),
+                sql<string>`'activated'`.as('event'),
+                'u.state',
+                'u.warehouse_code',
+                eb.fn.coalesce('u.picked_by_department_id', 'u.department_id').as('holder'),
+                sql<number | null>`${b.orderId}::bigint`.as('order_id'),
+                sql<number | null>`${b.operatorId}::bigint`.as('operator_id'),
+              ]),
+          ),
+      )
+      .selectFrom('u')
+      .selectAll()
       .executeTakeFirst();
   },
 

@@ -318,11 +318,17 @@ export class ResourceService {
   /** The card is activated for the subscriber's number; 409 SIM_TAKEN when it is not available to this order. */
   async bindSim(tx: Q, iccid: string, b: { serviceNumber: string; subscriberId: number; orderId?: number | undefined; actor?: Actor | undefined }) {
     const actor = b.actor ?? systemActor(b.orderId ? `order-${b.orderId}` : 'orders');
-    const row = await resourceRepo.bindSim(tx, iccid, { serviceNumber: b.serviceNumber, subscriberId: b.subscriberId, orderId: b.orderId ?? null, now: this.deps.clock.now() });
+    // the card's `activated` history row is written by the same statement
+    const row = await resourceRepo.bindSim(tx, iccid, {
+      serviceNumber: b.serviceNumber,
+      subscriberId: b.subscriberId,
+      orderId: b.orderId ?? null,
+      operatorId: actor.operatorId ?? null,
+      now: this.deps.clock.now(),
+    });
     if (!row) {
       throw new DomainError('SIM_TAKEN', `卡已不可用：${iccid}`, `The SIM card is no longer available: ${iccid}`, 409, { iccid });
     }
-    await recordCardEvents(tx, this.deps.clock.now(), [iccid], { event: 'activated', orderId: b.orderId ?? null, operatorId: actor.operatorId });
     await recordChange(
       tx,
       this.deps.clock,
