@@ -445,14 +445,10 @@ export class StockService {
           if (transfer) {
             const t = target as WarehouseRow;
             await stockRepo.moveToTarget(tx, id, { warehouseCode: t.warehouse_code, departmentId: t.department_id });
-            await recordStockOrderEvents(tx, now, id, { event: events.completed, fromState: 'in_stock', operatorId: actor.operatorId });
-          } else if (o.kind === 'pick') {
-            await stockRepo.markPicked(tx, id, o.channel_department_id as string, now);
-            await recordStockOrderEvents(tx, now, id, { event: events.completed, fromState: 'in_stock', operatorId: actor.operatorId });
-          } else {
-            await stockRepo.markReturned(tx, id, now);
-            await recordStockOrderEvents(tx, now, id, { event: events.completed, fromState: 'picked', operatorId: actor.operatorId });
-          }
+          } else if (o.kind === 'pick') await stockRepo.markPicked(tx, id, o.channel_department_id as string, now);
+          else await stockRepo.markReturned(tx, id, now);
+          // a return brings picked cards back; transfers and picks move cards that were in stock
+          await recordStockOrderEvents(tx, now, id, { event: events.completed, fromState: o.kind === 'return' ? 'picked' : 'in_stock', operatorId: actor.operatorId });
         }
       });
       return this.recorded(tx, actor, id, action);
