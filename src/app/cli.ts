@@ -215,7 +215,7 @@ const clockCmd = program
   .option('--username <name>', 'operator', 'admin')
   .addOption(new Option('--password <password>', 'password').env('OPENBOSS_PASSWORD'));
 
-async function clockCall(body?: Record<string, unknown>): Promise<void> {
+async function clockCall(body?: Record<string, unknown>, path = '', show: (out: Record<string, unknown>) => string = (o) => JSON.stringify(o)): Promise<void> {
   const o = clockCmd.opts<{ server: string; username: string; password?: string }>();
   const login = await fetch(`${o.server}/api/v1/auth/login`, {
     method: 'POST',
@@ -224,14 +224,14 @@ async function clockCall(body?: Record<string, unknown>): Promise<void> {
   });
   const auth = (await login.json()) as { token?: string; detail?: string };
   if (!auth.token) throw new Error(`login failed: ${auth.detail ?? login.status}`);
-  const res = await fetch(`${o.server}/api/v1/admin/clock`, {
+  const res = await fetch(`${o.server}/api/v1/admin/clock${path}`, {
     method: body ? 'POST' : 'GET',
     headers: { authorization: `Bearer ${auth.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   const out = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new Error(String(out.detail ?? res.status));
-  console.log(JSON.stringify(out));
+  console.log(show(out));
 }
 clockCmd.command('show').action(() => clockCall());
 clockCmd
@@ -240,14 +240,25 @@ clockCmd
   .option('--frozen', 'stop the clock at that instant')
   .action((instant: string, o: { frozen?: boolean }) => clockCall({ now: instant, ...(o.frozen ? { frozen: true } : {}) }));
 clockCmd
-  .command('advance <duration>')
-  .description('e.g. 30d, 12h, 90m, 3600s')
-  .action((d: string) => {
-    const m = /^(\d+)([dhms])$/.exec(d);
-    if (!m) throw new Error('duration like 30d, 12h, 90m or 3600s');
+  .command('advance [duration]')
+  .description('move forward, running every scheduled job for each day passed: e.g. 30d, 12h, or --to 2027-06-01')
+  .option('--to <date>', 'target date (midnight Asia/Shanghai) or ISO instant')
+  .action(async (d: string | undefined, o: { to?: string }) => {
+    if (o.to !== undefined) return clockCall({ to: o.to }, '/travel', summariseTravel);
+    const m = /^(\d+)([dhms])$/.exec(d ?? '');
+    if (!m) throw new Error('duration like 30d, 12h, 90m or 3600s, or --to 2027-06-01');
     const mult = { d: 86400, h: 3600, m: 60, s: 1 }[m[2] as 'd' | 'h' | 'm' | 's'];
-    return clockCall({ advanceSeconds: Number(m[1]) * mult });
+    return clockCall({ advanceSeconds: Number(m[1]) * mult }, '/travel', summariseTravel);
   });
+
+/** One line per job with its run count, instead of every run. */
+function summariseTravel(out: Record<string, unknown>): string {
+  const runs = (out.runs as { job: string }[] | undefined) ?? [];
+  const perJob = new Map<string, number>();
+  for (const r of runs) perJob.set(r.job, (perJob.get(r.job) ?? 0) + 1);
+  const jobs = [...perJob].map(([j, n]) => `  ${j}: ${n} run(s)`).join('\n');
+  return `clock ${String(out.from)} → ${String(out.now)}: ${String(out.days)} day(s), ${runs.length} job run(s)${jobs ? `\n${jobs}` : ''}`;
+}
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

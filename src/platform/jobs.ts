@@ -31,7 +31,7 @@ interface JobDef extends JobInfo {
 
 const JOB_NAME = /^[a-z][a-z0-9-]{1,62}$/;
 /** Cron expressions are read in the business timezone. */
-const CRON_TZ = 'Asia/Shanghai';
+export const CRON_TZ = 'Asia/Shanghai';
 
 /**
  * pg-boss's IDatabase on PGlite. Kysely serialises every use of the one PGlite connection with a
@@ -81,6 +81,11 @@ export class Jobs {
     const def = this.def(name);
     if (this.boss) throw new Error(`job ${name} scheduled after start`);
     def.cron = cron;
+  }
+
+  /** The jobs with a schedule, in registration order (time travel runs them in this order on ties). */
+  scheduled(): { name: string; cron: string }[] {
+    return [...this.defs.values()].flatMap((d) => (d.cron ? [{ name: d.name, cron: d.cron }] : []));
   }
 
   list(): JobInfo[] {

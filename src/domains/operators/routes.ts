@@ -90,4 +90,36 @@ export function operatorRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (req) => ctx.clockService.set(req.actor, req.body as never),
   );
+
+  app.post(
+    '/admin/clock/travel',
+    {
+      config: { permission: 'clock.set' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Move the simulated clock forward, running every scheduled job for each day passed, in order',
+        description:
+          '时间推进：逐日运行到期的定时任务（出账、月初扣费、信控……），每个任务在其自己的业务时间运行。A job that fires several times a day runs once per day, at its last firing of that day. A bare date is midnight Asia/Shanghai.',
+        body: Type.Union(
+          [
+            Type.Object({ to: Type.String({ minLength: 10, maxLength: 40 }) }, { additionalProperties: false }),
+            Type.Object({ advanceSeconds: Type.Integer({ minimum: 1, maximum: 20 * 365 * 86400 }) }, { additionalProperties: false }),
+          ],
+          { examples: [{ to: '2027-06-01' }, { advanceSeconds: 2592000 }] },
+        ),
+        response: {
+          200: Example('The clock after the journey and the job runs', {
+            kind: 'simulated',
+            now: '2027-05-31T16:00:00.000Z',
+            frozen: true,
+            from: '2026-11-15T02:00:00.000Z',
+            days: 198,
+            runs: [{ at: '2026-11-15T16:05:00.000Z', job: 'virtual-rent', result: { charged: 2 } }],
+          }),
+          ...problems(400, 403, 409, 422),
+        },
+      },
+    },
+    async (req) => ctx.clockService.travel(req.actor, req.body as never, ctx.jobs),
+  );
 }
