@@ -1,9 +1,11 @@
 // `npm run screenshots`: the front desk on the demo data (same harness as the E2E tests), saved as
 // docs/screenshots/workbench.png, customer-360.png (the whole page), payment.png and order-wizard.png at 1440×900,
-// then stock-overview.png and agent-wizard.png (scripts/screenshots-stock.ts).
+// then stock-overview.png and agent-wizard.png (scripts/screenshots-stock.ts), then bill-run.png and
+// credit-queue.png (scripts/screenshots-billing.ts; last: it moves the business clock to December).
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startFrontDesk } from '../test/e2e/browser.ts';
+import { billingScreenshots } from './screenshots-billing.ts';
 import { stockScreenshots } from './screenshots-stock.ts';
 
 const OUT = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
@@ -102,6 +104,9 @@ try {
 
   // 库存总览 and 现场写卡开户: stock-overview.png, agent-wizard.png
   await stockScreenshots(fd, OUT);
+
+  // 出帐管理 and 信控队列: bill-run.png, credit-queue.png
+  await billingScreenshots(fd, OUT);
 } finally {
   await fd.close();
 }

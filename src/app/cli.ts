@@ -55,6 +55,8 @@ program
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     await app.listen({ port: config.port, host: config.host });
+    // R-INT-1: the outbox relay every OPENBOSS_RELAY_INTERVAL_MS (stopped by ctx.close)
+    ctx.relay.start();
     ctx.log.info({ port: config.port, database: ctx.database.kind, clock: ctx.clock.kind }, `OpenBOSS listening on http://localhost:${config.port}`);
   });
 
@@ -154,6 +156,43 @@ stockCmd
   .option('--json', 'print the batch as JSON')
   .action((file: string, o: { json?: boolean }) => importFile(file, o.json, (imports, source, opts) => imports.importCardData(systemActor('cli'), source as AsyncIterable<Buffer>, opts)));
 
+const usageCmd = program.command('usage').description('usage (话单): CDR files and rating (R-BIL-1..3)');
+usageCmd
+  .command('import <file>')
+  .description('import a CDR file (CSV: record_id,service_number,other_party,start_time,usage,scope,quantity,area) and rate it; exit 1 when rows were rejected')
+  .option('--errors <file>', 'where the error CSV goes (default: <file>.errors.csv)')
+  .option('--force', 'import a file imported before (e.g. after its unknown numbers were set up); record ids still count once')
+  .option('--json', 'print the result as JSON')
+  .action(async (file: string, o: { errors?: string; force?: boolean; json?: boolean }) => {
+    const size = Math.max(statSync(file).size, 1);
+    const bar = new cliProgress.SingleBar(
+      { format: ' {bar} {percentage}% | {rows} rows, {accepted} accepted, {rejected} rejected, {duplicate} duplicate | {duration_formatted}', stream: process.stderr, hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(size, 0, { rows: 0, accepted: 0, rejected: 0, duplicate: 0 });
+    let r: Awaited<ReturnType<AppContext['usage']['importFile']>>;
+    try {
+      r = await withContext((ctx) =>
+        ctx.usage.importFile(systemActor('cli'), file, {
+          fileName: basename(file),
+          errorsPath: o.errors,
+          force: o.force,
+          onProgress: (p) => bar.update(Math.min(p.bytes, size), { rows: p.rows, accepted: p.accepted, rejected: p.rejected, duplicate: p.duplicate }),
+        }),
+      );
+      bar.update(size);
+    } finally {
+      bar.stop();
+    }
+    if (o.json) console.log(JSON.stringify(r, null, 2));
+    else if (r.status === 'duplicate_file') console.log(`file already imported as file ${r.duplicateOfFileId} (sha256 ${r.sha256}); nothing changed`);
+    else {
+      console.log(`file ${r.fileId} (${r.fileName}): ${r.rowsTotal} rows, ${r.accepted} accepted, ${r.rejected} rejected, ${r.duplicate} duplicate; ${r.rated} rated`);
+      if (r.errorsPath) console.log(`errors: ${r.errorsPath}`);
+    }
+    process.exitCode = r.rejected > 0 ? 1 : 0;
+  });
+
 const jobsCmd = program.command('jobs').description('background jobs (they run on their own inside `serve`)');
 jobsCmd
   .command('list')
@@ -167,6 +206,40 @@ jobsCmd
       console.log(JSON.stringify(await ctx.jobs.runNow(name)));
     }),
   );
+
+const creditCmd = program.command('credit').description('credit control (信控): reminders, arrears stops, resumptions (R-CC-1..4)');
+creditCmd
+  .command('run')
+  .description('run credit control now: every account, or only the given ones (--account 12 --account 13)')
+  .option('--account <id>', 'an account id (repeatable)', (v: string, acc: number[]) => [...acc, Number(v)], [] as number[])
+  .action((o: { account: number[] }) =>
+    withContext(async (ctx) => {
+      if (o.account.some((id) => !Number.isInteger(id) || id < 1)) throw new Error('--account takes a positive account id');
+      console.log(JSON.stringify(o.account.length ? await ctx.credit.evaluateAccounts(o.account) : (await ctx.jobs.runNow('credit-control')).result));
+    }),
+  );
+
+const outboxCmd = program.command('outbox').description('outbox relay (事件投递, R-INT-1): webhooks, NATS JetStream, the SMS adapter');
+outboxCmd
+  .command('relay')
+  .description('deliver what is due now (one catch-up run); --follow keeps relaying until Ctrl-C')
+  .option('--follow', 'keep relaying (every OPENBOSS_RELAY_INTERVAL_MS, default 2000)')
+  .action((o: { follow?: boolean }) =>
+    withContext(async (ctx) => {
+      if (ctx.relay.sinks.length === 0) console.error('no sink configured (OPENBOSS_WEBHOOK_URL, NATS_URL): nothing to deliver to');
+      console.log(JSON.stringify(await ctx.relay.drain()));
+      if (!o.follow) return;
+      ctx.relay.start(ctx.config.relay.intervalMs || 2000);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    }),
+  );
+outboxCmd
+  .command('stats')
+  .description('pending, delivered and dead per sink; the oldest pending event')
+  .action(() => withContext(async (ctx) => console.log(JSON.stringify(await ctx.relay.stats(), null, 2))));
 
 const catalogCmd = program.command('catalog').description('product catalog (产品目录)');
 catalogCmd
@@ -258,6 +331,69 @@ function summariseTravel(out: Record<string, unknown>): string {
   for (const r of runs) perJob.set(r.job, (perJob.get(r.job) ?? 0) + 1);
   const jobs = [...perJob].map(([j, n]) => `  ${j}: ${n} run(s)`).join('\n');
   return `clock ${String(out.from)} → ${String(out.now)}: ${String(out.days)} day(s), ${runs.length} job run(s)${jobs ? `\n${jobs}` : ''}`;
+}
+
+// ---- the bill run (出账, R-BIL-5..9) ----
+program
+  .command('billrun <cycleOrWorker>')
+  .description('`billrun 2026-11 [--workers N] [--publish]` starts or resumes the bill run of a cycle and works it with a progress bar; `billrun worker` only works chunks of open runs until stopped (safe to kill -9: an unfinished chunk is rolled back and done again)')
+  .option('--workers <n>', 'chunks worked at once by this process', '2')
+  .option('--publish', 'publish the pre-bills when billing is done (正式出帐)')
+  .option('--chunk-accounts <n>', 'accounts per chunk of a new run (default: business parameter billrun_chunk_accounts)')
+  .action((target: string, o: { workers: string; publish?: boolean; chunkAccounts?: string }) =>
+    withContext(async (ctx) => {
+      const actor = systemActor('cli-billrun');
+      const workers = Math.max(1, Number(o.workers) || 1);
+      if (target === 'worker') return billrunWorker(ctx, workers);
+      if (!/^\d{4}-\d{2}$/.test(target)) throw new Error('billrun <YYYY-MM> or billrun worker');
+      const bar = new cliProgress.SingleBar(
+        { format: 'bill run {cycle} {phase} |{bar}| {value}/{total} accounts | {rate}/s | ETA {eta_formatted}', etaBuffer: 50 },
+        cliProgress.Presets.shades_classic,
+      );
+      const first = await ctx.billing.start(actor, target, { workers: 0, ...(o.chunkAccounts ? { chunkAccounts: Number(o.chunkAccounts) } : {}) });
+      let started = false;
+      const tick = async () => {
+        const v = await ctx.billing.view(first.run_id);
+        if (!started) {
+          bar.start(v.progress.accountsTotal, v.progress.accountsDone, { cycle: v.cycle, phase: v.phase, rate: v.progress.ratePerSecond });
+          started = true;
+        } else bar.update(v.progress.accountsDone, { phase: v.phase, rate: v.progress.ratePerSecond });
+      };
+      await tick();
+      const timer = setInterval(() => void tick().catch(() => undefined), 500);
+      try {
+        await ctx.billing.run(actor, target, { workers, publish: o.publish === true });
+      } finally {
+        clearInterval(timer);
+        await tick().catch(() => undefined);
+        bar.stop();
+      }
+      const v = await ctx.billing.view(first.run_id);
+      console.log(`bill run ${v.cycle} (#${v.runId}): ${v.state}, ${v.progress.accountsDone}/${v.progress.accountsTotal} accounts, ${v.lines} lines, ${formatYuan(v.totalFen)} yuan`);
+      for (const t of v.totalsByItem) console.log(`  ${t.item.padEnd(12)} ${formatYuan(t.amountFen).padStart(14)}  ${t.lines} lines`);
+      for (const e of v.errors) console.log(`  chunk ${e.chunkNo}: ${e.error} (attempts ${e.attempts})`);
+      if (v.state === 'failed') process.exitCode = 1;
+    }),
+  );
+
+/** Works the chunks of every open run (billing or publishing) until SIGINT/SIGTERM; polls every 2 s. */
+async function billrunWorker(ctx: AppContext, workers: number): Promise<void> {
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  console.log(`bill-run worker ${process.pid}: ${workers} chunk(s) at a time; stop with Ctrl-C`);
+  while (!stopping) {
+    const open = await ctx.billing.openRuns();
+    for (const r of open) {
+      const results = await Promise.all(Array.from({ length: workers }, (_, i) => ctx.billing.work(r.runId, r.phase, { worker: `${process.pid}:${i}` })));
+      const n = results.reduce((s, x) => s + x.chunks, 0);
+      if (n) console.log(`run #${r.runId} ${r.phase}: ${n} chunk(s) done, state ${results[0]?.state ?? '?'}`);
+    }
+    if (!stopping) await new Promise((res) => setTimeout(res, 2000));
+  }
 }
 
 program.parseAsync().catch((err: unknown) => {

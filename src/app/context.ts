@@ -20,6 +20,14 @@ import { Jobs } from '../platform/jobs.ts';
 import { kiSecretBox, type SecretBox, secretBox } from '../platform/secrets.ts';
 import { type NetworkProvisioning, SimulatedNetwork } from '../platform/provisioning.ts';
 import { CardWritingService } from '../domains/resources/card-writing.ts';
+import { LateFeeService } from '../domains/accounts/late-fees.ts';
+import { RefundService } from '../domains/accounts/refunds.ts';
+import { BadDebtService } from '../domains/accounts/bad-debt.ts';
+import { CreditService } from '../domains/credit/service.ts';
+import { type NotificationAdapter, SimulatedSms } from '../platform/notifications.ts';
+import { UsageService } from '../domains/usage/service.ts';
+import { BillRunService } from '../domains/billing/service.ts';
+import { Relay } from '../platform/relay.ts';
 
 export interface AppContext {
   config: Config;
@@ -45,6 +53,22 @@ export interface AppContext {
   network: NetworkProvisioning;
   /** On-site card writing (R-RES-4, R-RES-5, R-X-11) */
   cardWriting: CardWritingService;
+  /** Late fees (滞纳金, R-ACC-17, R-X-7); the bill run calls chargeLateFees per account */
+  lateFees: LateFeeService;
+  /** Refund cases of bank-collection over-deductions (退费, R-ACC-16) */
+  refunds: RefundService;
+  /** Bad debt of closed accounts (坏账核销, R-BIL-10) */
+  badDebts: BadDebtService;
+  /** Credit control (信控): real-time balance, reminders, stops and resumptions (SPEC §6) */
+  credit: CreditService;
+  /** R-INT-3 SMS adapter (the simulator unless one is given); the relay delivers `notification.sms` events to it */
+  notifications: NotificationAdapter;
+  /** CDR ingestion and rating (R-BIL-1..3, R-BIL-8) */
+  usage: UsageService;
+  /** The monthly bill run (出账, R-BIL-4..9) and the advance rent of virtual accounts (R-BIL-8) */
+  billing: BillRunService;
+  /** R-INT-1 outbox relay: delivery to webhooks, NATS JetStream and the notification adapter; its loop runs in `serve`. */
+  relay: Relay;
   close(): Promise<void>;
 }
 
@@ -54,7 +78,7 @@ export function createLogger(config: Config): Logger {
   return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '***' }, base: { service: 'openboss' } });
 }
 
-export async function createContext(config: Config, opts: { log?: Logger; clock?: Clock; db?: OpenOptions; startJobs?: boolean; faults?: FaultInjector; network?: NetworkProvisioning } = {}): Promise<AppContext> {
+export async function createContext(config: Config, opts: { log?: Logger; clock?: Clock; db?: OpenOptions; startJobs?: boolean; faults?: FaultInjector; network?: NetworkProvisioning; notifications?: NotificationAdapter } = {}): Promise<AppContext> {
   const log = opts.log ?? createLogger(config);
   const database = await openDatabase(opts.db ?? { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize });
   const applied = await migrate(database);
@@ -77,6 +101,28 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
   const jobs = new Jobs({ database, clock, log });
   resources.registerJobs(jobs);
   orders.registerJobs(jobs);
+  const notifications = opts.notifications ?? new SimulatedSms({ clock });
+  const credit = new CreditService({ db, clock, accounts, network, log });
+  credit.registerJobs(jobs);
+  // R-CC-2 / R-X-4: a payment that clears the arrears resumes the lines in its own request, after its commit
+  money.onCredited((e) => credit.onCredited(e));
+  const usage = new UsageService({ database, clock, money });
+  usage.registerJobs(jobs);
+  // R-CC-1 unbilled usage in the real-time balance; R-BIL-8 virtual accounts judged as soon as they are charged
+  credit.useUsage(usage);
+  usage.onCharged((accountIds) => credit.evaluateAccounts(accountIds).then(() => undefined));
+  const billing = new BillRunService({ db, clock, money, reference });
+  billing.usage = usage;
+  // R-BIL-5 → credit control: published bills and charged advance rent are judged at once
+  billing.onPublished = (accountIds) => credit.evaluateAccounts(accountIds).then(() => undefined);
+  billing.onCharged = (accountIds) => credit.evaluateAccounts(accountIds).then(() => undefined);
+  // R-ACC-17: the bill run asks late fees per account
+  const lateFees = new LateFeeService({ db, clock, money });
+  billing.lateFees = (tx, a, c) => lateFees.chargeLateFees(tx, a, c);
+  billing.registerJobs(jobs);
+  // R-INT-3: `notification.*` events reach the SMS adapter through the relay
+  const relay = new Relay({ db, clock, log, config: config.relay, notifications: () => notifications });
+  relay.registerJobs(jobs);
   if (opts.startJobs) {
     try {
       await jobs.start();
@@ -104,7 +150,16 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
     kiBox,
     network,
     cardWriting,
+    lateFees,
+    refunds: new RefundService({ db, clock }),
+    badDebts: new BadDebtService({ db, clock }),
+    credit,
+    notifications,
+    usage,
+    billing,
+    relay,
     close: async () => {
+      await relay.stop();
       await jobs.stop();
       await database.close();
     },

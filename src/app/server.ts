@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { accountRoutes } from '../domains/accounts/routes.ts';
+import { collectionRoutes } from '../domains/accounts/collection-routes.ts';
 import { customerRoutes } from '../domains/customers/routes.ts';
 import { operatorRoutes } from '../domains/operators/routes.ts';
 import { resourceRoutes } from '../domains/resources/routes.ts';
@@ -10,7 +11,11 @@ import { stockRoutes } from '../domains/resources/stock-routes.ts';
 import { importRoutes } from '../domains/resources/import-routes.ts';
 import { catalogRoutes } from '../domains/catalog/routes.ts';
 import { orderRoutes } from '../domains/orders/routes.ts';
+import { creditRoutes } from '../domains/credit/routes.ts';
 import { jobRoutes } from '../platform/jobs-routes.ts';
+import { usageRoutes } from '../domains/usage/routes.ts';
+import { billingRoutes } from '../domains/billing/routes.ts';
+import { integrationRoutes } from '../domains/integration/routes.ts';
 import { frameworkErrors, installErrorHandling } from '../platform/errors.ts';
 import { installAuth, installValidation } from '../platform/http.ts';
 import { Problem } from '../platform/schemas.ts';
@@ -56,7 +61,11 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
         { name: 'stock', description: '库存、调拨、领卡退卡、盘点' },
         { name: 'catalog', description: '产品目录' },
         { name: 'orders', description: '受理、校验、预算、免填单、提交、工单' },
+        { name: 'credit', description: '信控：实时结余、提醒、停复机、特殊开机' },
+        { name: 'usage', description: '话单导入、批价、详单' },
+        { name: 'billing', description: '出账：批次、进度、稽核、发布' },
         { name: 'admin', description: '管理' },
+        { name: 'integration', description: '事件投递（outbox 中继）' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -80,13 +89,18 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       operatorRoutes(api, ctx);
       customerRoutes(api, ctx);
       accountRoutes(api, ctx);
+      collectionRoutes(api, ctx);
       resourceRoutes(api, ctx);
       cardWritingRoutes(api, ctx);
       stockRoutes(api, ctx);
       importRoutes(api, ctx);
       catalogRoutes(api, ctx);
       orderRoutes(api, ctx);
+      creditRoutes(api, ctx);
       jobRoutes(api, ctx.jobs);
+      usageRoutes(api, ctx);
+      billingRoutes(api, ctx);
+      integrationRoutes(api, ctx);
     },
     { prefix: '/api/v1' },
   );

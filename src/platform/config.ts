@@ -17,6 +17,71 @@ export interface Config {
   kiKey: string | undefined;
   /** Key sealing card write scripts for the card readers (64 hex digits); unset: a per-process key. */
   cardTransportKey: string | undefined;
+  /** R-INT-1 outbox relay: sinks, retries and its loop inside `serve`. */
+  relay: RelayConfig;
+}
+
+/** The outbox relay's settings (README "Events"). */
+export interface RelayConfig {
+  /** OPENBOSS_WEBHOOK_URL: one or more http(s) URLs, comma separated; each is a sink (`webhook`, `webhook2`, …). */
+  webhookUrls: string[];
+  /** OPENBOSS_WEBHOOK_SECRET: key of the HMAC-SHA256 signature header; unset: requests are not signed. */
+  webhookSecret: string | undefined;
+  /** OPENBOSS_WEBHOOK_TIMEOUT_MS (default 10000). */
+  webhookTimeoutMs: number;
+  /** NATS_URL: publish to NATS JetStream too (e.g. nats://127.0.0.1:4222). */
+  natsUrl: string | undefined;
+  /** NATS_STREAM (default OPENBOSS), created on subjects `<prefix>.>` when missing. */
+  natsStream: string;
+  /** NATS_SUBJECT_PREFIX (default openboss): subject = prefix + '.' + event type. */
+  natsSubjectPrefix: string;
+  /** OPENBOSS_RELAY_MAX_ATTEMPTS (default 10): failed attempts before a delivery is a dead letter. */
+  maxAttempts: number;
+  /** OPENBOSS_RELAY_BACKOFF_SECONDS (default 30): first retry delay, doubled each attempt … */
+  backoffSeconds: number;
+  /** … up to OPENBOSS_RELAY_BACKOFF_MAX_SECONDS (default 3600). */
+  backoffMaxSeconds: number;
+  /** OPENBOSS_RELAY_BATCH (default 100): deliveries claimed per pass. */
+  batchSize: number;
+  /** OPENBOSS_RELAY_INTERVAL_MS (default 2000): the loop inside `serve`; 0 leaves it to the every-minute job. */
+  intervalMs: number;
+}
+
+function relayConfig(env: NodeJS.ProcessEnv): RelayConfig {
+  const webhookUrls = (env.OPENBOSS_WEBHOOK_URL ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  for (const u of webhookUrls) {
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(u).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new Error(`OPENBOSS_WEBHOOK_URL must be http(s) URLs, comma separated, got "${u}"`);
+  }
+  const prefix = env.NATS_SUBJECT_PREFIX || 'openboss';
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix)) throw new Error(`NATS_SUBJECT_PREFIX must be subject tokens without wildcards, got "${prefix}"`);
+  const stream = env.NATS_STREAM || 'OPENBOSS';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream)) throw new Error(`NATS_STREAM must be letters, digits, _ or -, got "${stream}"`);
+  const maxAttempts = intFrom(env.OPENBOSS_RELAY_MAX_ATTEMPTS, 10, 'OPENBOSS_RELAY_MAX_ATTEMPTS');
+  if (maxAttempts < 1) throw new Error('OPENBOSS_RELAY_MAX_ATTEMPTS must be at least 1');
+  const batchSize = intFrom(env.OPENBOSS_RELAY_BATCH, 100, 'OPENBOSS_RELAY_BATCH');
+  if (batchSize < 1 || batchSize > 10_000) throw new Error('OPENBOSS_RELAY_BATCH must be between 1 and 10000');
+  return {
+    webhookUrls,
+    webhookSecret: env.OPENBOSS_WEBHOOK_SECRET || undefined,
+    webhookTimeoutMs: intFrom(env.OPENBOSS_WEBHOOK_TIMEOUT_MS, 10_000, 'OPENBOSS_WEBHOOK_TIMEOUT_MS'),
+    natsUrl: env.NATS_URL || undefined,
+    natsStream: stream,
+    natsSubjectPrefix: prefix,
+    maxAttempts,
+    backoffSeconds: intFrom(env.OPENBOSS_RELAY_BACKOFF_SECONDS, 30, 'OPENBOSS_RELAY_BACKOFF_SECONDS'),
+    backoffMaxSeconds: intFrom(env.OPENBOSS_RELAY_BACKOFF_MAX_SECONDS, 3600, 'OPENBOSS_RELAY_BACKOFF_MAX_SECONDS'),
+    batchSize,
+    intervalMs: intFrom(env.OPENBOSS_RELAY_INTERVAL_MS, 2000, 'OPENBOSS_RELAY_INTERVAL_MS'),
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -37,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.OPENBOSS_TRUST_PROXY === '1' || env.OPENBOSS_TRUST_PROXY === 'true',
     kiKey: env.OPENBOSS_KI_KEY || undefined,
     cardTransportKey: env.OPENBOSS_CARD_TRANSPORT_KEY || undefined,
+    relay: relayConfig(env),
   };
 }
 

@@ -1,7 +1,8 @@
 // Network provisioning (R-INT-2): the commands the BOSS sends to the network (HLR/HSS) through one
 // adapter interface, with a built-in simulator for tests, the demo and the training sandbox. Account
-// opening activates the card's IMSI with its number at submission (R-RES-4, R-X-11); the
-// stop/resume commands of credit control and status orders (issue 4) join the NetworkCommand union.
+// opening activates the card's IMSI with its number at submission (R-RES-4, R-X-11); credit control
+// and status orders stop (one-way: outgoing barred; two-way: all barred) and resume lines; family
+// numbers, whitelists and features are set per subscriber. The simulator keeps each number's state.
 import type { Clock } from './clock.ts';
 
 interface CommandBase {
@@ -9,6 +10,8 @@ interface CommandBase {
   subscriberId: number;
   /** the order that asked for it, when one did */
   orderId?: number | null | undefined;
+  /** the card the command is about (activate/deactivate); optional elsewhere so every command reads alike */
+  iccid?: string | undefined;
 }
 
 /** Opens a new subscriber on the network: the card's IMSI with the number (开户开通). */
@@ -26,8 +29,41 @@ export interface DeactivateCommand extends CommandBase {
   reason: string;
 }
 
-/** Every command the adapter carries; issue 4 adds stop / resume here. */
-export type NetworkCommand = ActivateCommand | DeactivateCommand;
+/** Bars the line: `one_way` stops outgoing calls and data (单停), `two_way` everything (双停). */
+export interface StopCommand extends CommandBase {
+  command: 'stop';
+  mode: 'one_way' | 'two_way';
+  reason: string;
+}
+
+/** Lifts every bar (复机). */
+export interface ResumeCommand extends CommandBase {
+  command: 'resume';
+  reason: string;
+}
+
+/** The family numbers (亲情号码) of the line, replacing what it had (R-BND-9). */
+export interface FamilyNumbersCommand extends CommandBase {
+  command: 'family_numbers';
+  numbers: string[];
+}
+
+/** Numbers the line may still call while barred one-way, or a group's allowed callers (白名单). */
+export interface WhitelistCommand extends CommandBase {
+  command: 'whitelist';
+  add?: string[] | undefined;
+  remove?: string[] | undefined;
+}
+
+/** Network features (international roaming, EVDO/data, caller ID…) switched on and off. */
+export interface FeaturesCommand extends CommandBase {
+  command: 'features';
+  add?: string[] | undefined;
+  remove?: string[] | undefined;
+}
+
+/** Every command the adapter carries. */
+export type NetworkCommand = ActivateCommand | DeactivateCommand | StopCommand | ResumeCommand | FamilyNumbersCommand | WhitelistCommand | FeaturesCommand;
 export type NetworkCommandName = NetworkCommand['command'];
 
 /** What activate() takes: an ActivateCommand without its name. */
@@ -69,6 +105,15 @@ export interface SentCommand {
 
 const DEFAULT_FAILURE = { code: 'NETWORK_REJECTED', zh: '网络侧开通失败（HLR 拒绝）', en: 'The network refused the activation (HLR rejected it)' };
 
+/** What the simulated network holds for one number after the commands it received. */
+export interface LineState {
+  /** `inactive` before activation and after deactivation */
+  state: 'inactive' | 'open' | 'one_way' | 'two_way';
+  familyNumbers: string[];
+  whitelist: string[];
+  features: string[];
+}
+
 /**
  * Records every command in memory (the last `keep`, so a long demo or a benchmark does not grow
  * without bound) and answers at once; `failNext` makes the next command of a kind fail.
@@ -79,6 +124,7 @@ export class SimulatedNetwork implements NetworkProvisioning {
   private readonly keep: number;
   private readonly log: SentCommand[] = [];
   private readonly failures: { command: NetworkCommandName; error: typeof DEFAULT_FAILURE }[] = [];
+  private readonly lines = new Map<string, LineState>();
   private seq = 0;
 
   constructor(opts: { clock?: Clock | undefined; keep?: number | undefined } = {}) {
@@ -104,6 +150,12 @@ export class SimulatedNetwork implements NetworkProvisioning {
     return this.log.filter((c) => c.command.serviceNumber === serviceNumber && c.ok);
   }
 
+  /** The line as the network holds it now (a number never activated here counts as open: it predates the simulator). */
+  lineState(serviceNumber: string): LineState {
+    const l = this.lines.get(serviceNumber);
+    return l ? { ...l, familyNumbers: [...l.familyNumbers], whitelist: [...l.whitelist], features: [...l.features] } : { state: 'open', familyNumbers: [], whitelist: [], features: [] };
+  }
+
   activate(a: Activation): Promise<NetworkReceipt> {
     return this.send({ command: 'activate', ...a });
   }
@@ -116,6 +168,37 @@ export class SimulatedNetwork implements NetworkProvisioning {
     this.log.push({ commandId, at, command: { ...c }, ok: !failure, ...(failure ? { error: failure.error } : {}) });
     if (this.log.length > this.keep) this.log.splice(0, this.log.length - this.keep);
     if (failure) throw new ProvisioningError(failure.error.code, failure.error.zh, failure.error.en);
+    this.apply(c);
     return { commandId, at };
+  }
+
+  private apply(c: NetworkCommand): void {
+    const l = this.lines.get(c.serviceNumber) ?? { state: 'open', familyNumbers: [], whitelist: [], features: [] };
+    const without = (xs: string[], drop: string[] | undefined) => xs.filter((x) => !(drop ?? []).includes(x));
+    const withAll = (xs: string[], add: string[] | undefined) => [...new Set([...xs, ...(add ?? [])])];
+    switch (c.command) {
+      case 'activate':
+        l.state = 'open';
+        break;
+      case 'deactivate':
+        l.state = 'inactive';
+        break;
+      case 'stop':
+        l.state = c.mode;
+        break;
+      case 'resume':
+        l.state = 'open';
+        break;
+      case 'family_numbers':
+        l.familyNumbers = [...c.numbers];
+        break;
+      case 'whitelist':
+        l.whitelist = withAll(without(l.whitelist, c.remove), c.add);
+        break;
+      case 'features':
+        l.features = withAll(without(l.features, c.remove), c.add);
+        break;
+    }
+    this.lines.set(c.serviceNumber, l);
   }
 }

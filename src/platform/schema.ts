@@ -213,6 +213,10 @@ export interface BillsTable {
   status: Generated<'prebill' | 'published'>;
   adjusted_at: Ts | null;
   created_at: Ts;
+  /** bill run (0011): the run that billed it, its due date and publication */
+  run_id: number | null;
+  due_at: Ts | null;
+  published_at: Ts | null;
 }
 export interface BillLinesTable {
   account_id: number;
@@ -224,7 +228,9 @@ export interface BillLinesTable {
   amount_fen: number;
   paid_fen: Generated<number>;
   relation_id: number | null;
-  source: 'manual' | 'bill_run';
+  source: 'manual' | 'bill_run' | 'usage' | 'recurring' | 'minimum_spend' | 'virtual_rent' | 'late_fee';
+  /** bill run (0011): the run that wrote the line */
+  run_id: number | null;
   created_at: Ts;
 }
 export interface WriteOffsTable {
@@ -581,6 +587,289 @@ export interface HandsetsTable {
   recorded_at: Ts;
 }
 
+// Outbox relay (R-INT-1): per-sink delivery state of each event (migrations/0013_relay.sql).
+export interface OutboxDeliveriesTable {
+  event_id: number;
+  sink: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  status: Generated<'pending' | 'delivered' | 'dead'>;
+  attempts: Generated<number>;
+  next_attempt_at: Ts;
+  last_attempt_at: Ts | null;
+  last_error: string | null;
+  delivered_at: Ts | null;
+}
+
+// credit control and notification templates (migrations/0012_credit.sql)
+export type CreditState = 'ok' | 'reminded' | 'exempt' | 'reopened' | 'stopped_one_way' | 'stopped_two_way' | 'linked_pending' | 'linked_stopped';
+export interface CreditStatesTable {
+  subscriber_id: number;
+  account_id: number;
+  state: CreditState;
+  since: Ts;
+  rule: string;
+  balance_fen: number | null;
+  arrears_fen: number | null;
+  reminded_at: Ts | null;
+  stopped_at: Ts | null;
+  exempt_until: Ts | null;
+  reopen_until: Ts | null;
+  reopened_by: number | null;
+  linked_to: number | null;
+  linked_stop_at: Ts | null;
+  updated_at: Ts;
+}
+export interface CreditVipExemptionsTable {
+  vip_level: string;
+}
+export interface NotificationTemplatesTable {
+  template_code: string;
+  channel: Generated<'sms'>;
+  text_zh: string;
+  description: string;
+}
+
+// usage and rating (R-BIL-1..3, R-BIL-8; migrations/0010_usage.sql)
+export interface UsageFilesTable {
+  file_id: Generated<number>;
+  kind: 'file' | 'api';
+  file_name: string;
+  sha256: string | null;
+  status: Generated<'running' | 'completed' | 'failed'>;
+  rows_total: Generated<number>;
+  accepted: Generated<number>;
+  rejected: Generated<number>;
+  duplicate: Generated<number>;
+  errors: ColumnType<unknown, string | undefined, string>;
+  operator_id: number | null;
+  department_id: string | null;
+  started_at: Ts;
+  finished_at: Ts | null;
+}
+export interface UsageStagingTable {
+  file_id: number;
+  line: number;
+  record_id: string;
+  service_number: string;
+  other_party: string;
+  started_at: Ts;
+  cycle: string;
+  usage: string;
+  scope: string;
+  quantity: number;
+  area: string | null;
+}
+export interface CdrsTable {
+  account_id: number;
+  record_id: string;
+  subscriber_id: number;
+  cycle: string;
+  usage: 'voice' | 'sms' | 'data';
+  scope: 'local' | 'long_distance' | 'roaming';
+  other_party: string;
+  started_at: Ts;
+  quantity: number;
+  area: string | null;
+  file_id: number;
+  line: number | null;
+  imported_at: Ts;
+  rated_at: Ts | null;
+  item_code: string | null;
+  unit: string | null;
+  units: number | null;
+  free_units: number | null;
+  rate_fen: number | null;
+  charge_fen: number | null;
+  offer_code: string | null;
+  free_reason: string | null;
+}
+export interface UsageAllowancesTable {
+  account_id: number;
+  subscriber_id: number;
+  cycle: string;
+  usage: string;
+  scope: string;
+  used_units: Generated<number>;
+}
+export interface UsageChargesTable {
+  account_id: number;
+  subscriber_id: number;
+  cycle: string;
+  item_code: string;
+  amount_fen: Generated<number>;
+  units: Generated<number>;
+  records: Generated<number>;
+  billed_fen: Generated<number>;
+  billed_at: Ts | null;
+  updated_at: Ts;
+}
+export interface FamilyNumbersTable {
+  family_number_id: Generated<number>;
+  subscriber_id: number;
+  family_number: string;
+  valid_from: Ts;
+  valid_to: Ts | null;
+  rate_fen: Generated<number>;
+  source: string;
+  source_id: string | null;
+  created_at: Ts;
+}
+export interface UsageVpmnGroupsTable {
+  group_code: string;
+  name: string;
+  voice_rate_fen: number;
+}
+export interface UsageVpmnMembersTable {
+  group_code: string;
+  subscriber_id: number;
+  service_number: string;
+  short_number: string | null;
+  valid_from: Ts;
+  valid_to: Ts | null;
+  source: string;
+  source_id: string | null;
+}
+export interface UsageBaseTariffsTable {
+  usage: string;
+  scope: string;
+  unit: string;
+  rate_fen: number;
+}
+
+// late fees, refund cases, bad debt (migrations/0014_late_fees_refunds.sql; R-ACC-16, R-ACC-17, R-X-7, R-BIL-10)
+export interface LateFeeExemptItemsTable {
+  item_code: string;
+}
+export interface LateFeeAccrualsTable {
+  account_id: number;
+  accrual_id: Generated<number>;
+  principal_line_id: number;
+  subscriber_id: number;
+  cycle: string;
+  /** business days "YYYY-MM-DD" (Asia/Shanghai) */
+  due_date: string;
+  first_day: string;
+  last_day: string;
+  days: number;
+  base_fen_days: number;
+  rate_per_10k: number;
+  computed_fen: number;
+  amount_fen: number;
+  late_fee_line_id: number | null;
+  waived_fen: Generated<number>;
+  created_at: Ts;
+}
+export interface LateFeeWaiversTable {
+  account_id: number;
+  waiver_id: Generated<number>;
+  accrual_id: number;
+  grant_id: number;
+  amount_fen: number;
+  reason: string;
+  operator_id: number | null;
+  created_at: Ts;
+}
+export type RefundCaseState = 'opened' | 'confirmed' | 'identified' | 'refunded' | 'rejected';
+export interface RefundCasesTable {
+  account_id: number;
+  case_id: Generated<number>;
+  payment_id: number;
+  book_id: number;
+  amount_fen: number;
+  complaint_ref: string;
+  note: string | null;
+  state: RefundCaseState;
+  opened_by: number | null;
+  opened_department: string | null;
+  opened_at: Ts;
+  confirmed_by: number | null;
+  confirmed_at: Ts | null;
+  rejected_reason: string | null;
+  customer_id_type: string | null;
+  customer_id_number: string | null;
+  holder_name: string | null;
+  holder_id_type: string | null;
+  holder_id_number: string | null;
+  identified_by: number | null;
+  identified_at: Ts | null;
+  refund_payment_id: number | null;
+  refunded_by: number | null;
+  refunded_at: Ts | null;
+  updated_at: Ts;
+}
+export interface BadDebtsTable {
+  account_id: number;
+  bad_debt_id: Generated<number>;
+  amount_fen: number;
+  reason: string;
+  operator_id: number | null;
+  department_id: string | null;
+  created_at: Ts;
+}
+export interface BadDebtLinesTable {
+  account_id: number;
+  line_id: number;
+  bad_debt_id: number;
+  amount_fen: number;
+  paid_before_fen: number;
+}
+
+// ---- bill run (0011, R-BIL-4..9, R-X-9, R-X-14); the service reads them through SQL in domains/billing/repo.ts ----
+export interface BillRunsTable {
+  run_id: Generated<number>;
+  cycle: string;
+  state: 'running' | 'prebilled' | 'publishing' | 'published' | 'failed';
+  chunks_total: Generated<number>;
+  accounts_total: Generated<number>;
+  operator_id: number | null;
+  started_at: Ts;
+  prebilled_at: Ts | null;
+  published_at: Ts | null;
+  wall_started_at: Generated<Ts>;
+  wall_finished_at: Ts | null;
+}
+export interface BillRunChunksTable {
+  run_id: number;
+  chunk_no: number;
+  account_lo: number;
+  account_hi: number;
+  accounts: number;
+  state: Generated<'pending' | 'done' | 'failed'>;
+  publish_state: Generated<'pending' | 'done' | 'failed'>;
+  attempts: Generated<number>;
+  error: string | null;
+  accounts_done: Generated<number>;
+  subscribers: Generated<number>;
+  lines: Generated<number>;
+  amount_fen: Generated<number>;
+  worker: string | null;
+  started_at: Ts | null;
+  finished_at: Ts | null;
+  published_at: Ts | null;
+}
+export interface RecurringChargesTable {
+  account_id: number;
+  charge_id: Generated<number>;
+  subscriber_id: number;
+  cycle: string;
+  subscriber_offer_id: number;
+  charge_seq: number;
+  kind: 'recurring' | 'minimum_spend';
+  item_code: string;
+  amount_fen: number;
+  days: number;
+  cycle_days: number;
+  run_id: number | null;
+  created_at: Ts;
+}
+export interface ParkedPaymentsTable {
+  account_id: number;
+  payment_id: number;
+  parked_at: Ts;
+  replayed_at: Ts | null;
+}
+
 export interface DB {
   business_parameters: BusinessParametersTable;
   brands: BrandsTable;
@@ -630,4 +919,32 @@ export interface DB {
   stock_counts: StockCountsTable;
   stock_count_differences: StockCountDifferencesTable;
   card_writes: CardWritesTable;
+  // credit control (R-CC-1..4, R-INT-3)
+  credit_states: CreditStatesTable;
+  credit_vip_exemptions: CreditVipExemptionsTable;
+  notification_templates: NotificationTemplatesTable;
+  // outbox relay (R-INT-1)
+  outbox_deliveries: OutboxDeliveriesTable;
+  // usage and rating (R-BIL-1..3, R-BIL-8)
+  usage_files: UsageFilesTable;
+  usage_staging: UsageStagingTable;
+  cdrs: CdrsTable;
+  usage_allowances: UsageAllowancesTable;
+  usage_charges: UsageChargesTable;
+  family_numbers: FamilyNumbersTable;
+  usage_vpmn_groups: UsageVpmnGroupsTable;
+  usage_vpmn_members: UsageVpmnMembersTable;
+  usage_base_tariffs: UsageBaseTariffsTable;
+  // late fees, refund cases, bad debt (R-ACC-16, R-ACC-17, R-X-7, R-BIL-10)
+  late_fee_exempt_items: LateFeeExemptItemsTable;
+  late_fee_accruals: LateFeeAccrualsTable;
+  late_fee_waivers: LateFeeWaiversTable;
+  refund_cases: RefundCasesTable;
+  bad_debts: BadDebtsTable;
+  bad_debt_lines: BadDebtLinesTable;
+  // bill run (R-BIL-4..9, R-X-9, R-X-14)
+  bill_runs: BillRunsTable;
+  bill_run_chunks: BillRunChunksTable;
+  recurring_charges: RecurringChargesTable;
+  parked_payments: ParkedPaymentsTable;
 }

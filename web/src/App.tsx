@@ -14,11 +14,14 @@ import NotFound from './pages/NotFound.tsx';
 import OrderWizard from './pages/Order/index.tsx';
 import Payment from './pages/Payment/index.tsx';
 import AgentOpen from './pages/Agent/index.tsx';
+import BillRuns from './pages/Billing/index.tsx';
+import CreditQueue from './pages/Credit/index.tsx';
 import AgentCards from './pages/Stock/AgentCards.tsx';
 import CardHistory from './pages/Stock/CardHistory.tsx';
 import StockOverview from './pages/Stock/Overview.tsx';
 import Transfers from './pages/Stock/Transfers.tsx';
 import Workbench from './pages/Workbench/index.tsx';
+import Outbox from './pages/Outbox/index.tsx';
 import WorkOrders from './pages/WorkOrders/index.tsx';
 import { SessionProvider, useSession } from './session.tsx';
 
@@ -47,7 +50,7 @@ function Shell() {
       <Route path="/login" element={<Login />} />
       <Route element={<RequireSession />}>
         <Route element={<AppLayout />}>
-          <Route index element={access.customers ? <Workbench /> : access.payment ? <Navigate to="/payment" replace /> : access.stock ? <Navigate to="/stock" replace /> : <NotFound />} />
+          <Route index element={access.customers ? <Workbench /> : access.payment ? <Navigate to="/payment" replace /> : access.stock ? <Navigate to="/stock" replace /> : access.billRuns ? <Navigate to="/billing" replace /> : access.credit ? <Navigate to="/credit" replace /> : <NotFound />} />
           <Route path="customers/:id" element={<Allowed when={access.customers}>{<Customer360 />}</Allowed>} />
           <Route path="payment" element={<Allowed when={access.payment}>{<Payment />}</Allowed>} />
           <Route path="orders/new" element={<Allowed when={access.orders}>{<OrderWizard />}</Allowed>} />
@@ -58,6 +61,9 @@ function Shell() {
           <Route path="stock/agent-cards" element={<Allowed when={access.stockPick}>{<AgentCards />}</Allowed>} />
           <Route path="stock/cards" element={<Allowed when={access.stock}>{<CardHistory />}</Allowed>} />
           <Route path="agent/open" element={<Allowed when={access.cardWrite}>{<AgentOpen />}</Allowed>} />
+          <Route path="outbox" element={<Allowed when={access.outbox}>{<Outbox />}</Allowed>} />
+          <Route path="billing" element={<Allowed when={access.billRuns}>{<BillRuns />}</Allowed>} />
+          <Route path="credit" element={<Allowed when={access.credit}>{<CreditQueue />}</Allowed>} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Route>

@@ -23,6 +23,22 @@ export interface Access {
   stockPick: boolean;
   /** 社会渠道开户 with on-site card writing (R-RES-4, R-RES-5). */
   cardWrite: boolean;
+  /** 事件投递: the outbox relay's events and dead letters (R-INT-1). */
+  outbox: boolean;
+  /** Retry a dead letter. */
+  outboxRetry: boolean;
+  /** 出帐管理: bill runs, their progress and review (R-BIL-7, R-BIL-9). */
+  billRuns: boolean;
+  /** Start a bill run and bill single accounts again. */
+  billRunStart: boolean;
+  /** 正式出帐 (publish a pre-bill). */
+  billRunPublish: boolean;
+  /** 详单/用量 of a subscriber. */
+  usage: boolean;
+  /** 信控队列 and an account's credit standing. */
+  credit: boolean;
+  /** 信用特殊开机 (R-X-2). */
+  creditReopen: boolean;
 }
 
 export function access(permissions: ReadonlySet<string>): Access {
@@ -40,5 +56,13 @@ export function access(permissions: ReadonlySet<string>): Access {
     stockTransfer: has('stock.read') && has('stock.transfer'),
     stockPick: has('stock.read') && has('stock.pick'),
     cardWrite: has('card.write') && has('order.create') && has('order.read') && has('customer.read') && has('account.read'),
+    outbox: has('outbox.read'),
+    outboxRetry: has('outbox.read') && has('outbox.retry'),
+    billRuns: has('billrun.read'),
+    billRunStart: has('billrun.read') && has('billrun.run'),
+    billRunPublish: has('billrun.read') && has('billrun.publish'),
+    usage: has('usage.read'),
+    credit: has('credit.read'),
+    creditReopen: has('credit.read') && has('credit.reopen'),
   };
 }

@@ -363,6 +363,10 @@ export const moneyRepo = {
       .innerJoin('bills as b', (j) => j.onRef('b.account_id', '=', 'l.account_id').onRef('b.bill_id', '=', 'l.bill_id'))
       .innerJoin('subscribers as s', 's.subscriber_id', 'l.subscriber_id')
       .select(['l.line_id', 'l.bill_id', 'l.cycle', 'l.subscriber_id', 's.service_number', 'l.item_code', 'l.amount_fen', 'l.paid_fen', 'b.status'])
+      // R-BIL-10: a line written off as bad debt stays visible but is no longer arrears
+      .select((eb) =>
+        eb.exists(eb.selectFrom('bad_debt_lines as bd').select('bd.line_id').whereRef('bd.account_id', '=', 'l.account_id').whereRef('bd.line_id', '=', 'l.line_id')).as('bad_debt'),
+      )
       .where('l.account_id', '=', accountId)
       .whereRef('l.paid_fen', '<', 'l.amount_fen')
       .orderBy('l.cycle')

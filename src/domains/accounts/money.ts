@@ -48,8 +48,38 @@ export interface WriteOffView {
 
 export class MoneyService {
   private readonly deps: { db: Db; clock: Clock; reference: AccountingReference };
+  /** R-X-9 (set by the bill run): parks a payment's write-off while the account has pre-bills; true when parked. */
+  parkWriteOff: ((tx: Tx, accountId: number, paymentId: number) => Promise<boolean>) | undefined;
   constructor(deps: { db: Db; clock: Clock; reference: AccountingReference }) {
     this.deps = deps;
+  }
+
+  // after-commit listeners (credit control resumes a paid-up line at once, R-CC-2 / R-X-4)
+  private readonly creditedListeners: ((e: CreditedEvent) => Promise<void> | void)[] = [];
+
+  /**
+   * `fn` runs after a payment, grant or reversal of an account has committed, when this service owned
+   * the transaction (inside a caller's transaction, the caller calls it after its own commit). The
+   * payment waits for it, so a resumption is done when the payment answers; its errors are its own.
+   */
+  onCredited(fn: (e: CreditedEvent) => Promise<void> | void): void {
+    this.creditedListeners.push(fn);
+  }
+
+  private async credited(accountId: number, kind: CreditedEvent['kind'], callerTx: Tx | undefined): Promise<void> {
+    if (callerTx) return;
+    await this.creditedAfterCommit(accountId, kind);
+  }
+
+  /** For a caller that paid inside its own transaction (an order's payment or prestore): call after that commit. */
+  async creditedAfterCommit(accountId: number, kind: CreditedEvent['kind'] = 'payment'): Promise<void> {
+    for (const fn of this.creditedListeners) {
+      try {
+        await fn({ accountId, kind });
+      } catch {
+        /* a listener never undoes or fails the committed money change */
+      }
+    }
   }
 
   /** R-ACC-5: write off every open line the account's usable books may pay. */
@@ -128,8 +158,11 @@ export class MoneyService {
     // the common case (nothing to write off, nothing expiring, a new key) is one atomic statement,
     // also inside a caller's transaction (an order's prestore); when it writes nothing, the full path runs
     const fast = await moneyRepo.fastPayment(callerTx ?? this.deps.db, newPayment);
-    if (fast) return { replayed: false, result: { payment: paymentView(fast.payment), writeOffs: [], books: fast.books } };
-    return inTransaction(this.deps.db, callerTx, async (tx) => {
+    if (fast) {
+      await this.credited(accountId, 'payment', callerTx);
+      return { replayed: false, result: { payment: paymentView(fast.payment), writeOffs: [], books: fast.books } };
+    }
+    const out = await inTransaction(this.deps.db, callerTx, async (tx) => {
       await this.lockOne(tx, accountId, opts.allowClosedAccount === true && callerTx !== undefined);
       // one round trip after the lock: the key, and whether expiry or write-off has work to do
       const head = await moneyRepo.paymentHead(tx, accountId, input.idempotencyKey, now);
@@ -143,7 +176,9 @@ export class MoneyService {
         return { replayed: true, result: await this.paymentResult(tx, accountId, head.existingPaymentId) };
       }
       const p = await moneyRepo.insertPaymentWithBook(tx, newPayment);
-      const allocations = await this.settle(tx, accountId, { kind: 'payment', id: p.payment_id }, input.payFirst, { dueBooks: head.dueBooks, openLines: head.openLines });
+      // R-X-9: pre-bills are open lines, so only a payment with open lines asks whether to park
+      const parked = head.openLines && this.parkWriteOff ? await this.parkWriteOff(tx, accountId, p.payment_id) : false;
+      const allocations = parked ? [] : await this.settle(tx, accountId, { kind: 'payment', id: p.payment_id }, input.payFirst, { dueBooks: head.dueBooks, openLines: head.openLines });
       const view = { paymentId: p.payment_id, amountFen: input.amountFen, bookType: input.bookType, bookId: p.book_id, channel: input.channel, writtenOffFen: sum(allocations) };
       await recordChange(
         tx,
@@ -154,6 +189,8 @@ export class MoneyService {
       );
       return { replayed: false, result: { payment: paymentView(p), writeOffs: allocations.map(writeOffView), books: await moneyRepo.openBooks(tx, accountId) } };
     });
+    if (!out.replayed) await this.credited(accountId, 'payment', callerTx);
+    return out;
   }
 
   /** An earlier payment as its first answer showed it (the idempotent replay, R-ACC-14), with today's books. */
@@ -168,7 +205,7 @@ export class MoneyService {
   /** Money given to an account (discounts, gifts): a book of its own, then write-off. */
   async grant(actor: Actor, accountId: number, input: GrantInput, callerTx?: Tx) {
     const w = await this.checkCredit(callerTx ?? this.deps.db, accountId, input);
-    return inTransaction(this.deps.db, callerTx, async (tx) => {
+    const out = await inTransaction(this.deps.db, callerTx, async (tx) => {
       await this.lockOne(tx, accountId);
       const now = this.deps.clock.now();
       const g = await moneyRepo.insertGrantWithBook(tx, { ...newBook(accountId, input, w, now), reason: input.reason, actor });
@@ -183,6 +220,8 @@ export class MoneyService {
       );
       return { grant: view, writeOffs: allocations, books: await moneyRepo.openBooks(tx, accountId) };
     });
+    await this.credited(accountId, 'grant', callerTx);
+    return out;
   }
 
   /**
@@ -325,7 +364,7 @@ export class MoneyService {
     const found = await moneyRepo.paymentById(this.deps.db, paymentId);
     if (!found) throw notFound(PAYMENT, paymentId);
     const accountId = found.account_id;
-    return this.deps.db.transaction().execute(async (tx) => {
+    const out = await this.deps.db.transaction().execute(async (tx) => {
       await accountRepo.lockAccounts(tx, [accountId]);
       const p = await moneyRepo.paymentById(tx, paymentId);
       if (!p) throw notFound(PAYMENT, paymentId);
@@ -373,7 +412,15 @@ export class MoneyService {
         books: await moneyRepo.openBooks(tx, accountId),
       };
     });
+    await this.credited(accountId, 'reversal', undefined);
+    return out;
   }
+}
+
+/** A committed money change of one account that may change its credit standing. */
+export interface CreditedEvent {
+  accountId: number;
+  kind: 'payment' | 'grant' | 'reversal';
 }
 
 export interface PaymentResult {

@@ -190,7 +190,9 @@ export const accountRepo = {
       .innerJoin('bill_items as i', 'i.code', 'l.item_code')
       .innerJoin('subscribers as s', 's.subscriber_id', 'l.subscriber_id')
       .innerJoin('accounts as a', 'a.account_id', 's.default_account_id')
-      .select(['l.line_id', 'l.cycle', 'l.subscriber_id', 'l.item_code', 'i.priority', 'a.billing_type', 'l.amount_fen', 'l.paid_fen'])
+      // R-X-7: a late-fee line is paid together with the principal it was charged for
+      .leftJoin('late_fee_accruals as lf', (j) => j.onRef('lf.account_id', '=', 'l.account_id').onRef('lf.late_fee_line_id', '=', 'l.line_id'))
+      .select(['l.line_id', 'l.cycle', 'l.subscriber_id', 'l.item_code', 'i.priority', 'a.billing_type', 'l.amount_fen', 'l.paid_fen', 'lf.principal_line_id'])
       .where('l.account_id', '=', accountId)
       .whereRef('l.paid_fen', '<', 'l.amount_fen')
       // R-BIL-9: only published bills are written off
@@ -204,6 +206,7 @@ export const accountRepo = {
       itemPriority: r.priority,
       billingType: r.billing_type as BillingType,
       openFen: r.amount_fen - r.paid_fen,
+      principalLineId: r.principal_line_id,
     }));
   },
 

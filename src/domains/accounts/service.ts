@@ -476,10 +476,13 @@ export class AccountService {
         amountFen: l.amount_fen,
         paidFen: l.paid_fen,
         openFen: l.amount_fen - l.paid_fen,
+        badDebt: l.bad_debt,
       });
       bills.set(l.bill_id, bill);
     }
-    const arrearsFen = lines.filter((l) => l.status === 'published').reduce((s, l) => s + l.amount_fen - l.paid_fen, 0);
+    // R-BIL-10: bad debt is shown apart, not as arrears
+    const arrearsFen = lines.filter((l) => l.status === 'published' && !l.bad_debt).reduce((s, l) => s + l.amount_fen - l.paid_fen, 0);
+    const badDebtFen = lines.filter((l) => l.status === 'published' && l.bad_debt).reduce((s, l) => s + l.amount_fen - l.paid_fen, 0);
     const usableFen = bookViews.filter((b) => b.status === 'usable').reduce((s, b) => s + b.balanceFen, 0);
     return {
       accountId,
@@ -488,6 +491,7 @@ export class AccountService {
       openBills: [...bills.values()],
       usableBalanceFen: usableFen,
       arrearsFen,
+      badDebtFen,
       creditLimitFen: a.credit_limit_fen,
       realtimeBalanceFen: usableFen - arrearsFen + a.credit_limit_fen,
       asOf: now.toISOString(),

@@ -8,6 +8,7 @@ import {
   isPrivate,
   isUsable,
   mayPay,
+  splitInProportion,
   writeOff,
   type Allocation,
   type BookState,
@@ -948,6 +949,122 @@ describe('R-ACC-5 property: random books and lines', () => {
         expect({ books, lines, payFirst }).toEqual(before);
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// R-X-7 principal and late fee: proportional on a partial payment, principal first on a full one
+// ---------------------------------------------------------------------------------------------
+
+describe('R-X-7 principal and late fee paid together', () => {
+  const principal = (over: Partial<LineState> = {}) => line(1, { cycle: '2026-09', itemCode: 'RENT_PLAN', itemPriority: 10, openFen: 10_000, ...over });
+  const fee = (over: Partial<LineState> = {}) => line(2, { cycle: '2026-10', itemCode: 'LATE_FEE', itemPriority: 130, openFen: 900, principalLineId: 1, ...over });
+
+  test('R-X-7 a partial payment is split in proportion between principal and late fee (half-up on the principal)', () => {
+    // 5000 × 10000 / 10900 = 4587.15… → 4587 to the principal, 413 to the late fee
+    const res = run([book(7, { balanceFen: 5000 })], [principal(), fee()]);
+    expect(res.allocations).toEqual([a(7, 1, 4587), a(7, 2, 413)]);
+    expect(res.lineOpen).toEqual(new Map([[1, 5413], [2, 487]]));
+  });
+
+  test('R-X-7 rounding is half-up on the principal and no fen is lost', () => {
+    // 1 × 1/2 = 0.5 → 1 to the principal, 0 to the fee
+    expect(run([book(7, { balanceFen: 1 })], [principal({ openFen: 1 }), fee({ openFen: 1 })]).allocations).toEqual([a(7, 1, 1)]);
+    // 3 × 3/4 = 2.25 → 2, the fee gets 1
+    expect(run([book(7, { balanceFen: 3 })], [principal({ openFen: 3 }), fee({ openFen: 1 })]).allocations).toEqual([a(7, 1, 2), a(7, 2, 1)]);
+    // 5 × 7/10 = 3.5 → 4, the fee gets 1
+    expect(run([book(7, { balanceFen: 5 })], [principal({ openFen: 7 }), fee({ openFen: 3 })]).allocations).toEqual([a(7, 1, 4), a(7, 2, 1)]);
+  });
+
+  test('R-X-7 a full payment pays the principal first, then the late fee, and keeps the rest', () => {
+    const res = run([book(7, { balanceFen: 20_000 })], [fee(), principal()]);
+    expect(res.allocations).toEqual([a(7, 1, 10_000), a(7, 2, 900)]);
+    expect(res.bookBalances).toEqual(new Map([[7, 9_100]]));
+  });
+
+  test('R-X-7 exactly the sum is a full payment: both lines close', () => {
+    const res = run([book(7, { balanceFen: 10_900 })], [principal(), fee()]);
+    expect(res.allocations).toEqual([a(7, 1, 10_000), a(7, 2, 900)]);
+    expect(res.bookBalances).toEqual(new Map([[7, 0]]));
+  });
+
+  test('R-X-7 several late fees of one principal share in proportion, summing to the payment', () => {
+    const lines = [principal({ openFen: 6000 }), fee({ openFen: 300 }), line(3, { cycle: '2026-11', itemCode: 'LATE_FEE', itemPriority: 130, openFen: 700, principalLineId: 1 })];
+    const res = run([book(7, { balanceFen: 3500 })], lines);
+    // 3500 × 6000/7000 = 3000; fees: round(3500 × 6300/7000) − 3000 = 150; 3500 − 3150 = 350
+    expect(res.allocations).toEqual([a(7, 1, 3000), a(7, 2, 150), a(7, 3, 350)]);
+  });
+
+  test('R-X-7 the unit keeps the principal’s place: an older principal with its fee goes before a newer bill', () => {
+    const newer = line(5, { cycle: '2026-10', itemCode: 'RENT_PLAN', itemPriority: 10, openFen: 5000 });
+    const res = run([book(7, { balanceFen: 10_900 })], [newer, principal(), fee()]);
+    expect(res.allocations).toEqual([a(7, 1, 10_000), a(7, 2, 900)]);
+    expect(res.lineOpen.get(5)).toBeUndefined();
+  });
+
+  test('R-X-7 a late fee whose principal is already paid is an ordinary line in its own cycle', () => {
+    const res = run([book(7, { balanceFen: 500 })], [fee({ principalLineId: 99 }), line(3, { cycle: '2026-10', itemCode: 'RENT_PLAN', itemPriority: 10, openFen: 1000 })]);
+    // R-X-5: same cycle, item priority 10 before 130
+    expect(res.allocations).toEqual([a(7, 3, 500)]);
+  });
+
+  test('R-X-7 a book that may not pay the late fee (R-ACC-3) pays the principal alone; the next book splits what is left', () => {
+    const fund = book(3, { bookType: 'restricted_fund', restrictedItems: ['RENT_PLAN'], balanceFen: 4000 });
+    const cash = book(8, { bookType: 'cash', balanceFen: 3000 });
+    const res = run([cash, fund], [principal(), fee()]);
+    // fund: 4000 to the principal; cash: 3000 over 6000 + 900 → round(3000 × 6000/6900) = 2609, fee 391
+    expect(res.allocations).toEqual([a(3, 1, 4000), a(8, 1, 2609), a(8, 2, 391)]);
+  });
+
+  test('R-X-7 splitInProportion: half-up on the first part, shares sum to the amount, none above its part', () => {
+    expect(splitInProportion(5000, [10_000, 900])).toEqual([4587, 413]);
+    expect(splitInProportion(0, [10, 20])).toEqual([0, 0]);
+    expect(splitInProportion(7, [0, 0])).toEqual([0, 0]);
+  });
+
+  test('R-X-7 property: any partial payment splits without losing a fen and never overpays a line', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 1, maxLength: 6 }), fc.nat(), (parts, seed) => {
+        const total = parts.reduce((s, p) => s + p, 0);
+        const amount = seed % total;
+        const shares = splitInProportion(amount, parts);
+        expect(shares.reduce((s, x) => s + x, 0)).toBe(amount);
+        shares.forEach((x, i) => {
+          expect(Number.isSafeInteger(x)).toBe(true);
+          expect(x).toBeGreaterThanOrEqual(0);
+          expect(x).toBeLessThanOrEqual(parts[i] as number);
+        });
+        // the principal's share is its exact half-up proportion
+        const exact = (amount * (parts[0] as number)) / total;
+        expect(Math.abs((shares[0] as number) - exact)).toBeLessThanOrEqual(0.5);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('R-X-7 property: principal and late fees of one book conserve money, split in proportion when short, principal first when enough', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200_000 }),
+        fc.array(fc.integer({ min: 1, max: 20_000 }), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1, max: 300_000 }),
+        (principalFen, fees, balanceFen) => {
+          const lines = [principal({ openFen: principalFen }), ...fees.map((f, i) => line(10 + i, { cycle: '2026-10', itemCode: 'LATE_FEE', itemPriority: 130, openFen: f, principalLineId: 1 }))];
+          const res = run([book(7, { balanceFen })], lines);
+          const total = principalFen + fees.reduce((s, f) => s + f, 0);
+          const paid = res.allocations.reduce((s, x) => s + x.amountFen, 0);
+          expect(paid).toBe(Math.min(balanceFen, total));
+          const toPrincipal = res.allocations.filter((x) => x.lineId === 1).reduce((s, x) => s + x.amountFen, 0);
+          if (balanceFen >= total) {
+            expect(toPrincipal).toBe(principalFen);
+            expect(res.allocations[0]?.lineId).toBe(1);
+          } else {
+            expect(Math.abs(toPrincipal - (balanceFen * principalFen) / total)).toBeLessThanOrEqual(0.5);
+          }
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -1,6 +1,6 @@
-// The write-off order (销账顺序): pure rules, no I/O. R-ACC-1..5, R-ACC-11, R-X-5, R-X-6.
+// The write-off order (销账顺序): pure rules, no I/O. R-ACC-1..5, R-ACC-11, R-X-5, R-X-6, R-X-7.
 import { cycleOf } from '../../platform/clock.ts';
-import type { Fen } from '../../platform/money.ts';
+import { type Fen, prorate } from '../../platform/money.ts';
 import type { BillingType } from '../../platform/schema.ts';
 
 export interface BookState {
@@ -29,6 +29,8 @@ export interface LineState {
   /** R-ACC-11: the billing type of the subscriber's own account. */
   billingType: BillingType;
   openFen: Fen;
+  /** R-X-7: a LATE_FEE line names the principal line it was charged for. */
+  principalLineId?: number | null | undefined;
 }
 
 /** R-X-5: a customer may ask to pay chosen subscribers, cycles or items first. */
@@ -115,27 +117,87 @@ export interface WriteOffResult {
 }
 
 /**
+ * R-X-7: `amount` split over `parts` in proportion, each share rounded half-up on the running total
+ * so that the shares add up to `amount` exactly (no fen lost) and none exceeds its part when
+ * `amount` is below their sum. The first part (the principal) gets exactly its half-up share.
+ */
+export function splitInProportion(amount: Fen, parts: readonly Fen[]): Fen[] {
+  const total = parts.reduce((s, p) => s + p, 0);
+  if (total <= 0) return parts.map(() => 0);
+  let cumulative = 0;
+  let given = 0;
+  return parts.map((p) => {
+    cumulative += p;
+    const upTo = prorate(amount, cumulative, total);
+    const share = upTo - given;
+    given = upTo;
+    return share;
+  });
+}
+
+/**
+ * R-X-7: lines paid as one unit: a principal line with the open late-fee lines charged for it
+ * (principal first, then the fees in line order). A late fee whose principal is paid, and every
+ * other line, is a unit of its own. Units keep the position of their earliest member.
+ */
+function paymentUnits(orderedLines: readonly LineState[]): LineState[][] {
+  const open = new Map(orderedLines.map((l) => [l.lineId, l]));
+  const rootOf = (l: LineState): LineState => {
+    const p = l.principalLineId == null ? undefined : open.get(l.principalLineId);
+    // only one level: a principal that is itself a late fee of an open line does not chain
+    return p && p.lineId !== l.lineId && (p.principalLineId == null || !open.has(p.principalLineId)) ? p : l;
+  };
+  const members = new Map<number, LineState[]>();
+  const units: LineState[][] = [];
+  for (const l of orderedLines) {
+    const root = rootOf(l);
+    let unit = members.get(root.lineId);
+    if (!unit) {
+      unit = [root];
+      members.set(root.lineId, unit);
+      units.push(unit);
+    }
+    if (root !== l) unit.push(l);
+  }
+  return units;
+}
+
+/**
  * R-ACC-5: takes the books in R-ACC-1/2 order; each book pays the open lines it may pay in
- * line order; what no usable book can pay stays open as arrears. Inputs are not modified.
+ * line order; what no usable book can pay stays open as arrears. R-X-7: a principal and its late
+ * fees are paid together: a book that cannot pay all of what it may pay of them splits its money
+ * in proportion; one that can pays the principal first. Inputs are not modified.
  */
 export function writeOff(books: readonly BookState[], lines: readonly LineState[], now: Date, payFirst?: PayFirst): WriteOffResult {
   const orderedBooks = books.filter((b) => isUsable(b, now)).sort(compareBooks);
   const orderedLines = lines.filter((l) => l.openFen > 0).sort((a, b) => compareLines(a, b, payFirst));
+  const units = paymentUnits(orderedLines);
   const open = new Map(orderedLines.map((l) => [l.lineId, l.openFen]));
   const allocations: Allocation[] = [];
   const bookBalances = new Map<number, Fen>();
   const lineOpen = new Map<number, Fen>();
+  const pay = (book: BookState, line: LineState, amount: Fen) => {
+    const remaining = open.get(line.lineId) ?? 0;
+    open.set(line.lineId, remaining - amount);
+    lineOpen.set(line.lineId, remaining - amount);
+    allocations.push({ lineId: line.lineId, bookId: book.bookId, amountFen: amount });
+  };
   for (const book of orderedBooks) {
     let balance = book.balanceFen;
-    for (const line of orderedLines) {
+    for (const unit of units) {
       if (balance === 0) break;
-      const remaining = open.get(line.lineId) ?? 0;
-      if (remaining === 0 || !mayPay(book, line)) continue;
-      const amount = Math.min(remaining, balance);
-      balance -= amount;
-      open.set(line.lineId, remaining - amount);
-      lineOpen.set(line.lineId, remaining - amount);
-      allocations.push({ lineId: line.lineId, bookId: book.bookId, amountFen: amount });
+      const payable = unit.filter((l) => (open.get(l.lineId) ?? 0) > 0 && mayPay(book, l));
+      if (payable.length === 0) continue;
+      const owed = payable.map((l) => open.get(l.lineId) ?? 0);
+      const total = owed.reduce((s, x) => s + x, 0);
+      // R-X-7: enough for all of it → principal first; otherwise in proportion
+      const shares = payable.length === 1 || balance >= total ? owed.map((x) => x) : splitInProportion(balance, owed);
+      payable.forEach((l, i) => {
+        const amount = Math.min(shares[i] ?? 0, balance);
+        if (amount <= 0) return;
+        balance -= amount;
+        pay(book, l, amount);
+      });
     }
     if (balance !== book.balanceFen) bookBalances.set(book.bookId, balance);
   }

@@ -211,7 +211,7 @@ export class OrderService {
    * records the fees, opens work orders and writes audit and events — or nothing at all.
    */
   async submit(actor: Actor, id: number) {
-    return this.activating(actor, id, (sent) => this.deps.db.transaction().execute(async (tx) => {
+    return this.afterMoney(await this.activating(actor, id, (sent) => this.deps.db.transaction().execute(async (tx) => {
       // the order and its stored quote in one round trip
       const locked = await orderRepo.lockWithFees(tx, id);
       const o = this.assertOpen(locked?.order, id, ['quoted']);
@@ -258,12 +258,12 @@ export class OrderService {
       }
       const { row, workOrders } = await this.applyOrder(tx, actor, o, t, facts, input, env, stored, sent);
       return this.view(tx, row, { fees: storedRows, workOrders });
-    }));
+    })));
   }
 
   /** R-ORD-6: the customer's reply (driven by the notification adapter, or entered at the desk). */
   async confirm(actor: Actor, id: number, reply: { accepted: boolean; reason?: string | undefined }) {
-    return this.activating(actor, id, (sent) => this.deps.db.transaction().execute(async (tx) => {
+    return this.afterMoney(await this.activating(actor, id, (sent) => this.deps.db.transaction().execute(async (tx) => {
       const o = await this.lockOpen(tx, id, ['awaiting_confirmation']);
       const now = this.deps.clock.now();
       const c: Record<string, unknown> = { ...(o.confirmation as Record<string, unknown>), repliedAt: now.toISOString() };
@@ -283,7 +283,14 @@ export class OrderService {
       const feeRows = await orderRepo.fees(tx, id);
       const { row, workOrders } = await this.applyOrder(tx, actor, o, t, facts, input, env, feeLines(feeRows), sent);
       return this.view(tx, row, { fees: feeRows, workOrders });
-    }));
+    })));
+  }
+
+  /** Prestores taken by an applied order are payments: credit control resumes lines they clear (R-CC-2), after the commit. */
+  private async afterMoney<V extends { status: string; accountId: number | null; fees: { kind: string; amountFen: number; waivedFen: number }[] }>(v: V): Promise<V> {
+    const applied = v.status === 'submitted' || v.status === 'completed';
+    if (applied && v.accountId !== null && v.fees.some((l) => l.kind === 'prestore' && l.amountFen > l.waivedFen)) await this.deps.money.creditedAfterCommit(v.accountId);
+    return v;
   }
 
   registerJobs(jobs: Jobs): void {

@@ -454,6 +454,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/clock/travel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move the simulated clock forward, running every scheduled job for each day passed, in order
+         * @description 时间推进：逐日运行到期的定时任务（出账、月初扣费、信控……），每个任务在其自己的业务时间运行。A job that fires several times a day runs once per day, at its last firing of that day. A bare date is midnight Asia/Shanghai.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        to: string;
+                    } | {
+                        advanceSeconds: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description The clock after the journey and the job runs */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "kind": "simulated",
+                         *       "now": "2027-05-31T16:00:00.000Z",
+                         *       "frozen": true,
+                         *       "from": "2026-11-15T02:00:00.000Z",
+                         *       "days": 198,
+                         *       "runs": [
+                         *         {
+                         *           "at": "2026-11-15T16:05:00.000Z",
+                         *           "job": "virtual-rent",
+                         *           "result": {
+                         *             "charged": 2
+                         *           }
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/customers": {
         parameters: {
             query?: never;
@@ -1737,7 +1849,106 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Bills of an account (newest cycle first) with their lines and write-off lines (帐单, 销账信息) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Bills */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "billId": 9,
+                         *           "accountId": 1,
+                         *           "cycle": "2026-10",
+                         *           "status": "published",
+                         *           "runId": 3,
+                         *           "dueAt": "2026-11-20T00:00:00+08:00",
+                         *           "publishedAt": "2026-11-02T01:00:00+00:00",
+                         *           "createdAt": "2026-11-01T01:00:00+00:00",
+                         *           "totalFen": 4600,
+                         *           "paidFen": 4600,
+                         *           "lines": [
+                         *             {
+                         *               "lineId": 31,
+                         *               "subscriberId": 5,
+                         *               "item": "RENT_PLAN",
+                         *               "amountFen": 4600,
+                         *               "paidFen": 4600,
+                         *               "source": "recurring",
+                         *               "relationId": null,
+                         *               "writeOffs": [
+                         *                 {
+                         *                   "writeOffId": 70,
+                         *                   "bookId": 12,
+                         *                   "amountFen": 4600,
+                         *                   "trigger": "bill",
+                         *                   "triggerId": 9,
+                         *                   "at": "2026-11-02T01:00:00+00:00"
+                         *                 }
+                         *               ]
+                         *             }
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Manual bill (帐务调整): itemised charges of a cycle, assigned by payment relations and written off at once */
         post: {
@@ -2520,6 +2731,1198 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/late-fees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Late fees of an account (滞纳金): the ledger of charged days per principal line, paid, waived, open (R-ACC-17)
+         * @description 滞纳金台帐：每条欠费明细按天计收的滞纳金，已缴、已减免、未缴。 / The late-fee ledger: days charged per overdue line, paid, waived and open.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The ledger and the policy */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "accountId": 12,
+                         *       "policy": {
+                         *         "ratePer10k": 30,
+                         *         "startOffsetDays": 1,
+                         *         "cycleCapFen": 10000,
+                         *         "dueDay": 20
+                         *       },
+                         *       "items": [
+                         *         {
+                         *           "accrualId": 5,
+                         *           "principal": {
+                         *             "lineId": 21,
+                         *             "cycle": "2026-09",
+                         *             "item": "RENT_PLAN",
+                         *             "amountFen": 10000
+                         *           },
+                         *           "subscriberId": 7,
+                         *           "cycle": "2026-11",
+                         *           "dueDate": "2026-10-20",
+                         *           "firstDay": "2026-11-01",
+                         *           "lastDay": "2026-11-30",
+                         *           "days": 30,
+                         *           "baseFenDays": 300000,
+                         *           "ratePer10k": 30,
+                         *           "computedFen": 900,
+                         *           "amountFen": 900,
+                         *           "lateFeeLineId": 88,
+                         *           "paidFen": 0,
+                         *           "waivedFen": 0,
+                         *           "openFen": 900
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/late-fees/{id}/waiver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Waive a late fee (滞纳金减免), whole or in part, with a reason (R-ACC-17)
+         * @description 减免需帐务室权限，记录原因并审计；减免金额以优惠赠款冲销该滞纳金明细。 / Needs the accounting permission; audited; booked as a discount grant written off on that line.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "reason": "银行托收失败非客户原因",
+                     *       "amountFen": 900
+                     *     }
+                     */
+                    "application/json": {
+                        reason: string;
+                        amountFen?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description The waiver */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "waiverId": 1,
+                         *       "accrualId": 5,
+                         *       "accountId": 12,
+                         *       "lateFeeLineId": 88,
+                         *       "grantId": 9,
+                         *       "amountFen": 900,
+                         *       "reason": "银行托收失败非客户原因",
+                         *       "openFen": 0
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/refund-cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Refund cases, newest first (ID numbers masked unless customer.pii) */
+        get: {
+            parameters: {
+                query?: {
+                    accountId?: number;
+                    state?: "opened" | "confirmed" | "identified" | "refunded" | "rejected";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The cases */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "caseId": 3,
+                         *           "accountId": 12,
+                         *           "paymentId": 41,
+                         *           "bookId": 30,
+                         *           "amountFen": 4500,
+                         *           "complaintRef": "TS-20261115-0007",
+                         *           "note": "银行重复扣款",
+                         *           "state": "identified",
+                         *           "openedBy": 2,
+                         *           "openedAt": "2026-11-15T02:00:00.000Z",
+                         *           "confirmedBy": 4,
+                         *           "confirmedAt": "2026-11-15T02:00:00.000Z",
+                         *           "rejectedReason": null,
+                         *           "customerId": {
+                         *             "idType": "resident_id",
+                         *             "idNumber": "110105********1234"
+                         *           },
+                         *           "holder": {
+                         *             "name": "张三",
+                         *             "idType": "resident_id",
+                         *             "idNumber": "110105********4321"
+                         *           },
+                         *           "identifiedBy": 2,
+                         *           "identifiedAt": "2026-11-15T02:00:00.000Z",
+                         *           "refundPaymentId": null,
+                         *           "refundedBy": null,
+                         *           "refundedAt": null,
+                         *           "masked": true
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Open a refund case for a bank-collection over-deduction (退费, R-ACC-16)
+         * @description 前台接到扣费投诉后登记退费工单：投诉单号、金额、所涉银行托收缴费。 / The front desk opens a case from a complaint: reference, amount, the bank-collection payment.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "paymentId": 41,
+                     *       "amountFen": 4500,
+                     *       "complaintRef": "TS-20261115-0007",
+                     *       "note": "银行重复扣款"
+                     *     }
+                     */
+                    "application/json": {
+                        paymentId: number;
+                        amountFen: number;
+                        complaintRef: string;
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The case */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "caseId": 3,
+                         *       "accountId": 12,
+                         *       "paymentId": 41,
+                         *       "bookId": 30,
+                         *       "amountFen": 4500,
+                         *       "complaintRef": "TS-20261115-0007",
+                         *       "note": "银行重复扣款",
+                         *       "state": "opened",
+                         *       "openedBy": 2,
+                         *       "openedAt": "2026-11-15T02:00:00.000Z",
+                         *       "confirmedBy": 4,
+                         *       "confirmedAt": "2026-11-15T02:00:00.000Z",
+                         *       "rejectedReason": null,
+                         *       "customerId": {
+                         *         "idType": "resident_id",
+                         *         "idNumber": "110105********1234"
+                         *       },
+                         *       "holder": {
+                         *         "name": "张三",
+                         *         "idType": "resident_id",
+                         *         "idNumber": "110105********4321"
+                         *       },
+                         *       "identifiedBy": 2,
+                         *       "identifiedAt": "2026-11-15T02:00:00.000Z",
+                         *       "refundPaymentId": null,
+                         *       "refundedBy": null,
+                         *       "refundedAt": null,
+                         *       "masked": true
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/refund-cases/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A refund case */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The case */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "caseId": 3,
+                         *       "accountId": 12,
+                         *       "paymentId": 41,
+                         *       "bookId": 30,
+                         *       "amountFen": 4500,
+                         *       "complaintRef": "TS-20261115-0007",
+                         *       "note": "银行重复扣款",
+                         *       "state": "identified",
+                         *       "openedBy": 2,
+                         *       "openedAt": "2026-11-15T02:00:00.000Z",
+                         *       "confirmedBy": 4,
+                         *       "confirmedAt": "2026-11-15T02:00:00.000Z",
+                         *       "rejectedReason": null,
+                         *       "customerId": {
+                         *         "idType": "resident_id",
+                         *         "idNumber": "110105********1234"
+                         *       },
+                         *       "holder": {
+                         *         "name": "张三",
+                         *         "idType": "resident_id",
+                         *         "idNumber": "110105********4321"
+                         *       },
+                         *       "identifiedBy": 2,
+                         *       "identifiedAt": "2026-11-15T02:00:00.000Z",
+                         *       "refundPaymentId": null,
+                         *       "refundedBy": null,
+                         *       "refundedAt": null,
+                         *       "masked": true
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/refund-cases/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The accounting room confirms (or rejects) the over-deduction (帐务室确认)
+         * @description 帐务室核查后确认多扣；accept=false 则驳回并写明原因。 / The accounting room confirms; accept=false rejects with a reason.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "accept": true
+                     *     }
+                     */
+                    "application/json": {
+                        accept?: boolean;
+                        reason?: string;
+                    } | null;
+                };
+            };
+            responses: {
+                /** @description The case */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "caseId": 3,
+                         *       "accountId": 12,
+                         *       "paymentId": 41,
+                         *       "bookId": 30,
+                         *       "amountFen": 4500,
+                         *       "complaintRef": "TS-20261115-0007",
+                         *       "note": "银行重复扣款",
+                         *       "state": "confirmed",
+                         *       "openedBy": 2,
+                         *       "openedAt": "2026-11-15T02:00:00.000Z",
+                         *       "confirmedBy": 4,
+                         *       "confirmedAt": "2026-11-15T02:00:00.000Z",
+                         *       "rejectedReason": null,
+                         *       "customerId": {
+                         *         "idType": "resident_id",
+                         *         "idNumber": "110105********1234"
+                         *       },
+                         *       "holder": {
+                         *         "name": "张三",
+                         *         "idType": "resident_id",
+                         *         "idNumber": "110105********4321"
+                         *       },
+                         *       "identifiedBy": 2,
+                         *       "identifiedAt": "2026-11-15T02:00:00.000Z",
+                         *       "refundPaymentId": null,
+                         *       "refundedBy": null,
+                         *       "refundedAt": null,
+                         *       "masked": true
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/refund-cases/{id}/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record the customer’s and the bank account holder’s ID (seed 004 §6.6.3)
+         * @description 登记客户身份证及银行帐户户主身份证（按证件规则校验，展示时脱敏）。 / IDs are checked like every ID (R-CUS-1) and shown masked (R-CUS-2).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "customer": {
+                     *         "idType": "resident_id",
+                     *         "idNumber": "11010519491231002X"
+                     *       },
+                     *       "holder": {
+                     *         "name": "张三",
+                     *         "idType": "resident_id",
+                     *         "idNumber": "11010519491231002X"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        customer: {
+                            /** @enum {string} */
+                            idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                            idNumber: string;
+                        };
+                        holder: {
+                            name: string;
+                            /** @enum {string} */
+                            idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                            idNumber: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description The case */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "caseId": 3,
+                         *       "accountId": 12,
+                         *       "paymentId": 41,
+                         *       "bookId": 30,
+                         *       "amountFen": 4500,
+                         *       "complaintRef": "TS-20261115-0007",
+                         *       "note": "银行重复扣款",
+                         *       "state": "identified",
+                         *       "openedBy": 2,
+                         *       "openedAt": "2026-11-15T02:00:00.000Z",
+                         *       "confirmedBy": 4,
+                         *       "confirmedAt": "2026-11-15T02:00:00.000Z",
+                         *       "rejectedReason": null,
+                         *       "customerId": {
+                         *         "idType": "resident_id",
+                         *         "idNumber": "110105********1234"
+                         *       },
+                         *       "holder": {
+                         *         "name": "张三",
+                         *         "idType": "resident_id",
+                         *         "idNumber": "110105********4321"
+                         *       },
+                         *       "identifiedBy": 2,
+                         *       "identifiedAt": "2026-11-15T02:00:00.000Z",
+                         *       "refundPaymentId": null,
+                         *       "refundedBy": null,
+                         *       "refundedAt": null,
+                         *       "masked": true
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/refund-cases/{id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Book the refund against the bank-collection book (退费操作, seed 004 §6.6.4)
+         * @description 从该笔银行托收帐本中退出相应金额（退费记录为负数缴费），守恒不变。 / The money leaves the collection’s book as a refund record; conservation holds.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The case */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "caseId": 3,
+                         *       "accountId": 12,
+                         *       "paymentId": 41,
+                         *       "bookId": 30,
+                         *       "amountFen": 4500,
+                         *       "complaintRef": "TS-20261115-0007",
+                         *       "note": "银行重复扣款",
+                         *       "state": "refunded",
+                         *       "openedBy": 2,
+                         *       "openedAt": "2026-11-15T02:00:00.000Z",
+                         *       "confirmedBy": 4,
+                         *       "confirmedAt": "2026-11-15T02:00:00.000Z",
+                         *       "rejectedReason": null,
+                         *       "customerId": {
+                         *         "idType": "resident_id",
+                         *         "idNumber": "110105********1234"
+                         *       },
+                         *       "holder": {
+                         *         "name": "张三",
+                         *         "idType": "resident_id",
+                         *         "idNumber": "110105********4321"
+                         *       },
+                         *       "identifiedBy": 2,
+                         *       "identifiedAt": "2026-11-15T02:00:00.000Z",
+                         *       "refundPaymentId": 52,
+                         *       "refundedBy": null,
+                         *       "refundedAt": null,
+                         *       "masked": true
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/bad-debt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Bad-debt records of an account with what was recovered since (R-BIL-10) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The records */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "accountId": 12,
+                         *       "writtenOffFen": 6900,
+                         *       "recoveredFen": 2000,
+                         *       "outstandingFen": 4900,
+                         *       "items": []
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Write off a closed account’s unpaid bills as bad debt (坏账核销, R-BIL-10)
+         * @description 仅限已销户帐户、用户已销号且帐单逾期满规定天数；明细保留可见，客户日后缴费仍可回收。 / Closed accounts only, lines overdue long enough; they stay visible and recoverable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "reason": "销户欠费催缴无果"
+                     *     }
+                     */
+                    "application/json": {
+                        reason: string;
+                        lineIds?: number[];
+                    };
+                };
+            };
+            responses: {
+                /** @description The bad-debt record */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "badDebtId": 2,
+                         *       "accountId": 12,
+                         *       "amountFen": 6900,
+                         *       "reason": "销户欠费催缴无果",
+                         *       "lines": [
+                         *         {
+                         *           "lineId": 21,
+                         *           "cycle": "2026-09",
+                         *           "subscriberId": 7,
+                         *           "item": "RENT_PLAN",
+                         *           "amountFen": 6900
+                         *         }
+                         *       ],
+                         *       "skipped": []
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -8696,6 +10099,496 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{id}/credit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Real-time balance (实时结余) with its parts and each subscriber’s judgement (R-CC-1, R-CC-4)
+         * @description 实时结余 = 可用帐本 − 未缴已出帐单 − 本期未出帐话费 + 信用度。每个用户按自己的帐单行单独判定（合帐时已缴清的用户不停机）。 / Real-time balance = usable books − unpaid published bills − unbilled usage of the cycle + credit limit; each subscriber is judged on its own bill lines.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The balance breakdown */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "accountId": 12,
+                         *       "billingType": "monthly",
+                         *       "usableBooksFen": 5000,
+                         *       "unpaidBillsFen": 3000,
+                         *       "notYetDueFen": 0,
+                         *       "unbilledUsageFen": 2500,
+                         *       "creditLimitFen": 0,
+                         *       "realtimeBalanceFen": -500,
+                         *       "reminderThresholdFen": 1000,
+                         *       "subscribers": [
+                         *         {
+                         *           "subscriberId": 30,
+                         *           "serviceNumber": "18602201234",
+                         *           "network": "wcdma3g",
+                         *           "stopReasons": [
+                         *             "arrears_one_way"
+                         *           ],
+                         *           "ownArrearsFen": 3000,
+                         *           "judgement": "arrears",
+                         *           "rule": "R-CC-4 own bill lines unpaid"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credit/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Credit-control queue (信控队列): who is reminded, exempt, reopened or stopped, since when and why
+         * @description 按状态列出信控中的用户：提醒、VIP 免停、特殊开机、单停、双停、关联停机。 / Subscribers under credit control by state; `stopped` lists every stopped state.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 状态 / state; default: every state but ok */
+                    state?: "reminded" | "exempt" | "reopened" | "stopped_one_way" | "stopped_two_way" | "linked_pending" | "linked_stopped" | "ok" | "stopped";
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of the queue */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "total": 1,
+                         *       "limit": 50,
+                         *       "offset": 0,
+                         *       "items": [
+                         *         {
+                         *           "subscriberId": 30,
+                         *           "serviceNumber": "18602201234",
+                         *           "state": "stopped_one_way",
+                         *           "since": "2026-11-20T00:00:00.000Z",
+                         *           "rule": "R-CC-4 own bill lines unpaid",
+                         *           "balanceFen": -3000,
+                         *           "arrearsFen": 3000
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subscribers/{id}/credit-reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Special credit reopen (信用特殊开机, R-X-2): an arrears-stopped line reopens for a set time
+         * @description 有权限的工号可为欠费停机用户特殊开机若干小时；到期未缴费，信控任务再次停机。 / By permission; when the time ends unpaid, credit control stops the line again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "hours": 48,
+                     *       "reason": "客户承诺两日内缴费"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description 开机时长（小时） / hours */
+                        hours: number;
+                        /** @description 原因 / reason */
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The reopen */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "subscriberId": 30,
+                         *       "state": "reopened",
+                         *       "reopenUntil": "2026-11-22T02:00:00.000Z",
+                         *       "stopReasons": []
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notifications/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SMS the simulated notification adapter has sent (R-INT-3) */
+        get: {
+            parameters: {
+                query?: {
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Sent messages */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "adapter": "simulator",
+                         *       "messages": [
+                         *         {
+                         *           "messageId": "SMS-1",
+                         *           "eventId": 41,
+                         *           "to": "18602201234",
+                         *           "templateCode": "CREDIT_REMINDER",
+                         *           "text": "尊敬的客户…",
+                         *           "at": "2026-11-15T02:00:00.000Z"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credit/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run credit control for some accounts now (the bill run and rating do this after charging, R-BIL-8) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "accountIds": [
+                     *         12
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        accountIds: number[];
+                    };
+                };
+            };
+            responses: {
+                /** @description What was done per account */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "results": [
+                         *         {
+                         *           "accountId": 12,
+                         *           "reminded": [],
+                         *           "stopped": [
+                         *             30
+                         *           ],
+                         *           "resumed": []
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/jobs": {
         parameters: {
             query?: never;
@@ -8850,6 +10743,1730 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem details with a stable code and messages in zh and en */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a batch of CDRs (话单) and rate them / 导入一批话单并批价
+         * @description Up to 10000 records. Each bad record (malformed time, unknown usage or scope, negative quantity, unknown number…) is rejected with its index and reason, the rest is imported and rated at once (R-BIL-3). A record id imported before changes nothing (counted as duplicate). 每批最多 10000 条；错误的记录逐条拒绝（序号与原因），其余导入并立即批价；已导入的话单编号不会重复计费。
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "records": [
+                     *         {
+                     *           "recordId": "SW01-20261115-000001",
+                     *           "serviceNumber": "18620000101",
+                     *           "otherParty": "13900001111",
+                     *           "startTime": "2026-11-15T09:30:00+08:00",
+                     *           "usage": "voice",
+                     *           "scope": "local",
+                     *           "quantity": 125,
+                     *           "area": "TJ-HX-0012"
+                     *         },
+                     *         {
+                     *           "recordId": "SW01-20261115-000002",
+                     *           "serviceNumber": "18620000101",
+                     *           "otherParty": "10086",
+                     *           "startTime": "2026-11-15 09:40:00",
+                     *           "usage": "sms",
+                     *           "scope": "local",
+                     *           "quantity": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        records: {
+                            /**
+                             * @description 话单编号（全局唯一） / record id (unique)
+                             * @example SW01-20261115-000001
+                             */
+                            recordId: string;
+                            /**
+                             * @description 用户号码 / service number
+                             * @example 18620000101
+                             */
+                            serviceNumber: string;
+                            /**
+                             * @description 对方号码 / other party
+                             * @example 13900001111
+                             */
+                            otherParty: string;
+                            /**
+                             * @description 开始时间：ISO 8601 带时区，或 YYYY-MM-DD HH:MM:SS（北京时间） / start time: ISO 8601 with offset, or YYYY-MM-DD HH:MM:SS (Asia/Shanghai)
+                             * @example 2026-11-15T09:30:00+08:00
+                             */
+                            startTime: string;
+                            /**
+                             * @description 业务：voice 语音、sms 短信、data 流量 / usage: voice, sms, data
+                             * @example voice
+                             */
+                            usage: string;
+                            /**
+                             * @description 类型：local 本地、long_distance 长途、roaming 漫游 / scope: local, long_distance, roaming
+                             * @example local
+                             */
+                            scope: string;
+                            /**
+                             * @description 用量：秒、条或字节 / seconds, messages or bytes
+                             * @example 125
+                             */
+                            quantity: number | string;
+                            /**
+                             * @description 基站或漫游地 / cell or roaming area
+                             * @example TJ-HX-0012
+                             */
+                            area?: string | null;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Counts, the rejected records and how many were rated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "fileId": 31,
+                         *       "received": 3,
+                         *       "accepted": 1,
+                         *       "rejected": 1,
+                         *       "duplicate": 1,
+                         *       "rejections": [
+                         *         {
+                         *           "index": 2,
+                         *           "recordId": "SW01-20261115-000003",
+                         *           "code": "USAGE_UNKNOWN",
+                         *           "reason": {
+                         *             "zh": "业务类型未知（voice、sms、data）",
+                         *             "en": "Unknown usage (voice, sms, data)"
+                         *           }
+                         *         }
+                         *       ],
+                         *       "rated": 1
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Imported CDR files and API batches, newest first / 已导入的话单文件与批次 */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The files */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "fileId": 30,
+                         *           "kind": "file",
+                         *           "fileName": "sw01-20261115.csv",
+                         *           "sha256": "9f2c6a1e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a29181706f5e4d3c2b1a09f8e",
+                         *           "status": "completed",
+                         *           "rowsTotal": 120000,
+                         *           "accepted": 119990,
+                         *           "rejected": 10,
+                         *           "duplicate": 0,
+                         *           "errors": [
+                         *             {
+                         *               "line": 57,
+                         *               "recordId": "SW01-57",
+                         *               "code": "START_TIME_INVALID",
+                         *               "reason": {
+                         *                 "zh": "开始时间格式错误",
+                         *                 "en": "Malformed start time"
+                         *               }
+                         *             }
+                         *           ],
+                         *           "operatorId": 4,
+                         *           "startedAt": "2026-11-15T02:00:00.000Z",
+                         *           "finishedAt": "2026-11-15T02:00:09.000Z"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subscribers/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Itemised usage (详单) of a subscriber in a cycle: records (paged) and totals per bill item; other parties masked */
+        get: {
+            parameters: {
+                query?: {
+                    /** @example 2026-11 */
+                    cycle?: string;
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The itemised usage */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "subscriberId": 7,
+                         *       "serviceNumber": "186****0101",
+                         *       "cycle": "2026-11",
+                         *       "total": 1,
+                         *       "limit": 100,
+                         *       "offset": 0,
+                         *       "totals": [
+                         *         {
+                         *           "itemCode": "VOICE_LOCAL",
+                         *           "records": 1,
+                         *           "units": 3,
+                         *           "amountFen": 0,
+                         *           "billedFen": 0
+                         *         }
+                         *       ],
+                         *       "totalFen": 0,
+                         *       "records": [
+                         *         {
+                         *           "recordId": "SW01-20261115-000001",
+                         *           "startedAt": "2026-11-15T01:30:00.000Z",
+                         *           "usage": "voice",
+                         *           "scope": "local",
+                         *           "otherParty": "139****1111",
+                         *           "quantity": 125,
+                         *           "area": "TJ-HX-0012",
+                         *           "itemCode": "VOICE_LOCAL",
+                         *           "unit": "minute",
+                         *           "units": 3,
+                         *           "freeUnits": 3,
+                         *           "chargeFen": 0,
+                         *           "freeReason": "allowance",
+                         *           "offerCode": "WO-46",
+                         *           "rated": true
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bill-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Bill runs, newest cycle first, with progress (R-BIL-7) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Runs */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "runId": 3,
+                         *           "cycle": "2026-10",
+                         *           "state": "running",
+                         *           "phase": "bill",
+                         *           "startedAt": "2026-11-01T01:00:00.000Z",
+                         *           "prebilledAt": null,
+                         *           "publishedAt": null,
+                         *           "progress": {
+                         *             "accountsDone": 4000,
+                         *             "accountsTotal": 10000,
+                         *             "chunksDone": 2,
+                         *             "chunksTotal": 5,
+                         *             "subscribers": 5200,
+                         *             "ratePerSecond": 3100.5,
+                         *             "etaSeconds": 2
+                         *           },
+                         *           "totalFen": 23900000,
+                         *           "lines": 8100,
+                         *           "totalsByItem": [
+                         *             {
+                         *               "item": "RENT_PLAN",
+                         *               "name": {
+                         *                 "zh": "套餐月租",
+                         *                 "en": "plan rent"
+                         *               },
+                         *               "amountFen": 18400000,
+                         *               "lines": 4000
+                         *             }
+                         *           ],
+                         *           "errors": [
+                         *             {
+                         *               "chunkNo": 1,
+                         *               "state": "failed",
+                         *               "publishState": "pending",
+                         *               "attempts": 1,
+                         *               "error": "connection reset",
+                         *               "worker": "host:1234:0"
+                         *             }
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Start (or resume) the bill run of a finished cycle (出账, R-BIL-5/6): pre-bills, worked by job workers
+         * @description 一个帐期只有一个出账批次；再次提交即续跑（已完成的分片不重算）。zh: starts or resumes; en: one run per cycle, a second call resumes it. Chunks are queued as `billrun-chunk` jobs when jobs run in the server; `openboss billrun worker` processes work them too.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "cycle": "2026-10"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description 帐期 / cycle (YYYY-MM) */
+                        cycle: string;
+                        workers?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description The run and its progress */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "runId": 3,
+                         *       "cycle": "2026-10",
+                         *       "state": "running",
+                         *       "phase": "bill",
+                         *       "startedAt": "2026-11-01T01:00:00.000Z",
+                         *       "prebilledAt": null,
+                         *       "publishedAt": null,
+                         *       "progress": {
+                         *         "accountsDone": 4000,
+                         *         "accountsTotal": 10000,
+                         *         "chunksDone": 2,
+                         *         "chunksTotal": 5,
+                         *         "subscribers": 5200,
+                         *         "ratePerSecond": 3100.5,
+                         *         "etaSeconds": 2
+                         *       },
+                         *       "totalFen": 23900000,
+                         *       "lines": 8100,
+                         *       "totalsByItem": [
+                         *         {
+                         *           "item": "RENT_PLAN",
+                         *           "name": {
+                         *             "zh": "套餐月租",
+                         *             "en": "plan rent"
+                         *           },
+                         *           "amountFen": 18400000,
+                         *           "lines": 4000
+                         *         }
+                         *       ],
+                         *       "errors": [
+                         *         {
+                         *           "chunkNo": 1,
+                         *           "state": "failed",
+                         *           "publishState": "pending",
+                         *           "attempts": 1,
+                         *           "error": "connection reset",
+                         *           "worker": "host:1234:0"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bill-runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A bill run: progress (done/total accounts, rate, ETA), per-chunk errors, totals per bill item (R-BIL-7) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "runId": 3,
+                         *       "cycle": "2026-10",
+                         *       "state": "running",
+                         *       "phase": "bill",
+                         *       "startedAt": "2026-11-01T01:00:00.000Z",
+                         *       "prebilledAt": null,
+                         *       "publishedAt": null,
+                         *       "progress": {
+                         *         "accountsDone": 4000,
+                         *         "accountsTotal": 10000,
+                         *         "chunksDone": 2,
+                         *         "chunksTotal": 5,
+                         *         "subscribers": 5200,
+                         *         "ratePerSecond": 3100.5,
+                         *         "etaSeconds": 2
+                         *       },
+                         *       "totalFen": 23900000,
+                         *       "lines": 8100,
+                         *       "totalsByItem": [
+                         *         {
+                         *           "item": "RENT_PLAN",
+                         *           "name": {
+                         *             "zh": "套餐月租",
+                         *             "en": "plan rent"
+                         *           },
+                         *           "amountFen": 18400000,
+                         *           "lines": 4000
+                         *         }
+                         *       ],
+                         *       "errors": [
+                         *         {
+                         *           "chunkNo": 1,
+                         *           "state": "failed",
+                         *           "publishState": "pending",
+                         *           "attempts": 1,
+                         *           "error": "connection reset",
+                         *           "worker": "host:1234:0"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bill-runs/{id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pre-bill review (预出账稽核, R-BIL-9): totals per bill item against the previous cycle, subscribers far above their usual */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The review */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "runId": 3,
+                         *       "cycle": "2026-10",
+                         *       "previousCycle": "2026-09",
+                         *       "state": "prebilled",
+                         *       "totalFen": 23900000,
+                         *       "previousTotalFen": 23500000,
+                         *       "items": [
+                         *         {
+                         *           "item": "RENT_PLAN",
+                         *           "name": {
+                         *             "zh": "套餐月租",
+                         *             "en": "plan rent"
+                         *           },
+                         *           "amountFen": 18400000,
+                         *           "previousFen": 18000000,
+                         *           "changeFen": 400000,
+                         *           "changePermille": 22
+                         *         }
+                         *       ],
+                         *       "anomalies": {
+                         *         "factor": 3,
+                         *         "minFen": 10000,
+                         *         "items": [
+                         *           {
+                         *             "subscriberId": 42,
+                         *             "accountId": 17,
+                         *             "serviceNumber": "18612345678",
+                         *             "totalFen": 18400,
+                         *             "averageFen": 2000
+                         *           }
+                         *         ]
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bill-runs/{id}/accounts/{accountId}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-run one account of a pre-billed run after a correction (单帐户重出帐, R-BIL-9) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                    accountId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description What changed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "runId": 3,
+                         *       "cycle": "2026-10",
+                         *       "accountId": 17,
+                         *       "subscribers": 1,
+                         *       "beforeFen": 18400,
+                         *       "afterFen": 4600,
+                         *       "lines": 1
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bill-runs/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish the pre-bills (正式出帐, R-BIL-9): due date, write-off from books, parked payments replayed (R-X-9), bill.published events */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "runId": 3,
+                         *       "cycle": "2026-10",
+                         *       "state": "published",
+                         *       "phase": "publish",
+                         *       "startedAt": "2026-11-01T01:00:00.000Z",
+                         *       "prebilledAt": null,
+                         *       "publishedAt": null,
+                         *       "progress": {
+                         *         "accountsDone": 4000,
+                         *         "accountsTotal": 10000,
+                         *         "chunksDone": 2,
+                         *         "chunksTotal": 5,
+                         *         "subscribers": 5200,
+                         *         "ratePerSecond": 3100.5,
+                         *         "etaSeconds": 2
+                         *       },
+                         *       "totalFen": 23900000,
+                         *       "lines": 8100,
+                         *       "totalsByItem": [
+                         *         {
+                         *           "item": "RENT_PLAN",
+                         *           "name": {
+                         *             "zh": "套餐月租",
+                         *             "en": "plan rent"
+                         *           },
+                         *           "amountFen": 18400000,
+                         *           "lines": 4000
+                         *         }
+                         *       ],
+                         *       "errors": [
+                         *         {
+                         *           "chunkNo": 1,
+                         *           "state": "failed",
+                         *           "publishState": "pending",
+                         *           "attempts": 1,
+                         *           "error": "connection reset",
+                         *           "worker": "host:1234:0"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Outbox events, newest first, with their delivery state per sink (R-INT-1) · 事件投递：事件及各投递目标的状态
+         * @description status: `pending` 待投递 (some sink has not taken it yet), `delivered` 已投递 (every sink has it), `dead` 投递失败 (a sink gave up after the configured attempts). Consumers dedupe by `eventId`: delivery is at least once.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "delivered" | "dead";
+                    /** @description 事件类型，或以 * 结尾的前缀 / an event type, or a prefix ending in * */
+                    type?: string;
+                    /** @description 上一页的 next / the `next` of the previous page */
+                    before?: number;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Events; `next` continues the list */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "eventId": 1042,
+                         *           "type": "payment.created",
+                         *           "aggregateType": "payment",
+                         *           "aggregateId": "318",
+                         *           "accountId": 77,
+                         *           "occurredAt": "2026-11-15T02:00:00.000Z",
+                         *           "publishedAt": null,
+                         *           "status": "dead",
+                         *           "deliveries": [
+                         *             {
+                         *               "sink": "webhook",
+                         *               "status": "dead",
+                         *               "attempts": 10,
+                         *               "nextAttemptAt": null,
+                         *               "lastAttemptAt": "2026-11-15T02:04:30.000Z",
+                         *               "lastError": "POST https://hooks.example.com/openboss: HTTP 503",
+                         *               "deliveredAt": null
+                         *             },
+                         *             {
+                         *               "sink": "nats",
+                         *               "status": "delivered",
+                         *               "attempts": 1,
+                         *               "nextAttemptAt": null,
+                         *               "lastAttemptAt": "2026-11-15T02:00:00.000Z",
+                         *               "lastError": null,
+                         *               "deliveredAt": "2026-11-15T02:00:00.000Z"
+                         *             }
+                         *           ]
+                         *         }
+                         *       ],
+                         *       "next": 1041
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outbox/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Dead letters: deliveries that gave up, with the last error · 死信（投递失败） */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 事件类型，或以 * 结尾的前缀 / an event type, or a prefix ending in * */
+                    type?: string;
+                    /** @description 投递目标 / sink */
+                    sink?: string;
+                    /** @description 上一页的 next / the `next` of the previous page */
+                    before?: number;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Dead deliveries, newest event first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "eventId": 1042,
+                         *           "sink": "webhook",
+                         *           "type": "payment.created",
+                         *           "aggregateType": "payment",
+                         *           "aggregateId": "318",
+                         *           "occurredAt": "2026-11-15T02:00:00.000Z",
+                         *           "attempts": 10,
+                         *           "lastError": "POST https://hooks.example.com/openboss: HTTP 503",
+                         *           "lastAttemptAt": "2026-11-15T02:04:30.000Z"
+                         *         }
+                         *       ],
+                         *       "next": null
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outbox/dead-letters/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retry every dead letter matching the filter (oldest first, up to 1000 events per call; `more` says there are others); each audited · 批量重新投递 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "payment.*",
+                     *       "sink": "webhook"
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * @description 事件类型，或以 * 结尾的前缀 / an event type, or a prefix ending in *
+                         * @example payment.created
+                         */
+                        type?: string;
+                        /**
+                         * @description 投递目标 / sink
+                         * @example webhook
+                         */
+                        sink?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The events put back in the queue */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "retried": 2,
+                         *       "eventIds": [
+                         *         1041,
+                         *         1042
+                         *       ],
+                         *       "more": false
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outbox/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Relay figures: pending, delivered and dead per sink, the oldest pending event · 投递统计 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Per sink; `waiting`: events not yet handed to the sinks */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "now": "2026-11-15T02:04:30.000Z",
+                         *       "sinks": [
+                         *         {
+                         *           "sink": "webhook",
+                         *           "configured": true,
+                         *           "pending": 3,
+                         *           "delivered": 1200,
+                         *           "dead": 1,
+                         *           "oldestPendingAt": "2026-11-15T02:00:00.000Z",
+                         *           "oldestPendingAgeSeconds": 270
+                         *         },
+                         *         {
+                         *           "sink": "notifications",
+                         *           "configured": true,
+                         *           "pending": 0,
+                         *           "delivered": 85,
+                         *           "dead": 0,
+                         *           "oldestPendingAt": null,
+                         *           "oldestPendingAgeSeconds": null
+                         *         }
+                         *       ],
+                         *       "waiting": {
+                         *         "events": 0,
+                         *         "oldestAt": null,
+                         *         "oldestAgeSeconds": null
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outbox/{eventId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One event with its payload and its state per sink · 事件详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    eventId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The event */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "eventId": 1042,
+                         *       "type": "payment.created",
+                         *       "aggregateType": "payment",
+                         *       "aggregateId": "318",
+                         *       "accountId": 77,
+                         *       "occurredAt": "2026-11-15T02:00:00.000Z",
+                         *       "publishedAt": null,
+                         *       "status": "dead",
+                         *       "deliveries": [
+                         *         {
+                         *           "sink": "webhook",
+                         *           "status": "dead",
+                         *           "attempts": 10,
+                         *           "nextAttemptAt": null,
+                         *           "lastAttemptAt": "2026-11-15T02:04:30.000Z",
+                         *           "lastError": "POST https://hooks.example.com/openboss: HTTP 503",
+                         *           "deliveredAt": null
+                         *         },
+                         *         {
+                         *           "sink": "nats",
+                         *           "status": "delivered",
+                         *           "attempts": 1,
+                         *           "nextAttemptAt": null,
+                         *           "lastAttemptAt": "2026-11-15T02:00:00.000Z",
+                         *           "lastError": null,
+                         *           "deliveredAt": "2026-11-15T02:00:00.000Z"
+                         *         }
+                         *       ],
+                         *       "payload": {
+                         *         "paymentId": 318,
+                         *         "accountId": 77,
+                         *         "amountFen": 5000,
+                         *         "method": "cash"
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outbox/{eventId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retry a dead letter: its dead deliveries (or that of one sink) are due again with fresh attempts; audited · 重新投递 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    eventId: number;
+                };
+                cookie?: never;
+            };
+            /** @description 可省略：重投全部失败目标 / optional: every dead sink */
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "sink": "webhook"
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * @description 投递目标 / sink
+                         * @example webhook
+                         */
+                        sink?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The event, pending again */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "eventId": 1042,
+                         *       "type": "payment.created",
+                         *       "aggregateType": "payment",
+                         *       "aggregateId": "318",
+                         *       "accountId": 77,
+                         *       "occurredAt": "2026-11-15T02:00:00.000Z",
+                         *       "publishedAt": null,
+                         *       "status": "pending",
+                         *       "deliveries": [
+                         *         {
+                         *           "sink": "webhook",
+                         *           "status": "pending",
+                         *           "attempts": 0,
+                         *           "nextAttemptAt": "2026-11-15T02:04:30.000Z",
+                         *           "lastAttemptAt": "2026-11-15T02:04:30.000Z",
+                         *           "lastError": "POST https://hooks.example.com/openboss: HTTP 503",
+                         *           "deliveredAt": null
+                         *         },
+                         *         {
+                         *           "sink": "nats",
+                         *           "status": "delivered",
+                         *           "attempts": 1,
+                         *           "nextAttemptAt": null,
+                         *           "lastAttemptAt": "2026-11-15T02:00:00.000Z",
+                         *           "lastError": null,
+                         *           "deliveredAt": "2026-11-15T02:00:00.000Z"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };

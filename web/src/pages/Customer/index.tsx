@@ -16,7 +16,10 @@ import type { CustomerOverview, OverviewAccount, OverviewBill } from '../../serv
 import { useSession } from '../../session.tsx';
 import { formatFen } from '../../utils/money.ts';
 import { formatTime } from '../../utils/time.ts';
+import { AccountBills } from './AccountBills.tsx';
+import { AccountCredit } from './AccountCredit.tsx';
 import { OpenBills } from './OpenBills.tsx';
+import { SubscriberUsage } from './SubscriberUsage.tsx';
 
 type Book = OverviewAccount['books'][number];
 type WriteOff = OverviewAccount['recentWriteOffs'][number];
@@ -86,8 +89,10 @@ function OrderHistory({ orders }: { orders: Order[] }) {
 
 const STATUS_COLOR: Record<string, string> = { normal: 'green', arrears_stop: 'red', bundle_stop: 'red', suspended: 'orange', lost: 'orange', pre_cancelled: 'default', cancelled: 'default' };
 
-function AccountCard({ a, canPay }: { a: OverviewAccount; canPay: boolean }) {
+function AccountCard({ a, canPay, numbers }: { a: OverviewAccount; canPay: boolean; numbers: ReadonlyMap<number, string> }) {
   const { t, label } = useI18n();
+  const { access } = useSession();
+  const names = { numbers, books: new Map(a.books.map((b) => [b.bookId, b.bookType])) };
   const { bookTypeName, itemName } = useReference();
   const navigate = useNavigate();
 
@@ -153,6 +158,12 @@ function AccountCard({ a, canPay }: { a: OverviewAccount; canPay: boolean }) {
             children: <OpenBills bills={a.openBills as OverviewBill[]} />,
           },
           {
+            key: 'history',
+            label: t('account.tab.history'),
+            children: <AccountBills accountId={a.accountId} names={names} />,
+          },
+          ...(access.credit ? [{ key: 'credit', label: t('account.tab.credit'), children: <AccountCredit accountId={a.accountId} /> }] : []),
+          {
             key: 'books',
             label: `${t('account.tab.books')} (${a.books.length})`,
             children: <Table<Book> rowKey="bookId" size="small" columns={bookColumns} dataSource={a.books} pagination={false} locale={{ emptyText: t('book.none') }} />,
@@ -210,6 +221,7 @@ export default function Customer360() {
   if (!data || data.customer.customerId !== id) return <Skeleton active paragraph={{ rows: 12 }} />;
 
   const c = data.customer;
+  const numbers = new Map(data.subscribers.map((s) => [s.subscriberId, s.serviceNumber]));
   const subColumns: TableColumnsType<Sub> = [
     { title: t('subscriber.serviceNumber'), dataIndex: 'serviceNumber', render: (v: string) => <Typography.Text strong className="mono">{v}</Typography.Text> },
     { title: t('subscriber.network'), dataIndex: 'network', render: (v: string) => label('network', v) },
@@ -299,6 +311,7 @@ export default function Customer360() {
       <Card title={t('subscriber.title')} style={{ marginTop: 16 }}>
         <Table<Sub> rowKey="subscriberId" size="small" columns={subColumns} dataSource={data.subscribers} pagination={false} locale={{ emptyText: t('subscriber.none') }} />
       </Card>
+      {access.usage && data.subscribers.length ? <SubscriberUsage subscribers={data.subscribers} /> : null}
 
       {access.accounts && data.accounts.length === 0 ? (
         <Card style={{ marginTop: 16 }}>
@@ -306,7 +319,7 @@ export default function Customer360() {
         </Card>
       ) : null}
       {data.accounts.map((a) => (
-        <AccountCard key={a.accountId} a={a} canPay={access.payment} />
+        <AccountCard key={a.accountId} a={a} canPay={access.payment} numbers={numbers} />
       ))}
 
       {access.orderRead ? <OrderHistory orders={data.orders} /> : null}

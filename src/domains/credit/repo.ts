@@ -1,0 +1,210 @@
+// The only place with SQL for credit control: what an account's money says, whose lines are overdue,
+// package members, the credit states of subscribers and the queue.
+import { type Insertable, sql } from 'kysely';
+import type { Q } from '../../platform/db.ts';
+import type { CreditState, CreditStatesTable, Linkage, Network, StopReason } from '../../platform/schema.ts';
+
+export interface CreditSubscriberRow {
+  subscriber_id: number;
+  service_number: string;
+  network: Network;
+  customer_id: number;
+  default_account_id: number;
+  lifecycle: string;
+  stop_reasons: StopReason[];
+  package_id: number | null;
+  vip_level: string;
+  contact_phone: string | null;
+  vip_exempt: boolean;
+}
+
+const subscriberColumns = sql`s.subscriber_id, s.service_number, s.network, s.customer_id, s.default_account_id, s.lifecycle, s.stop_reasons, s.package_id,
+  c.vip_level, c.contact_phone, EXISTS (SELECT 1 FROM credit_vip_exemptions v WHERE v.vip_level = c.vip_level) AS vip_exempt`;
+
+export const creditRepo = {
+  /**
+   * Serialises credit control of one account with its money changes (payments lock the same row),
+   * without bumping money_version: a concurrent one-statement payment stays on its fast path.
+   */
+  async lockAccount(q: Q, accountId: number) {
+    const r = await sql<{ account_id: number; billing_type: 'virtual' | 'quota' | 'monthly'; credit_limit_fen: number; status: string }>`
+      SELECT account_id, billing_type, credit_limit_fen, status FROM accounts WHERE account_id = ${accountId} FOR UPDATE`.execute(q);
+    return r.rows[0];
+  },
+  /** Anything a payment to this account could resume now: a line it pays stopped for arrears (R-CC-2). */
+  async hasArrearsStops(q: Q, accountId: number): Promise<boolean> {
+    const r = await sql<{ found: boolean }>`
+      SELECT EXISTS (
+        SELECT 1 FROM subscribers s
+         WHERE (s.default_account_id = ${accountId}
+                OR s.subscriber_id IN (SELECT subscriber_id FROM payment_relations WHERE payer_account_id = ${accountId} AND revoked_at IS NULL))
+           AND s.stop_reasons && ARRAY['arrears_one_way', 'arrears_two_way']::text[]
+      ) AS found`.execute(q);
+    return r.rows[0]?.found === true;
+  },
+  accountRow(q: Q, accountId: number) {
+    return q.selectFrom('accounts').select(['account_id', 'billing_type', 'credit_limit_fen', 'status']).where('account_id', '=', accountId).executeTakeFirst();
+  },
+
+  /** Money in books usable now (R-ACC-4). */
+  async usableFen(q: Q, accountId: number, now: Date): Promise<number> {
+    const r = await sql<{ total: string | number }>`
+      SELECT coalesce(sum(balance_fen), 0)::bigint AS total FROM books
+       WHERE account_id = ${accountId} AND balance_fen > 0 AND start_at <= ${now} AND (expiry_at IS NULL OR expiry_at > ${now})`.execute(q);
+    return Number(r.rows[0]?.total ?? 0);
+  },
+
+  /** Open lines of the account's published bills with whether they are overdue (virtual: at once; else after due_at; no due date: at once). */
+  async openLines(q: Q, accountId: number, now: Date) {
+    const r = await sql<{ subscriber_id: number; open_fen: string | number; overdue: boolean }>`
+      SELECT l.subscriber_id, (l.amount_fen - l.paid_fen) AS open_fen,
+             (a.billing_type = 'virtual' OR b.due_at IS NULL OR b.due_at <= ${now}) AS overdue
+        FROM bill_lines l
+        JOIN bills b ON b.account_id = l.account_id AND b.bill_id = l.bill_id
+        JOIN accounts a ON a.account_id = l.account_id
+       WHERE l.account_id = ${accountId} AND l.paid_fen < l.amount_fen AND b.status = 'published'`.execute(q);
+    return r.rows.map((x) => ({ subscriberId: Number(x.subscriber_id), openFen: Number(x.open_fen), overdue: x.overdue }));
+  },
+
+  /** R-CC-4: each subscriber's own overdue open lines, on whichever account pays them. */
+  async overdueBySubscriber(q: Q, subscriberIds: number[], now: Date): Promise<Map<number, number>> {
+    if (subscriberIds.length === 0) return new Map();
+    const r = await sql<{ subscriber_id: number; overdue_fen: string | number }>`
+      SELECT l.subscriber_id, sum(l.amount_fen - l.paid_fen)::bigint AS overdue_fen
+        FROM bill_lines l
+        JOIN bills b ON b.account_id = l.account_id AND b.bill_id = l.bill_id
+        JOIN accounts a ON a.account_id = l.account_id
+       WHERE l.subscriber_id IN (${sql.join(subscriberIds)}) AND l.paid_fen < l.amount_fen AND b.status = 'published'
+         AND (a.billing_type = 'virtual' OR b.due_at IS NULL OR b.due_at <= ${now})
+       GROUP BY l.subscriber_id`.execute(q);
+    return new Map(r.rows.map((x) => [Number(x.subscriber_id), Number(x.overdue_fen)]));
+  },
+
+  /** The account's live subscribers, the others with open lines on it and those it pays for by relation (R-ACC-8). */
+  async subscribersOf(q: Q, accountId: number, extraIds: number[]): Promise<CreditSubscriberRow[]> {
+    const extra = extraIds.length ? sql`OR s.subscriber_id IN (${sql.join(extraIds)})` : sql``;
+    const r = await sql<CreditSubscriberRow>`
+      SELECT ${subscriberColumns} FROM subscribers s JOIN customers c ON c.customer_id = s.customer_id
+       WHERE (s.default_account_id = ${accountId} ${extra}
+              OR s.subscriber_id IN (SELECT subscriber_id FROM payment_relations WHERE payer_account_id = ${accountId} AND revoked_at IS NULL))
+         AND s.lifecycle <> 'cancelled'
+       ORDER BY s.subscriber_id`.execute(q);
+    return r.rows;
+  },
+  async subscribersByIds(q: Q, ids: number[]): Promise<CreditSubscriberRow[]> {
+    if (ids.length === 0) return [];
+    const r = await sql<CreditSubscriberRow>`
+      SELECT ${subscriberColumns} FROM subscribers s JOIN customers c ON c.customer_id = s.customer_id
+       WHERE s.subscriber_id IN (${sql.join(ids)}) ORDER BY s.subscriber_id`.execute(q);
+    return r.rows;
+  },
+
+  /** A live package and its members (R-CC-4 linkage is data on the package). */
+  async packageOf(q: Q, packageId: number): Promise<{ linkage: Linkage | null; members: CreditSubscriberRow[] } | undefined> {
+    const p = await q.selectFrom('packages').select(['package_id', 'linkage']).where('package_id', '=', packageId).where('ended_at', 'is', null).executeTakeFirst();
+    if (!p) return undefined;
+    const r = await sql<CreditSubscriberRow>`
+      SELECT ${subscriberColumns} FROM subscribers s JOIN customers c ON c.customer_id = s.customer_id
+       WHERE s.package_id = ${packageId} AND s.lifecycle <> 'cancelled' ORDER BY s.subscriber_id`.execute(q);
+    return { linkage: p.linkage, members: r.rows };
+  },
+
+  /** R-BND-10: money the line still has in its restricted fund or private books (usable now). */
+  async fundFen(q: Q, subscriberId: number, accountId: number, now: Date): Promise<number> {
+    const r = await sql<{ total: string | number }>`
+      SELECT coalesce(sum(balance_fen), 0)::bigint AS total FROM books
+       WHERE account_id = ${accountId} AND balance_fen > 0 AND start_at <= ${now} AND (expiry_at IS NULL OR expiry_at > ${now})
+         AND (subscriber_id = ${subscriberId} OR (subscriber_id IS NULL AND book_type = 'restricted_fund'))`.execute(q);
+    return Number(r.rows[0]?.total ?? 0);
+  },
+
+  states(q: Q, subscriberIds: number[]) {
+    if (subscriberIds.length === 0) return Promise.resolve([]);
+    return q.selectFrom('credit_states').selectAll().where('subscriber_id', 'in', subscriberIds).execute();
+  },
+  stateOf(q: Q, subscriberId: number) {
+    return q.selectFrom('credit_states').selectAll().where('subscriber_id', '=', subscriberId).executeTakeFirst();
+  },
+  /** Members whose linked stop follows this cause (R-CC-4). */
+  linkedTo(q: Q, causeId: number) {
+    return q.selectFrom('credit_states').selectAll().where('linked_to', '=', causeId).execute();
+  },
+  async upsertState(q: Q, row: Insertable<CreditStatesTable>) {
+    await q
+      .insertInto('credit_states')
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('subscriber_id').doUpdateSet((eb) => ({
+          account_id: eb.ref('excluded.account_id'),
+          state: eb.ref('excluded.state'),
+          since: eb.ref('excluded.since'),
+          rule: eb.ref('excluded.rule'),
+          balance_fen: eb.ref('excluded.balance_fen'),
+          arrears_fen: eb.ref('excluded.arrears_fen'),
+          reminded_at: eb.ref('excluded.reminded_at'),
+          stopped_at: eb.ref('excluded.stopped_at'),
+          exempt_until: eb.ref('excluded.exempt_until'),
+          reopen_until: eb.ref('excluded.reopen_until'),
+          reopened_by: eb.ref('excluded.reopened_by'),
+          linked_to: eb.ref('excluded.linked_to'),
+          linked_stop_at: eb.ref('excluded.linked_stop_at'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  },
+
+  /** Active accounts with a live subscriber, in id order from `after` (the job pages through them). */
+  async accountPage(q: Q, after: number, limit: number): Promise<number[]> {
+    const r = await sql<{ account_id: number }>`
+      SELECT a.account_id FROM accounts a
+       WHERE a.account_id > ${after} AND a.status = 'active'
+         AND EXISTS (SELECT 1 FROM subscribers s WHERE s.default_account_id = a.account_id AND s.lifecycle <> 'cancelled')
+       ORDER BY a.account_id LIMIT ${limit}`.execute(q);
+    return r.rows.map((x) => Number(x.account_id));
+  },
+  /** Pending linked stops due by `now` (R-BND-10 on the 1st). */
+  dueLinkedStops(q: Q, now: Date) {
+    return q.selectFrom('credit_states').selectAll().where('state', '=', 'linked_pending').where('linked_stop_at', '<=', now).orderBy('subscriber_id').execute();
+  },
+  /** Special reopens that have ended (R-X-2). */
+  endedReopens(q: Q, now: Date) {
+    return q.selectFrom('credit_states').select(['subscriber_id', 'account_id']).where('state', '=', 'reopened').where('reopen_until', '<=', now).orderBy('subscriber_id').execute();
+  },
+
+  async queue(q: Q, p: { states: CreditState[]; limit: number; offset: number }) {
+    const base = q
+      .selectFrom('credit_states as cs')
+      .innerJoin('subscribers as s', 's.subscriber_id', 'cs.subscriber_id')
+      .where('cs.state', 'in', p.states);
+    const [rows, count] = await Promise.all([
+      base
+        .select([
+          'cs.subscriber_id',
+          'cs.account_id',
+          'cs.state',
+          'cs.since',
+          'cs.rule',
+          'cs.balance_fen',
+          'cs.arrears_fen',
+          'cs.reminded_at',
+          'cs.stopped_at',
+          'cs.exempt_until',
+          'cs.reopen_until',
+          'cs.linked_to',
+          'cs.linked_stop_at',
+          's.service_number',
+          's.network',
+          's.status',
+          's.stop_reasons',
+        ])
+        .orderBy('cs.since')
+        .orderBy('cs.subscriber_id')
+        .limit(p.limit)
+        .offset(p.offset)
+        .execute(),
+      base.select(sql<string>`count(*)`.as('n')).executeTakeFirst(),
+    ]);
+    return { rows, total: Number(count?.n ?? 0) };
+  },
+};

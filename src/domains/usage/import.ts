@@ -1,0 +1,261 @@
+// R-BIL-3 CDR files: streamed through csv-parse in chunks (bounded memory whatever the file size),
+// each chunk bulk-loaded into the unlogged staging table (COPY on PostgreSQL, one INSERT from arrays
+// on PGlite) and moved into cdrs by one set-based statement. Rejected rows go to an error CSV (line,
+// record id, code, reason) and the first of them onto the file's row; the rest is imported.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parse } from 'csv-parse';
+import { sql } from 'kysely';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Actor } from '../../platform/audit.ts';
+import type { Text } from '../../platform/checks.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Database } from '../../platform/db.ts';
+import { DomainError } from '../../platform/errors.ts';
+import { recordChange } from '../../platform/outbox.ts';
+import { usageRepo } from './repo.ts';
+import { CDR_COLUMNS, type ParsedCdr, parseCdr, REJECT_REASONS, type RejectCode } from './rules.ts';
+
+/** Rows per chunk: one staging load and one INSERT … SELECT. */
+export const USAGE_CHUNK_ROWS = 20_000;
+/** The file's row keeps the first rejections; the error CSV has them all. */
+export const MAX_STORED_ERRORS = 1_000;
+/** A longer line is rejected without being held in memory. */
+export const MAX_LINE_BYTES = 4096;
+const TOO_LONG = '\u0000LINE_TOO_LONG';
+
+/**
+ * Cuts every line longer than MAX_LINE_BYTES down to a marker, keeping the line count: memory stays
+ * bounded even for a file without line breaks, and the parser never sees an oversized record.
+ */
+class LineCap extends Transform {
+  /** The start of the current line (at most MAX_LINE_BYTES), held until its newline arrives. */
+  private pending: Buffer[] = [];
+  private run = 0;
+  private cut = false;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const out: Buffer[] = [];
+    let start = 0;
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, start)) {
+      if (this.cut || this.run + (i - start) > MAX_LINE_BYTES) out.push(Buffer.from(`${TOO_LONG}\n`));
+      else out.push(...this.pending, chunk.subarray(start, i + 1));
+      start = i + 1;
+      this.pending = [];
+      this.run = 0;
+      this.cut = false;
+    }
+    const rest = chunk.length - start;
+    if (this.cut || this.run + rest > MAX_LINE_BYTES) {
+      this.cut = true;
+      this.pending = [];
+    } else if (rest > 0) this.pending.push(Buffer.from(chunk.subarray(start)));
+    this.run += rest;
+    done(null, Buffer.concat(out));
+  }
+  override _flush(done: TransformCallback): void {
+    done(null, this.cut ? Buffer.from(TOO_LONG) : this.pending.length ? Buffer.concat(this.pending) : undefined);
+  }
+}
+
+export interface Rejection {
+  line: number;
+  recordId: string;
+  code: RejectCode;
+  reason: Text;
+}
+
+export interface UsageProgress {
+  bytes: number;
+  rows: number;
+  accepted: number;
+  rejected: number;
+  duplicate: number;
+}
+
+export interface FileImportOptions {
+  fileName?: string | undefined;
+  /** Where the error CSV goes; default: next to the input (`<file>.errors.csv`). */
+  errorsPath?: string | undefined;
+  chunkRows?: number | undefined;
+  /** Import even when this very file was imported before (after fixing what its rows were rejected for); record ids still count once. */
+  force?: boolean | undefined;
+  onProgress?: ((p: UsageProgress) => void) | undefined;
+}
+
+export interface ImportResult {
+  fileId: number | null;
+  fileName: string;
+  sha256: string;
+  /** 'duplicate_file': this very file was imported before (same sha256); nothing changed. */
+  status: 'completed' | 'duplicate_file';
+  duplicateOfFileId: number | null;
+  rowsTotal: number;
+  accepted: number;
+  rejected: number;
+  duplicate: number;
+  errorsPath: string | null;
+  errors: Rejection[];
+}
+
+const rejection = (line: number, recordId: string, code: RejectCode): Rejection => ({ line, recordId: recordId.slice(0, 64), code, reason: REJECT_REASONS[code] });
+
+const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+/** COPY text format: the checked fields hold no tab, newline or backslash; area is cleaned. */
+const copyField = (s: string | null) => (s === null ? '\\N' : s.replace(/[\t\n\r\\]/g, ' '));
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export class UsageFileImport {
+  private readonly deps: { database: Database; clock: Clock };
+  constructor(deps: { database: Database; clock: Clock }) {
+    this.deps = deps;
+  }
+
+  async run(actor: Actor, path: string, o: FileImportOptions = {}): Promise<ImportResult> {
+    const { database, clock } = this.deps;
+    const db = database.db;
+    const fileName = (o.fileName ?? path.split('/').pop() ?? 'cdrs.csv').slice(0, 200);
+    // the file's identity comes first: the same bytes imported again change nothing and say so
+    const sha = await sha256File(path);
+    const previous = await db.selectFrom('usage_files').select('file_id').where('sha256', '=', sha).where('status', '=', 'completed').orderBy('file_id').executeTakeFirst();
+    if (previous && !o.force) {
+      return { fileId: null, fileName, sha256: sha, status: 'duplicate_file', duplicateOfFileId: previous.file_id, rowsTotal: 0, accepted: 0, rejected: 0, duplicate: 0, errorsPath: null, errors: [] };
+    }
+    const { file_id: fileId } = await db
+      .insertInto('usage_files')
+      .values({ kind: 'file', file_name: fileName, sha256: sha, operator_id: actor.operatorId, department_id: actor.departmentId, started_at: clock.now() })
+      .returning('file_id')
+      .executeTakeFirstOrThrow();
+
+    const errorsPath = o.errorsPath ?? `${path}.errors.csv`;
+    let errorsOut: WriteStream | undefined;
+    const writeErrors = async (list: Rejection[]) => {
+      if (list.length === 0) return;
+      if (!errorsOut) {
+        errorsOut = createWriteStream(errorsPath);
+        errorsOut.write('line,record_id,code,reason_zh,reason_en\n');
+      }
+      const text = list.map((e) => [String(e.line), csvField(e.recordId), e.code, csvField(e.reason.zh), csvField(e.reason.en)].join(',')).join('\n') + '\n';
+      if (!errorsOut.write(text)) await once(errorsOut, 'drain');
+    };
+
+    const totals = { bytes: 0, rows: 0, accepted: 0, rejected: 0, duplicate: 0, stored: 0 };
+    const chunkRows = Math.max(1, o.chunkRows ?? USAGE_CHUNK_ROWS);
+    const copyClient = database.raw.kind === 'pg' ? await database.raw.pool.connect() : undefined;
+
+    const flush = async (rows: (ParsedCdr & { line: number })[], parseErrors: Rejection[]) => {
+      const now = clock.now();
+      if (copyClient && rows.length) {
+        const stream = copyClient.query(copyFrom('COPY usage_staging (file_id, line, record_id, service_number, other_party, started_at, cycle, usage, scope, quantity, area) FROM STDIN'));
+        const text = rows
+          .map((r) => [fileId, r.line, r.recordId, r.serviceNumber, r.otherParty, r.startedAt.toISOString(), r.cycle, r.usage, r.scope, r.quantity, copyField(r.area)].join('\t'))
+          .join('\n');
+        await pipeline(async function* () {
+          yield `${text}\n`;
+        }, stream);
+      }
+      const loaded = await db.transaction().execute(async (tx) => {
+        if (!copyClient) await usageRepo.stage(tx, fileId, rows);
+        const l = rows.length ? await usageRepo.load(tx, fileId, now) : { accepted: 0, matched: 0, refused: [], subscriberIds: [] };
+        const errors = [...parseErrors, ...l.refused.map((x) => rejection(Number(x.line), x.recordId, x.code))].sort((a, b) => a.line - b.line);
+        const kept = errors.slice(0, Math.max(0, MAX_STORED_ERRORS - totals.stored));
+        await tx
+          .updateTable('usage_files')
+          .set((eb) => ({
+            rows_total: eb('rows_total', '+', rows.length + parseErrors.length),
+            accepted: eb('accepted', '+', l.accepted),
+            rejected: eb('rejected', '+', errors.length),
+            duplicate: eb('duplicate', '+', l.matched - l.accepted),
+            ...(kept.length ? { errors: sql`errors || ${JSON.stringify(kept)}::jsonb` } : {}),
+          }))
+          .where('file_id', '=', fileId)
+          .execute();
+        return { l, errors, kept: kept.length };
+      });
+      totals.stored += loaded.kept;
+      totals.rows += rows.length + parseErrors.length;
+      totals.accepted += loaded.l.accepted;
+      totals.duplicate += loaded.l.matched - loaded.l.accepted;
+      totals.rejected += loaded.errors.length;
+      await writeErrors(loaded.errors);
+      o.onProgress?.({ bytes: totals.bytes, rows: totals.rows, accepted: totals.accepted, rejected: totals.rejected, duplicate: totals.duplicate });
+    };
+
+    try {
+      const input = createReadStream(path, { highWaterMark: 256 * 1024 });
+      input.on('data', (b) => {
+        totals.bytes += b.length;
+      });
+      // CDR fields hold no commas or quotes: a line is a record (an unbalanced quote cannot swallow the rest of the file)
+      const parser = parse({ relax_column_count: true, skip_empty_lines: true, info: true, skip_records_with_error: true, bom: true, quote: false });
+      const skipped: Rejection[] = [];
+      parser.on('skip', (err: Error & { lines?: number }) => skipped.push(rejection(err.lines ?? 0, '', 'CSV_MALFORMED')));
+      input.pipe(new LineCap()).pipe(parser);
+      let rows: (ParsedCdr & { line: number })[] = [];
+      let errors: Rejection[] = [];
+      let first = true;
+      const now = clock.now();
+      for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+        const f = rec.record;
+        const line = rec.info.lines;
+        if (skipped.length) errors.push(...skipped.splice(0));
+        if (first) {
+          first = false;
+          if ((f[0] ?? '').trim().toLowerCase() === CDR_COLUMNS[0]) continue;
+        }
+        if (f[0] === TOO_LONG) errors.push(rejection(line, '', 'LINE_TOO_LONG'));
+        else if (f.length !== CDR_COLUMNS.length) errors.push(rejection(line, f[0] ?? '', 'COLUMN_COUNT'));
+        else {
+          const [recordId, serviceNumber, otherParty, startTime, usage, scope, quantity, area] = f as [string, string, string, string, string, string, string, string];
+          const p = parseCdr({ recordId, serviceNumber, otherParty, startTime, usage, scope, quantity, area }, now);
+          if (typeof p === 'string') errors.push(rejection(line, recordId, p));
+          else rows.push({ ...p, line });
+        }
+        if (rows.length + errors.length >= chunkRows) {
+          await flush(rows, errors);
+          rows = [];
+          errors = [];
+        }
+      }
+      errors.push(...skipped.splice(0));
+      if (rows.length || errors.length) await flush(rows, errors);
+    } catch (err) {
+      await db.updateTable('usage_files').set({ status: 'failed', finished_at: clock.now() }).where('file_id', '=', fileId).execute();
+      await db.deleteFrom('usage_staging').where('file_id', '=', fileId).execute();
+      throw err instanceof DomainError ? err : new DomainError('USAGE_FILE_UNREADABLE', `话单文件读取失败：${(err as Error).message}`, `The CDR file could not be read: ${(err as Error).message}`, 422);
+    } finally {
+      copyClient?.release();
+      if (errorsOut) {
+        errorsOut.end();
+        await once(errorsOut, 'finish');
+      }
+    }
+
+    const summary = { fileId, fileName, sha256: sha, rowsTotal: totals.rows, accepted: totals.accepted, rejected: totals.rejected, duplicate: totals.duplicate };
+    await db.transaction().execute(async (tx) => {
+      await tx.updateTable('usage_files').set({ status: 'completed', finished_at: clock.now() }).where('file_id', '=', fileId).execute();
+      await recordChange(
+        tx,
+        clock,
+        actor,
+        { action: 'usage.import_file', targetType: 'usage_file', targetId: fileId, after: summary },
+        { type: 'usage.file_imported', aggregateType: 'usage_file', aggregateId: fileId, payload: summary },
+      );
+    });
+    const stored = await db.selectFrom('usage_files').select('errors').where('file_id', '=', fileId).executeTakeFirstOrThrow();
+    return {
+      ...summary,
+      status: 'completed',
+      duplicateOfFileId: null,
+      errorsPath: totals.rejected > 0 ? errorsPath : null,
+      errors: (stored.errors as Rejection[]).sort((a, b) => a.line - b.line),
+    };
+  }
+}

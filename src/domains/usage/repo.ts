@@ -1,0 +1,256 @@
+// SQL of usage: loading CDRs from the staging table, rating them set-based, charge totals.
+import { sql } from 'kysely';
+import type { Q } from '../../platform/db.ts';
+import type { Fen } from '../../platform/money.ts';
+import type { ParsedCdr, RejectCode } from './rules.ts';
+
+/**
+ * Rating takes this advisory lock exclusively for each chunk it rates; the bill run takes it shared
+ * (chargesForSubscribers) so that no rating commits between its reading and marking the charges.
+ */
+export const RATING_LOCK = 7_573_616_765;
+
+export interface LoadResult {
+  accepted: number;
+  matched: number;
+  refused: { line: number; recordId: string; code: RejectCode }[];
+  subscriberIds: number[];
+}
+
+export const usageRepo = {
+  /** PGlite (and small API batches): a chunk into the staging table as one INSERT from arrays. */
+  async stage(q: Q, fileId: number, rows: (ParsedCdr & { line: number })[]): Promise<void> {
+    if (rows.length === 0) return;
+    await sql`
+      INSERT INTO usage_staging (file_id, line, record_id, service_number, other_party, started_at, cycle, usage, scope, quantity, area)
+      SELECT ${fileId}::bigint, * FROM unnest(${rows.map((r) => r.line)}::bigint[], ${rows.map((r) => r.recordId)}::text[], ${rows.map((r) => r.serviceNumber)}::text[],
+        ${rows.map((r) => r.otherParty)}::text[], ${rows.map((r) => r.startedAt.toISOString())}::timestamptz[], ${rows.map((r) => r.cycle)}::text[],
+        ${rows.map((r) => r.usage)}::text[], ${rows.map((r) => r.scope)}::text[], ${rows.map((r) => r.quantity)}::bigint[], ${rows.map((r) => r.area)}::text[])`.execute(q);
+  },
+
+  /**
+   * R-BIL-3: the staged chunk into cdrs in one statement. Each record belongs to the subscriber in
+   * service under its number at its start time; a record id already stored for that account is
+   * left alone (ON CONFLICT DO NOTHING), so the same record imported twice changes nothing.
+   */
+  async load(q: Q, fileId: number, now: Date): Promise<LoadResult> {
+    const r = await sql<{ accepted: number; matched: number; refused: LoadResult['refused']; subscriber_ids: number[] | null }>`
+      WITH m AS (
+        SELECT s.*, sub.subscriber_id, sub.default_account_id AS account_id,
+               CASE WHEN sub.subscriber_id IS NOT NULL THEN NULL
+                    WHEN EXISTS (SELECT 1 FROM subscribers x WHERE x.service_number = s.service_number AND x.network <> 'broadband') THEN 'NOT_IN_SERVICE'
+                    ELSE 'UNKNOWN_NUMBER' END AS problem
+          FROM usage_staging s
+          LEFT JOIN LATERAL (
+            SELECT x.subscriber_id, x.default_account_id FROM subscribers x
+             WHERE x.service_number = s.service_number AND x.network <> 'broadband'
+               AND x.activated_at <= s.started_at AND (x.cancelled_at IS NULL OR x.cancelled_at > s.started_at)
+             ORDER BY x.activated_at DESC LIMIT 1
+          ) sub ON true
+         WHERE s.file_id = ${fileId}
+      ), ins AS (
+        INSERT INTO cdrs (account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, file_id, line, imported_at)
+        SELECT account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, file_id, line, ${now}::timestamptz
+          FROM m WHERE problem IS NULL
+        ON CONFLICT DO NOTHING
+        RETURNING subscriber_id
+      ), del AS (
+        DELETE FROM usage_staging WHERE file_id = ${fileId}
+      )
+      SELECT (SELECT count(*) FROM ins)::int AS accepted,
+             (SELECT count(*) FROM m WHERE problem IS NULL)::int AS matched,
+             (SELECT coalesce(json_agg(json_build_object('line', line, 'recordId', record_id, 'code', problem) ORDER BY line), '[]'::json) FROM m WHERE problem IS NOT NULL) AS refused,
+             (SELECT array_agg(DISTINCT subscriber_id) FROM ins) AS subscriber_ids`.execute(q);
+    const row = r.rows[0] as { accepted: number; matched: number; refused: LoadResult['refused']; subscriber_ids: number[] | null };
+    return { accepted: Number(row.accepted), matched: Number(row.matched), refused: row.refused, subscriberIds: (row.subscriber_ids ?? []).map(Number) };
+  },
+
+  /** Subscribers with unrated records and how many each has (to cut the rating into chunks). */
+  async pendingSubscribers(q: Q): Promise<{ subscriberId: number; records: number }[]> {
+    const r = await sql<{ subscriber_id: number; n: number }>`
+      SELECT subscriber_id, count(*)::int AS n FROM cdrs WHERE rated_at IS NULL GROUP BY subscriber_id ORDER BY subscriber_id`.execute(q);
+    return r.rows.map((x) => ({ subscriberId: Number(x.subscriber_id), records: Number(x.n) }));
+  },
+
+  /**
+   * The rating statement is large and runs on big chunks: planned for each chunk's arrays (a generic
+   * plan would guess their size), never JIT-compiled (seconds per statement), sorted in memory.
+   */
+  async rateSettings(q: Q): Promise<void> {
+    await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`.execute(q);
+  },
+
+  async lockRating(q: Q, shared: boolean): Promise<void> {
+    if (shared) await sql`SELECT pg_advisory_xact_lock_shared(${RATING_LOCK}::bigint)`.execute(q);
+    else await sql`SELECT pg_advisory_xact_lock(${RATING_LOCK}::bigint)`.execute(q);
+  },
+
+  /**
+   * R-BIL-1/R-BIL-2: rates every unrated record of these subscribers in one statement.
+   * - tariff: the offers (plan, package, pack) in force at the record's start; a tariff of the
+   *   record's own scope before one for `any`; the price of a plan before a package's before a pack's;
+   *   the included units of every such offer add up (a data pack adds to the plan's MB).
+   * - family numbers (rate 0 = free) and the VPMN group tariff come first and use no allowance;
+   *   usage no offer prices falls to the standard rates (usage_base_tariffs).
+   * - allowance: the first `included` base units a pool (usage × tariff scope) uses in the cycle,
+   *   in start-time order (then record id), after what earlier batches used (usage_allowances).
+   * Returns the number of records rated.
+   */
+  async rate(q: Q, subscriberIds: number[], now: Date): Promise<number> {
+    const r = await rateStatement(subscriberIds, now).execute(q);
+    return Number(r.rows[0]?.n ?? 0);
+  },
+
+  /** The rating statement's plan with its timings (it runs: use inside a transaction to roll back). */
+  async explainRate(q: Q, subscriberIds: number[], now: Date): Promise<string> {
+    const r = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, BUFFERS) ${rateStatement(subscriberIds, now)}`.execute(q);
+    return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+  },
+
+  /** R-BIL-8: rated, not yet billed charges of virtual accounts among these subscribers. */
+  async virtualDeltas(q: Q, subscriberIds: number[]) {
+    const r = await sql<{ account_id: number; subscriber_id: number; cycle: string; item_code: string; delta: number }>`
+      SELECT uc.account_id, uc.subscriber_id, uc.cycle, uc.item_code, (uc.amount_fen - uc.billed_fen) AS delta
+        FROM usage_charges uc JOIN accounts a ON a.account_id = uc.account_id AND a.billing_type = 'virtual'
+       WHERE uc.subscriber_id = ANY(${subscriberIds}::bigint[]) AND uc.billed_fen < uc.amount_fen
+       ORDER BY uc.account_id, uc.cycle, uc.subscriber_id, uc.item_code`.execute(q);
+    return r.rows.map((x) => ({ accountId: Number(x.account_id), subscriberId: Number(x.subscriber_id), cycle: x.cycle, itemCode: x.item_code, deltaFen: Number(x.delta) }));
+  },
+
+  /** Bill lines of source 'usage' for one account's bill; the charges they carry are billed. */
+  async postUsageLines(q: Q, accountId: number, billId: number, cycle: string, lines: { subscriberId: number; itemCode: string; deltaFen: Fen }[], now: Date) {
+    const r = await sql<{ line_id: number; subscriber_id: number; item_code: string; amount_fen: number }>`
+      WITH l AS (
+        INSERT INTO bill_lines (account_id, bill_id, cycle, subscriber_id, item_code, amount_fen, source, created_at)
+        SELECT ${accountId}::bigint, ${billId}::bigint, ${cycle}::text, s, i, a, 'usage', ${now}::timestamptz
+          FROM unnest(${lines.map((l) => l.subscriberId)}::bigint[], ${lines.map((l) => l.itemCode)}::text[], ${lines.map((l) => l.deltaFen)}::bigint[]) AS t(s, i, a)
+        RETURNING line_id, subscriber_id, item_code, amount_fen
+      ), b AS (
+        UPDATE usage_charges uc SET billed_fen = uc.billed_fen + t.a, billed_at = ${now}::timestamptz
+          FROM unnest(${lines.map((l) => l.subscriberId)}::bigint[], ${lines.map((l) => l.itemCode)}::text[], ${lines.map((l) => l.deltaFen)}::bigint[]) AS t(s, i, a)
+         WHERE uc.account_id = ${accountId} AND uc.cycle = ${cycle} AND uc.subscriber_id = t.s AND uc.item_code = t.i
+      )
+      SELECT * FROM l ORDER BY line_id`.execute(q);
+    return r.rows.map((x) => ({ lineId: Number(x.line_id), subscriberId: Number(x.subscriber_id), itemCode: x.item_code, amountFen: Number(x.amount_fen) }));
+  },
+
+  async unbilledFen(q: Q, accountId: number, cycle: string): Promise<Fen> {
+    const r = await sql<{ s: number | null }>`
+      SELECT sum(uc.amount_fen - uc.billed_fen)::bigint AS s
+        FROM usage_charges uc JOIN accounts a ON a.account_id = uc.account_id AND a.billing_type <> 'virtual'
+       WHERE uc.account_id = ${accountId} AND uc.cycle = ${cycle} AND uc.billed_fen < uc.amount_fen`.execute(q);
+    return Number(r.rows[0]?.s ?? 0);
+  },
+
+  async unbilledCharges(q: Q, subscriberIds: number[], cycle: string) {
+    const r = await sql<{ subscriber_id: number; account_id: number; item_code: string; amount: number }>`
+      SELECT subscriber_id, account_id, item_code, (amount_fen - billed_fen) AS amount
+        FROM usage_charges WHERE subscriber_id = ANY(${subscriberIds}::bigint[]) AND cycle = ${cycle} AND billed_fen < amount_fen
+       ORDER BY subscriber_id, item_code`.execute(q);
+    return r.rows.map((x) => ({ subscriberId: Number(x.subscriber_id), accountId: Number(x.account_id), itemCode: x.item_code, amountFen: Number(x.amount) }));
+  },
+
+  async markBilled(q: Q, subscriberIds: number[], cycle: string, now: Date): Promise<number> {
+    const r = await q
+      .updateTable('usage_charges')
+      .set((eb) => ({ billed_fen: eb.ref('amount_fen'), billed_at: now }))
+      .where('subscriber_id', 'in', subscriberIds.length ? subscriberIds : [0])
+      .where('cycle', '=', cycle)
+      .whereRef('billed_fen', '<', 'amount_fen')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  },
+};
+
+/** R-BIL-1/R-BIL-2: see usageRepo.rate. */
+function rateStatement(subscriberIds: number[], now: Date) {
+  return sql<{ n: number }>`
+      WITH c AS (
+        SELECT account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity
+          FROM cdrs WHERE subscriber_id = ANY(${subscriberIds}::bigint[]) AND rated_at IS NULL
+      ), p AS (
+        -- per record, index lookups only (no join of one CTE with another: that would be O(n²))
+        SELECT c.*,
+               CASE WHEN fam.rate_fen IS NOT NULL THEN 'family' WHEN vp.rate_fen IS NOT NULL THEN 'vpmn' END AS special,
+               CASE WHEN fam.rate_fen IS NOT NULL OR vp.rate_fen IS NOT NULL THEN 'minute' ELSE coalesce(b.unit, bt.unit) END AS unit,
+               coalesce(fam.rate_fen, vp.rate_fen, b.rate_fen, bt.rate_fen) AS rate_fen,
+               CASE WHEN fam.rate_fen IS NULL AND vp.rate_fen IS NULL THEN b.offer_code END AS offer_code,
+               CASE WHEN fam.rate_fen IS NULL AND vp.rate_fen IS NULL THEN coalesce(b.tscope, c.scope) END AS pool,
+               coalesce(b.included, 0) AS included,
+               CASE c.usage WHEN 'sms' THEN 'SMS' WHEN 'data' THEN 'DATA'
+                    ELSE CASE c.scope WHEN 'local' THEN 'VOICE_LOCAL' WHEN 'long_distance' THEN 'VOICE_LD' ELSE 'VOICE_ROAM' END END AS item_code
+          FROM c
+          -- the tariff: own scope before 'any'; a plan's price before a package's before a pack's; the
+          -- allowance in force: every such offer's included units of that scope, in base units (one lookup)
+          LEFT JOIN LATERAL (
+            SELECT t.scope AS tscope, t.unit, t.rate_fen, t.offer_code,
+                   sum(t.included_units * CASE t.unit WHEN 'mb' THEN 1024 ELSE 1 END) OVER (PARTITION BY t.scope)::bigint AS included
+              FROM subscriber_offers so
+              JOIN offer_tariffs t ON t.offer_code = so.offer_code AND t.usage = c.usage AND t.scope IN (c.scope, 'any')
+               AND (t.member_role IS NULL OR t.member_role = so.member_role)
+             WHERE so.subscriber_id = c.subscriber_id AND so.kind IN ('plan', 'package', 'pack')
+               AND so.started_at <= c.started_at AND (so.ended_at IS NULL OR so.ended_at > c.started_at)
+             ORDER BY (t.scope = 'any'), CASE so.kind WHEN 'plan' THEN 1 WHEN 'package' THEN 2 ELSE 3 END, t.offer_code
+             LIMIT 1
+          ) b ON true
+          LEFT JOIN LATERAL (
+            SELECT f.rate_fen FROM family_numbers f
+             WHERE c.usage = 'voice' AND f.subscriber_id = c.subscriber_id AND f.family_number = c.other_party
+               AND f.valid_from <= c.started_at AND (f.valid_to IS NULL OR f.valid_to > c.started_at)
+             ORDER BY f.rate_fen LIMIT 1
+          ) fam ON true
+          LEFT JOIN LATERAL (
+            SELECT g.voice_rate_fen AS rate_fen
+              FROM usage_vpmn_members m
+              JOIN usage_vpmn_members o ON o.group_code = m.group_code AND o.subscriber_id <> m.subscriber_id
+               AND (o.service_number = c.other_party OR o.short_number = c.other_party)
+               AND o.valid_from <= c.started_at AND (o.valid_to IS NULL OR o.valid_to > c.started_at)
+              JOIN usage_vpmn_groups g ON g.group_code = m.group_code
+             WHERE c.usage = 'voice' AND m.subscriber_id = c.subscriber_id AND m.valid_from <= c.started_at AND (m.valid_to IS NULL OR m.valid_to > c.started_at)
+             ORDER BY g.voice_rate_fen LIMIT 1
+          ) vp ON true
+          LEFT JOIN usage_base_tariffs bt ON bt.usage = c.usage AND bt.scope = c.scope
+      ), u AS (
+        SELECT p.*,
+               CASE p.unit WHEN 'minute' THEN (p.quantity + 59) / 60 WHEN 'message' THEN p.quantity
+                           WHEN 'kb' THEN (p.quantity + 1023) / 1024 ELSE (p.quantity + 1048575) / 1048576 END AS units,
+               CASE p.unit WHEN 'mb' THEN 1024 ELSE 1 END AS factor
+          FROM p
+      ), w AS (
+        SELECT u.*,
+               coalesce(a.used_units, 0) + coalesce(sum(u.units * u.factor) OVER (
+                 PARTITION BY u.account_id, u.subscriber_id, u.cycle, u.usage, u.pool ORDER BY u.started_at, u.record_id
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS used_before
+          FROM u
+          LEFT JOIN usage_allowances a ON a.account_id = u.account_id AND a.subscriber_id = u.subscriber_id AND a.cycle = u.cycle
+           AND a.usage = u.usage AND a.scope = u.pool
+      ), f AS (
+        SELECT w.*,
+               CASE WHEN w.special = 'family' AND w.rate_fen = 0 THEN w.units
+                    WHEN w.special IS NOT NULL THEN 0
+                    ELSE greatest(0, least(w.units * w.factor, w.included - w.used_before)) / w.factor END AS free_units
+          FROM w
+      ), r AS (
+        SELECT f.*, (f.units - f.free_units) * f.rate_fen AS charge_fen,
+               coalesce(f.special, CASE WHEN f.free_units > 0 THEN 'allowance' END) AS free_reason
+          FROM f
+      ), upd AS (
+        UPDATE cdrs x SET rated_at = ${now}::timestamptz, item_code = r.item_code, unit = r.unit, units = r.units, free_units = r.free_units,
+               rate_fen = r.rate_fen, charge_fen = r.charge_fen, offer_code = r.offer_code, free_reason = r.free_reason
+          FROM r WHERE x.account_id = r.account_id AND x.record_id = r.record_id
+        RETURNING 1
+      ), al AS (
+        INSERT INTO usage_allowances (account_id, subscriber_id, cycle, usage, scope, used_units)
+        SELECT account_id, subscriber_id, cycle, usage, pool, sum(units * factor) FROM r WHERE pool IS NOT NULL
+         GROUP BY account_id, subscriber_id, cycle, usage, pool
+        ON CONFLICT (account_id, subscriber_id, cycle, usage, scope) DO UPDATE SET used_units = usage_allowances.used_units + EXCLUDED.used_units
+      ), ch AS (
+        INSERT INTO usage_charges (account_id, subscriber_id, cycle, item_code, amount_fen, units, records, updated_at)
+        SELECT account_id, subscriber_id, cycle, item_code, sum(charge_fen), sum(units), count(*), ${now}::timestamptz FROM r
+         GROUP BY account_id, subscriber_id, cycle, item_code
+        ON CONFLICT (account_id, subscriber_id, cycle, item_code) DO UPDATE
+          SET amount_fen = usage_charges.amount_fen + EXCLUDED.amount_fen, units = usage_charges.units + EXCLUDED.units,
+              records = usage_charges.records + EXCLUDED.records, updated_at = EXCLUDED.updated_at
+      )
+      SELECT count(*)::int AS n FROM upd`;
+}

@@ -1,0 +1,284 @@
+// Usage ingestion and rating (SPEC §5 R-BIL-1..3, R-BIL-8): files and API batches in, rated charges
+// per subscriber, cycle and bill item out; virtual accounts are billed and written off as usage arrives.
+//
+// The bill run: call ratePending() first, then in each chunk transaction chargesForSubscribers()
+// and markBilled() (or read usage_charges directly: amount_fen − billed_fen is what is unbilled,
+// raise billed_fen to amount_fen in the same transaction after taking the rating lock shared,
+// `SELECT pg_advisory_xact_lock_shared(RATING_LOCK)`).
+import { type Actor, can, systemActor } from '../../platform/audit.ts';
+import { type Clock, compareCycles, cycleOf } from '../../platform/clock.ts';
+import type { Database, Db, Q, Tx } from '../../platform/db.ts';
+import { DomainError, notFound } from '../../platform/errors.ts';
+import type { Jobs } from '../../platform/jobs.ts';
+import type { Fen } from '../../platform/money.ts';
+import { recordChange } from '../../platform/outbox.ts';
+import type { MoneyService } from '../accounts/money.ts';
+import { accountRepo } from '../accounts/repo.ts';
+import { moneyRepo } from '../accounts/money-repo.ts';
+import { maskPhone } from '../customers/rules.ts';
+import { type FileImportOptions, type ImportResult, type Rejection, UsageFileImport } from './import.ts';
+import { usageRepo } from './repo.ts';
+import { type ParsedCdr, parseCdr, REJECT_REASONS, type RawCdr } from './rules.ts';
+
+export const RATE_JOB = 'usage-rate';
+/** Records per rating statement (a chunk holds whole subscribers, so their allowance order is kept). */
+export const RATE_CHUNK_RECORDS = 50_000;
+export const MAX_BATCH_RECORDS = 10_000;
+
+export interface BatchResult {
+  fileId: number;
+  received: number;
+  accepted: number;
+  rejected: number;
+  duplicate: number;
+  rejections: { index: number; recordId: string; code: string; reason: { zh: string; en: string } }[];
+  rated: number;
+}
+
+export class UsageService {
+  private readonly deps: { database: Database; clock: Clock; money: MoneyService };
+  private readonly chargedListeners: ((accountIds: number[]) => Promise<void> | void)[] = [];
+  constructor(deps: { database: Database; clock: Clock; money: MoneyService }) {
+    this.deps = deps;
+  }
+
+  private get db(): Db {
+    return this.deps.database.db;
+  }
+
+  /** R-BIL-8: called after commit with the virtual accounts just charged (credit control acts at once). */
+  onCharged(fn: (accountIds: number[]) => Promise<void> | void): void {
+    this.chargedListeners.push(fn);
+  }
+
+  registerJobs(jobs: Jobs): void {
+    jobs.register(RATE_JOB, () => this.ratePending(), { zh: '批价：对尚未批价的话单计费（R-BIL-1）', en: 'Rate the CDRs not yet rated (R-BIL-1)' });
+    jobs.schedule(RATE_JOB, '*/5 * * * *');
+  }
+
+  /** R-BIL-3: a CSV file; the same file again or a record id seen before changes nothing. Rates at the end. */
+  async importFile(actor: Actor, path: string, o: FileImportOptions = {}): Promise<ImportResult & { rated: number }> {
+    this.mayImport(actor);
+    const r = await new UsageFileImport({ database: this.deps.database, clock: this.deps.clock }).run(actor, path, o);
+    const { rated } = r.status === 'completed' && r.accepted > 0 ? await this.ratePending() : { rated: 0 };
+    return { ...r, rated };
+  }
+
+  /** R-BIL-3 over the API: a batch of records; each bad one is rejected with its index, the rest imported and rated. */
+  async importBatch(actor: Actor, records: RawCdr[]): Promise<BatchResult> {
+    this.mayImport(actor);
+    if (records.length === 0 || records.length > MAX_BATCH_RECORDS) {
+      throw new DomainError('USAGE_BATCH_SIZE', `每批话单须为 1–${MAX_BATCH_RECORDS} 条`, `A batch holds 1 to ${MAX_BATCH_RECORDS} records`, 400, { max: MAX_BATCH_RECORDS });
+    }
+    const { clock } = this.deps;
+    const now = clock.now();
+    const rows: (ParsedCdr & { line: number })[] = [];
+    const rejections: BatchResult['rejections'] = [];
+    records.forEach((r, index) => {
+      const p = parseCdr(r, now);
+      if (typeof p === 'string') rejections.push({ index, recordId: String(r.recordId).slice(0, 64), code: p, reason: REJECT_REASONS[p] });
+      else rows.push({ ...p, line: index });
+    });
+    const result = await this.db.transaction().execute(async (tx) => {
+      const { file_id: fileId } = await tx
+        .insertInto('usage_files')
+        .values({ kind: 'api', file_name: `api-${now.toISOString()}`, operator_id: actor.operatorId, department_id: actor.departmentId, started_at: now, status: 'completed', finished_at: now })
+        .returning('file_id')
+        .executeTakeFirstOrThrow();
+      await usageRepo.stage(tx, fileId, rows);
+      const l = rows.length ? await usageRepo.load(tx, fileId, now) : { accepted: 0, matched: 0, refused: [], subscriberIds: [] };
+      for (const x of l.refused) {
+        const code = x.code;
+        rejections.push({ index: Number(x.line), recordId: x.recordId, code, reason: REJECT_REASONS[code] });
+      }
+      rejections.sort((a, b) => a.index - b.index);
+      const stored: Rejection[] = rejections.slice(0, 1000).map((x) => ({ line: x.index, recordId: x.recordId, code: x.code as Rejection['code'], reason: x.reason }));
+      await tx
+        .updateTable('usage_files')
+        .set({ rows_total: records.length, accepted: l.accepted, rejected: rejections.length, duplicate: l.matched - l.accepted, errors: JSON.stringify(stored) })
+        .where('file_id', '=', fileId)
+        .execute();
+      const summary = { fileId, received: records.length, accepted: l.accepted, rejected: rejections.length, duplicate: l.matched - l.accepted };
+      await recordChange(
+        tx,
+        clock,
+        actor,
+        { action: 'usage.import_batch', targetType: 'usage_file', targetId: fileId, after: summary },
+        { type: 'usage.batch_imported', aggregateType: 'usage_file', aggregateId: fileId, payload: summary },
+      );
+      return { ...summary, subscriberIds: l.subscriberIds };
+    });
+    const { rated } = result.accepted > 0 ? await this.rateSubscribers(result.subscriberIds) : { rated: 0 };
+    return { fileId: result.fileId, received: result.received, accepted: result.accepted, rejected: result.rejected, duplicate: result.duplicate, rejections, rated };
+  }
+
+  private mayImport(actor: Actor): void {
+    if (!can(actor, 'usage.import')) throw new DomainError('FORBIDDEN', '无权导入话单', 'Not allowed to import usage', 403, { permission: 'usage.import' });
+  }
+
+  /** R-BIL-1: rates every unrated record, whole subscribers per chunk. The bill run calls this first. */
+  async ratePending(): Promise<{ rated: number }> {
+    const pending = await usageRepo.pendingSubscribers(this.db);
+    return this.rateChunks(pending);
+  }
+
+  /** Rates the unrated records of these subscribers (right after an import). */
+  async rateSubscribers(subscriberIds: number[]): Promise<{ rated: number }> {
+    return this.rateChunks(subscriberIds.map((id) => ({ subscriberId: id, records: 1 })));
+  }
+
+  private async rateChunks(subs: { subscriberId: number; records: number }[]): Promise<{ rated: number }> {
+    let rated = 0;
+    let chunk: number[] = [];
+    let size = 0;
+    const go = async () => {
+      if (chunk.length === 0) return;
+      const ids = chunk;
+      chunk = [];
+      size = 0;
+      const charged = await this.db.transaction().execute(async (tx) => {
+        await usageRepo.lockRating(tx, false);
+        await usageRepo.rateSettings(tx);
+        rated += await usageRepo.rate(tx, ids, this.deps.clock.now());
+        return this.chargeVirtual(tx, ids);
+      });
+      if (charged.length) for (const fn of this.chargedListeners) await fn(charged);
+    };
+    for (const s of subs) {
+      chunk.push(s.subscriberId);
+      size += s.records;
+      if (size >= RATE_CHUNK_RECORDS) await go();
+    }
+    await go();
+    return { rated };
+  }
+
+  /**
+   * R-BIL-8: a virtual account's new charges become bill lines (source 'usage') of its bill for the
+   * usage's cycle at once and are written off from its books in the same transaction.
+   */
+  private async chargeVirtual(tx: Tx, subscriberIds: number[]): Promise<number[]> {
+    const deltas = (await usageRepo.virtualDeltas(tx, subscriberIds)).filter((d) => d.deltaFen > 0);
+    if (deltas.length === 0) return [];
+    const accountIds = [...new Set(deltas.map((d) => d.accountId))].sort((a, b) => a - b);
+    await accountRepo.lockAccounts(tx, accountIds);
+    const now = this.deps.clock.now();
+    const actor = systemActor(RATE_JOB);
+    for (const accountId of accountIds) {
+      const mine = deltas.filter((d) => d.accountId === accountId);
+      const lines = [];
+      let billId = 0;
+      for (const cycle of [...new Set(mine.map((d) => d.cycle))].sort(compareCycles)) {
+        billId = await moneyRepo.ensureBill(tx, accountId, cycle, now);
+        lines.push(...(await usageRepo.postUsageLines(tx, accountId, billId, cycle, mine.filter((d) => d.cycle === cycle), now)));
+      }
+      const allocations = await this.deps.money.settle(tx, accountId, { kind: 'bill', id: billId });
+      const view = { accountId, postedFen: lines.reduce((s, l) => s + l.amountFen, 0), lines, writtenOffFen: allocations.reduce((s, a) => s + a.amountFen, 0) };
+      await recordChange(
+        tx,
+        this.deps.clock,
+        actor,
+        { action: 'usage.charge_virtual', targetType: 'account', targetId: accountId, accountId, after: view },
+        { type: 'usage.charged', aggregateType: 'account', aggregateId: accountId, accountId, payload: view },
+      );
+    }
+    return accountIds;
+  }
+
+  /** R-CC-1: rated, not yet billed usage of the account's (non-virtual) subscribers in the cycle. */
+  unbilledFen(q: Q, accountId: number, cycle: string): Promise<Fen> {
+    return usageRepo.unbilledFen(q, accountId, cycle);
+  }
+
+  /**
+   * What the bill run bills for these subscribers in the cycle: rated charges not yet billed. Call it
+   * and markBilled() in one transaction: it takes the rating lock shared, so no rating commits in between.
+   */
+  async chargesForSubscribers(q: Q, subscriberIds: number[], cycle: string): Promise<{ subscriberId: number; accountId: number; itemCode: string; amountFen: Fen }[]> {
+    if (subscriberIds.length === 0) return [];
+    await usageRepo.lockRating(q, true);
+    return usageRepo.unbilledCharges(q, subscriberIds, cycle);
+  }
+
+  /** The bill run billed these charges: running it twice bills them once. */
+  async markBilled(q: Q, subscriberIds: number[], cycle: string): Promise<void> {
+    if (subscriberIds.length === 0) return;
+    await usageRepo.markBilled(q, subscriberIds, cycle, this.deps.clock.now());
+  }
+
+  /** 详单: a subscriber's records of a cycle, paged, with totals per bill item; other parties masked (R-CUS-2). */
+  async itemised(subscriberId: number, cycle?: string, page: { limit?: number; offset?: number } = {}) {
+    const sub = await this.db.selectFrom('subscribers').select(['subscriber_id', 'service_number']).where('subscriber_id', '=', subscriberId).executeTakeFirst();
+    if (!sub) throw notFound({ zh: '用户', en: 'Subscriber' }, subscriberId);
+    const c = cycle ?? cycleOf(this.deps.clock.now());
+    const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
+    const offset = Math.max(page.offset ?? 0, 0);
+    const [rows, totals, count] = await Promise.all([
+      this.db
+        .selectFrom('cdrs')
+        .selectAll()
+        .where('subscriber_id', '=', subscriberId)
+        .where('cycle', '=', c)
+        .orderBy('started_at')
+        .orderBy('record_id')
+        .limit(limit)
+        .offset(offset)
+        .execute(),
+      this.db.selectFrom('usage_charges').selectAll().where('subscriber_id', '=', subscriberId).where('cycle', '=', c).orderBy('item_code').execute(),
+      this.db.selectFrom('cdrs').select((eb) => eb.fn.countAll<number>().as('n')).where('subscriber_id', '=', subscriberId).where('cycle', '=', c).executeTakeFirstOrThrow(),
+    ]);
+    return {
+      subscriberId,
+      serviceNumber: maskPhone(sub.service_number),
+      cycle: c,
+      total: Number(count.n),
+      limit,
+      offset,
+      totals: totals.map((t) => ({ itemCode: t.item_code, records: t.records, units: t.units, amountFen: t.amount_fen, billedFen: t.billed_fen })),
+      totalFen: totals.reduce((s, t) => s + t.amount_fen, 0),
+      records: rows.map((r) => ({
+        recordId: r.record_id,
+        startedAt: r.started_at.toISOString(),
+        usage: r.usage,
+        scope: r.scope,
+        otherParty: maskPhone(r.other_party),
+        quantity: r.quantity,
+        area: r.area,
+        itemCode: r.item_code,
+        unit: r.unit,
+        units: r.units,
+        freeUnits: r.free_units,
+        chargeFen: r.charge_fen,
+        freeReason: r.free_reason,
+        offerCode: r.offer_code,
+        rated: r.rated_at !== null,
+      })),
+    };
+  }
+
+  /** The imported files and API batches, newest first. */
+  async files(page: { limit?: number; offset?: number } = {}) {
+    const rows = await this.db
+      .selectFrom('usage_files')
+      .selectAll()
+      .orderBy('file_id', 'desc')
+      .limit(Math.min(Math.max(page.limit ?? 50, 1), 500))
+      .offset(Math.max(page.offset ?? 0, 0))
+      .execute();
+    return rows.map((f) => ({
+      fileId: f.file_id,
+      kind: f.kind,
+      fileName: f.file_name,
+      sha256: f.sha256,
+      status: f.status,
+      rowsTotal: f.rows_total,
+      accepted: f.accepted,
+      rejected: f.rejected,
+      duplicate: f.duplicate,
+      errors: (f.errors as unknown[]).slice(0, 20),
+      operatorId: f.operator_id,
+      startedAt: f.started_at.toISOString(),
+      finishedAt: f.finished_at?.toISOString() ?? null,
+    }));
+  }
+}

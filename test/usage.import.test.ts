@@ -1,0 +1,203 @@
+// R-BIL-3: CDR files and API batches are imported exactly once; malformed rows are rejected with
+// line number and reason while the rest is imported; bad API input is a 4xx that changes nothing.
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { checkConservation } from '../src/domains/accounts/conservation.ts';
+import { actorOf, system, testApi, type Api, testEnv, type TestEnv } from './helpers.ts';
+import { cdr, seedTestOffers, subscriberOn, toCsv } from './fixtures/usage/helpers.ts';
+
+let env: TestEnv;
+let api: Api;
+const dir = mkdtempSync(join(tmpdir(), 'openboss-usage-'));
+beforeAll(async () => {
+  env = await testEnv();
+  env.clock.set(new Date('2026-12-20T12:00:00+08:00'));
+  await seedTestOffers(env.ctx);
+  api = await testApi(env);
+});
+afterAll(async () => {
+  await api.app.close();
+  await env.close();
+});
+
+const db = () => env.ctx.database.db;
+const cdrCount = async () => Number((await db().selectFrom('cdrs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+const chargesOf = (subscriberId: number) => db().selectFrom('usage_charges').select(['item_code', 'amount_fen', 'records']).where('subscriber_id', '=', subscriberId).orderBy('item_code').execute();
+let n = 0;
+const file = (text: string) => {
+  const p = join(dir, `cdrs-${++n}.csv`);
+  writeFileSync(p, text);
+  return p;
+};
+
+test('R-BIL-3 the same file imported twice changes nothing the second time and says so', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN');
+  const rows = [cdr(s.number, '2026-11-20 10:00:00', 'voice', 'long_distance', 61), cdr(s.number, '2026-11-20 11:00:00', 'sms', 'local', 1)];
+  const path = file(toCsv(rows));
+  const first = await env.ctx.usage.importFile(system, path);
+  expect(first).toMatchObject({ status: 'completed', rowsTotal: 2, accepted: 2, rejected: 0, duplicate: 0, rated: 2, errorsPath: null });
+  const before = { cdrs: await cdrCount(), charges: await chargesOf(s.subscriberId), files: (await env.ctx.usage.files()).length };
+  const again = await env.ctx.usage.importFile(system, path);
+  expect(again).toMatchObject({ status: 'duplicate_file', duplicateOfFileId: first.fileId, accepted: 0, rated: 0 });
+  expect({ cdrs: await cdrCount(), charges: await chargesOf(s.subscriberId), files: (await env.ctx.usage.files()).length }).toEqual(before);
+  expect(before.charges).toEqual([
+    { item_code: 'SMS', amount_fen: 0, records: 1 },
+    { item_code: 'VOICE_LD', amount_fen: 60, records: 1 },
+  ]);
+  // forced (after fixing what rows were rejected for): record ids still count once
+  const forced = await env.ctx.usage.importFile(system, path, { force: true });
+  expect(forced).toMatchObject({ status: 'completed', accepted: 0, duplicate: 2, rated: 0 });
+  expect(await chargesOf(s.subscriberId)).toEqual(before.charges);
+});
+
+test('R-BIL-3 a record id already imported (in another file) is counted as duplicate and rated once', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN');
+  const a = cdr(s.number, '2026-11-20 10:00:00', 'voice', 'long_distance', 61);
+  const b = cdr(s.number, '2026-11-21 10:00:00', 'voice', 'long_distance', 30);
+  await env.ctx.usage.importFile(system, file(toCsv([a])));
+  // a different file (another switch's export) repeats record a, with a new one
+  const second = await env.ctx.usage.importFile(system, file(toCsv([b, a, { ...a }])));
+  expect(second).toMatchObject({ status: 'completed', rowsTotal: 3, accepted: 1, duplicate: 2, rejected: 0 });
+  expect(await chargesOf(s.subscriberId)).toEqual([{ item_code: 'VOICE_LD', amount_fen: 90, records: 2 }]);
+  // the same via the API
+  const r = await env.ctx.usage.importBatch(system, [a, b]);
+  expect(r).toMatchObject({ accepted: 0, duplicate: 2, rejected: 0, rated: 0 });
+  expect(await chargesOf(s.subscriberId)).toEqual([{ item_code: 'VOICE_LD', amount_fen: 90, records: 2 }]);
+});
+
+test('R-BIL-3 malformed rows in the middle of a file go to the error file with line and reason; the rest is imported', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN');
+  const ok = (h: number) => cdr(s.number, `2026-11-20 ${String(h).padStart(2, '0')}:00:00`, 'voice', 'local', 60);
+  const lines = [
+    'record_id,service_number,other_party,start_time,usage,scope,quantity,area',
+    toCsv([ok(1)]).split('\n')[1],
+    `BAD-TIME,${s.number},13900001111,2026-11-31 10:00:00,voice,local,60,A`, // line 3: no 31 November
+    `BAD-USAGE,${s.number},13900001111,2026-11-20 10:00:00,fax,local,60,A`,
+    `BAD-SCOPE,${s.number},13900001111,2026-11-20 10:00:00,voice,space,60,A`,
+    `BAD-QTY,${s.number},13900001111,2026-11-20 10:00:00,voice,local,-5,A`,
+    `,${s.number},13900001111,2026-11-20 10:00:00,voice,local,60,A`, // line 7: no record id
+    `BAD-COLS,${s.number},13900001111,2026-11-20 10:00:00,voice,local`,
+    `BAD-NUMBER,18999999999,13900001111,2026-11-20 10:00:00,voice,local,60,A`, // line 9: not a subscriber
+    `EARLY,${s.number},13900001111,2026-10-20 10:00:00,voice,local,60,A`, // line 10: before activation
+    `FUTURE,${s.number},13900001111,2027-01-20 10:00:00,voice,local,60,A`,
+    `"QUOTE,${s.number},13900001111,2026-11-20 10:00:00,voice,local,60,A`, // line 12: a stray quote swallows nothing
+    `LONG,${'9'.repeat(10_000)}`, // line 13
+    toCsv([ok(2)]).split('\n')[1],
+    '',
+    toCsv([ok(3)]).split('\n')[1],
+  ];
+  const path = file(lines.join('\n') + '\n');
+  const errorsPath = join(dir, 'errors-explicit.csv');
+  const r = await env.ctx.usage.importFile(system, path, { errorsPath, chunkRows: 4 });
+  expect(r).toMatchObject({ status: 'completed', rowsTotal: 14, accepted: 3, rejected: 11, duplicate: 0, errorsPath });
+  expect(r.errors.map((e) => [e.line, e.code])).toEqual([
+    [3, 'START_TIME_INVALID'],
+    [4, 'USAGE_UNKNOWN'],
+    [5, 'SCOPE_UNKNOWN'],
+    [6, 'QUANTITY_INVALID'],
+    [7, 'RECORD_ID_MISSING'],
+    [8, 'COLUMN_COUNT'],
+    [9, 'UNKNOWN_NUMBER'],
+    [10, 'NOT_IN_SERVICE'],
+    [11, 'START_TIME_IN_FUTURE'],
+    [12, 'RECORD_ID_INVALID'],
+    [13, 'LINE_TOO_LONG'],
+  ]);
+  const report = readFileSync(errorsPath, 'utf8').trim().split('\n');
+  expect(report[0]).toBe('line,record_id,code,reason_zh,reason_en');
+  expect(report).toHaveLength(12);
+  expect(report[1]).toMatch(/^3,BAD-TIME,START_TIME_INVALID,开始时间格式错误/);
+  // default: next to the input
+  const again = file(lines.slice(0, 4).join('\n').replace('2026-11-20 01', '2026-11-22 01').replace(/^(R-\d+)/m, '$1X') + '\n');
+  const r2 = await env.ctx.usage.importFile(system, again);
+  expect(r2.errorsPath).toBe(`${again}.errors.csv`);
+  expect(existsSync(`${again}.errors.csv`)).toBe(true);
+  const stored = (await env.ctx.usage.files()).find((f) => f.fileId === r.fileId);
+  expect(stored).toMatchObject({ status: 'completed', accepted: 3, rejected: 11 });
+});
+
+test('R-BIL-3 API batch: bad records rejected with index and reason, the rest imported and rated', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN');
+  const good = cdr(s.number, '2026-11-20 10:00:00', 'voice', 'long_distance', 61);
+  const r = await api.call('POST', '/api/v1/usage', {
+    as: 'accounting',
+    body: {
+      records: [
+        good,
+        { ...cdr(s.number, 'yesterday', 'voice', 'local', 1) },
+        { ...cdr(s.number, '2026-11-20 10:00:00', 'voice', 'local', 1), quantity: '-1' },
+        { ...cdr('13000000000', '2026-11-20 10:00:00', 'voice', 'local', 1) },
+        good,
+      ],
+    },
+  });
+  expect(r.status).toBe(200);
+  expect(r.body).toMatchObject({ received: 5, accepted: 1, rejected: 3, duplicate: 1, rated: 1 });
+  expect(r.body.rejections.map((x: { index: number; code: string }) => [x.index, x.code])).toEqual([
+    [1, 'START_TIME_INVALID'],
+    [2, 'QUANTITY_INVALID'],
+    [3, 'UNKNOWN_NUMBER'],
+  ]);
+  expect(r.body.rejections[0].reason.zh).toContain('开始时间');
+  const files = await api.call('GET', '/api/v1/usage/files?limit=5', { as: 'accounting' });
+  expect(files.status).toBe(200);
+  expect(files.body.items[0]).toMatchObject({ kind: 'api', accepted: 1, rejected: 3, duplicate: 1 });
+});
+
+test('R-BIL-3 bad input to the API is a 4xx problem+json and changes nothing', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN');
+  const good = cdr(s.number, '2026-11-20 10:00:00', 'voice', 'long_distance', 61);
+  const before = { cdrs: await cdrCount(), files: (await env.ctx.usage.files({ limit: 500 })).length };
+  const cases: { body?: unknown; raw?: string; as?: string; status: number }[] = [
+    { body: { records: [] }, status: 400 },
+    { body: { records: 'x' }, status: 400 },
+    { body: {}, status: 400 },
+    { body: { records: [{ ...good, extra: 1 }] }, status: 400 },
+    { body: { records: [{ ...good, quantity: 1.5 }] }, status: 400 },
+    { body: { records: Array.from({ length: 10_001 }, () => good) }, status: 400 },
+    { raw: '{"records": [', status: 400 },
+    { body: { records: [good] }, as: 'front_desk', status: 403 },
+  ];
+  for (const c of cases) {
+    const r = await api.call('POST', '/api/v1/usage', { as: c.as ?? 'accounting', ...(c.raw !== undefined ? { raw: c.raw } : { body: c.body }) });
+    expect(r.status, JSON.stringify(c).slice(0, 80)).toBe(c.status);
+    expect(String(r.headers['content-type'])).toContain('application/problem+json');
+    expect(r.body.code).toBeTruthy();
+  }
+  expect({ cdrs: await cdrCount(), files: (await env.ctx.usage.files({ limit: 500 })).length }).toEqual(before);
+  await expect(env.ctx.usage.importBatch(await actorOf(env.ctx, 'front_desk'), [good])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+});
+
+test('R-BIL-3 itemised usage: records paged with totals per item; other parties masked (R-CUS-2)', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN');
+  await env.ctx.usage.importBatch(system, [
+    cdr(s.number, '2026-11-20 10:00:00', 'voice', 'long_distance', 61, '13912345678'),
+    cdr(s.number, '2026-11-21 10:00:00', 'voice', 'local', 61, '13912345678'),
+    cdr(s.number, '2026-11-22 10:00:00', 'sms', 'local', 1, '10086'),
+  ]);
+  const r = await api.call('GET', `/api/v1/subscribers/${s.subscriberId}/usage?cycle=2026-11&limit=2`, { as: 'front_desk' });
+  expect(r.status).toBe(200);
+  expect(r.body).toMatchObject({ cycle: '2026-11', total: 3, limit: 2, totalFen: 60 });
+  expect(r.body.records).toHaveLength(2);
+  expect(r.body.records[0]).toMatchObject({ otherParty: '139****5678', itemCode: 'VOICE_LD', units: 2, chargeFen: 60 });
+  expect(JSON.stringify(r.body)).not.toContain('13912345678');
+  expect(r.body.totals.map((t: { itemCode: string }) => t.itemCode)).toEqual(['SMS', 'VOICE_LD', 'VOICE_LOCAL']);
+  expect((await api.call('GET', `/api/v1/subscribers/999999/usage`, { as: 'front_desk' })).status).toBe(404);
+  expect((await api.call('GET', `/api/v1/subscribers/${s.subscriberId}/usage?cycle=2026-13`, { as: 'front_desk' })).status).toBe(400);
+  expect((await api.call('GET', `/api/v1/subscribers/${s.subscriberId}/usage`, { as: 'nobody' })).status).toBe(403);
+});
+
+test('R-BIL-3 a large file is streamed in chunks (COPY on PostgreSQL) and rated: counts add up; conservation holds (R-ACC-18)', async () => {
+  const subs = [await subscriberOn(env.ctx, 'T-PLAN', 'virtual'), await subscriberOn(env.ctx, 'T-PLAN')];
+  await env.ctx.money.pay(system, subs[0]!.accountId, { amountFen: 500, bookType: 'cash', channel: 'hall', idempotencyKey: `big-${subs[0]!.accountId}` });
+  const rows = Array.from({ length: 5000 }, (_, i) => cdr(subs[i % 2]!.number, new Date(Date.parse('2026-11-16T00:00:00+08:00') + i * 60_000).toISOString(), i % 3 === 0 ? 'sms' : 'voice', 'long_distance', 30));
+  let progressed = 0;
+  const r = await env.ctx.usage.importFile(system, file(toCsv(rows)), { chunkRows: 700, onProgress: (p) => (progressed = p.rows) });
+  expect(r).toMatchObject({ accepted: 5000, rejected: 0, rated: 5000 });
+  expect(progressed).toBe(5000);
+  const pending = await db().selectFrom('cdrs').select('record_id').where('rated_at', 'is', null).execute();
+  expect(pending).toEqual([]);
+  expect((await checkConservation(db())).differing).toEqual([]);
+});
