@@ -62,7 +62,7 @@ export async function testEnv(opts: { poolSize?: number; faults?: FaultInjector 
 export const TEST_PASSWORD = 'test-password';
 
 /** Departments and one operator per role; usernames equal the role code (plus hall2 for another department). */
-async function seedOrganisation(ctx: AppContext): Promise<void> {
+export async function seedOrganisation(ctx: AppContext): Promise<void> {
   const db = ctx.database.db;
   await db
     .insertInto('departments')

@@ -388,7 +388,11 @@ async function billrunWorker(ctx: AppContext, workers: number): Promise<void> {
   while (!stopping) {
     const open = await ctx.billing.openRuns();
     for (const r of open) {
-      const results = await Promise.all(Array.from({ length: workers }, (_, i) => ctx.billing.work(r.runId, r.phase, { worker: `${process.pid}:${i}` })));
+      const results = await Promise.all(
+        Array.from({ length: workers }, (_, i) =>
+          ctx.billing.work(r.runId, r.phase, { worker: `${process.pid}:${i}`, onChunk: (c) => console.log(`run #${r.runId} ${r.phase}: chunk ${c.chunk_no} done`) }),
+        ),
+      );
       const n = results.reduce((s, x) => s + x.chunks, 0);
       if (n) console.log(`run #${r.runId} ${r.phase}: ${n} chunk(s) done, state ${results[0]?.state ?? '?'}`);
     }

@@ -122,14 +122,15 @@ export function advanceRentCharges(o: SubscribedOffer, now: Date, charged: Reado
 
 /**
  * The due date of a cycle's bill (R-ACC-17 counts late fees from it): 00:00 Asia/Shanghai on day
- * `dueDay` of the month after the cycle — a 2026-10 bill is due on 2026-11-20 — but never before the
- * day it is published. The late-fee rules read the same date (`billDueDate` in accounts/late-fees.ts).
+ * `dueDay` of the month after the cycle — a 2026-10 bill is due on 2026-11-20. A bill published after
+ * that day (a late or re-run cycle) is due on day `dueDay` of the month after its publication, so the
+ * customer always has time to pay. Late fees count from the stored `bills.due_at`; a manual bill
+ * without one falls back to `billDueDate` in accounts/late-fees.ts.
  */
 export function dueDate(cycle: string, publishedAt: Date, dueDay: number): Date {
-  const next = addCycles(cycle, 1);
-  const byCycle = new Date(cycleStart(next).getTime() + (Math.min(Math.max(1, dueDay), cycleDays(next)) - 1) * DAY_MS);
-  const publishDay = startOfBusinessDay(publishedAt);
-  return byCycle.getTime() >= publishDay.getTime() ? byCycle : publishDay;
+  const onDay = (c: string) => new Date(cycleStart(c).getTime() + (Math.min(Math.max(1, dueDay), cycleDays(c)) - 1) * DAY_MS);
+  const byCycle = onDay(addCycles(cycle, 1));
+  return byCycle.getTime() >= startOfBusinessDay(publishedAt).getTime() ? byCycle : onDay(addCycles(cycleOf(publishedAt), 1));
 }
 
 /** 00:00 Asia/Shanghai of the day containing `d`. */

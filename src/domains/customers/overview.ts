@@ -70,6 +70,7 @@ const OverviewBillLine = Type.Object({
   amountFen: Fen,
   paidFen: Fen,
   openFen: Fen,
+  badDebt: Type.Boolean({ description: 'written off as bad debt (R-BIL-10): still open and recoverable, not counted as arrears' }),
 });
 
 const OverviewBill = Type.Object({
@@ -202,7 +203,7 @@ const overviewExample = {
           cycle: '2026-10',
           status: 'published',
           openFen: 3560,
-          lines: [{ lineId: 5, subscriberId: 3, serviceNumber: '13602105678', item: 'VOICE_LD', amountFen: 2310, paidFen: 0, openFen: 2310 }],
+          lines: [{ lineId: 5, subscriberId: 3, serviceNumber: '13602105678', item: 'VOICE_LD', amountFen: 2310, paidFen: 0, openFen: 2310, badDebt: false }],
         },
       ],
       recentWriteOffs: [
