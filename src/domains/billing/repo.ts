@@ -160,20 +160,7 @@ export const billingRepo = {
 
   /** Subscribers of postpaid accounts in scope, with the offers in service during the cycle and their recurring charges. */
   async subscribersInScope(q: Q, scope: Scope, cycleFrom: Date, cycleTo: Date) {
-    const r = await sql<{
-      subscriber_id: number;
-      account_id: number;
-      subscriber_offer_id: number | null;
-      member_role: string | null;
-      started_at: Date | null;
-      ended_at: Date | null;
-      minimum_spend_fen: number | null;
-      term_ends_at: Date | null;
-      seq: number | null;
-      item_code: string | null;
-      charge_role: string | null;
-      amount_fen: number | null;
-    }>`
+    const r = await sql<OfferRow>`
       SELECT s.subscriber_id, s.default_account_id AS account_id, so.subscriber_offer_id, so.member_role, so.started_at, so.ended_at,
              so.minimum_spend_fen, so.term_ends_at, oc.seq, oc.item_code, oc.member_role AS charge_role, oc.amount_fen
         FROM subscribers s
