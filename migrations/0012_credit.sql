@@ -65,3 +65,6 @@ INSERT INTO roles (role_code, name_zh, name_en, permissions) VALUES
 ON CONFLICT (role_code) DO NOTHING;
 UPDATE roles SET permissions = permissions || '{credit.read}'::text[] WHERE role_code IN ('front_desk', 'accounting', 'key_account', 'auditor');
 UPDATE roles SET permissions = permissions || '{credit.reopen}'::text[] WHERE role_code IN ('key_account', 'hall_manager');
+
+-- credit control looks up the subscribers an account pays by relation (creditRepo.paidBy)
+CREATE INDEX payment_relations_payer_idx ON payment_relations (payer_account_id) WHERE revoked_at IS NULL;

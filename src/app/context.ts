@@ -114,7 +114,7 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
   const billing = new BillRunService({ db, clock, money, reference });
   billing.usage = usage;
   // R-BIL-5 → credit control: published bills and charged advance rent are judged at once
-  billing.onPublished = (accountIds) => credit.evaluateAccounts(accountIds).then(() => undefined);
+  billing.onPublished = (accountIds) => credit.evaluatePublished(accountIds).then(() => undefined);
   billing.onCharged = (accountIds) => credit.evaluateAccounts(accountIds).then(() => undefined);
   // R-ACC-17: the bill run asks late fees per account
   const lateFees = new LateFeeService({ db, clock, money });

@@ -21,6 +21,15 @@ export interface CreditSubscriberRow {
 const subscriberColumns = sql`s.subscriber_id, s.service_number, s.network, s.customer_id, s.default_account_id, s.lifecycle, s.stop_reasons, s.package_id,
   c.vip_level, c.contact_phone, EXISTS (SELECT 1 FROM credit_vip_exemptions v WHERE v.vip_level = c.vip_level) AS vip_exempt`;
 
+/**
+ * The subscribers an account pays: its own and those it pays by relation. A union of two index
+ * lookups — an OR across the two made PostgreSQL scan every subscriber for each account.
+ */
+function paidBy(accountId: number) {
+  return sql`SELECT subscriber_id FROM subscribers WHERE default_account_id = ${accountId}
+             UNION ALL SELECT subscriber_id FROM payment_relations WHERE payer_account_id = ${accountId} AND revoked_at IS NULL`;
+}
+
 export const creditRepo = {
   /**
    * Serialises credit control of one account with its money changes (payments lock the same row),
@@ -32,12 +41,29 @@ export const creditRepo = {
     return r.rows[0];
   },
   /** Anything a payment to this account could resume now: a line it pays stopped for arrears (R-CC-2). */
+  /**
+   * Of these accounts, those where credit control can act at once: a line already in a credit state
+   * or stopped, or a published line unpaid past its due date (no due date: due at once). One
+   * statement for a whole bill-run chunk; the rest only wait for reminders (the scheduled job).
+   */
+  async accountsToJudgeNow(q: Q, accountIds: readonly number[], now: Date): Promise<number[]> {
+    if (accountIds.length === 0) return [];
+    const r = await sql<{ account_id: number }>`
+      SELECT a.account_id FROM unnest(${[...accountIds]}::bigint[]) AS a (account_id)
+       WHERE EXISTS (SELECT 1 FROM credit_states cs WHERE cs.account_id = a.account_id AND cs.state <> 'ok')
+          OR EXISTS (SELECT 1 FROM subscribers s WHERE s.default_account_id = a.account_id AND s.stop_reasons <> '{}')
+          OR EXISTS (SELECT 1 FROM bill_lines l JOIN bills b ON b.account_id = l.account_id AND b.bill_id = l.bill_id
+                      WHERE l.account_id = a.account_id AND l.paid_fen < l.amount_fen AND b.status = 'published'
+                        AND (b.due_at IS NULL OR b.due_at <= ${now}))
+       ORDER BY a.account_id`.execute(q);
+    return r.rows.map((x) => Number(x.account_id));
+  },
+
   async hasArrearsStops(q: Q, accountId: number): Promise<boolean> {
     const r = await sql<{ found: boolean }>`
       SELECT EXISTS (
         SELECT 1 FROM subscribers s
-         WHERE (s.default_account_id = ${accountId}
-                OR s.subscriber_id IN (SELECT subscriber_id FROM payment_relations WHERE payer_account_id = ${accountId} AND revoked_at IS NULL))
+         WHERE s.subscriber_id IN (${paidBy(accountId)})
            AND s.stop_reasons && ARRAY['arrears_one_way', 'arrears_two_way']::text[]
       ) AS found`.execute(q);
     return r.rows[0]?.found === true;
@@ -82,11 +108,10 @@ export const creditRepo = {
 
   /** The account's live subscribers, the others with open lines on it and those it pays for by relation (R-ACC-8). */
   async subscribersOf(q: Q, accountId: number, extraIds: number[]): Promise<CreditSubscriberRow[]> {
-    const extra = extraIds.length ? sql`OR s.subscriber_id IN (${sql.join(extraIds)})` : sql``;
+    const extra = extraIds.length ? sql` UNION ALL SELECT unnest(${extraIds}::bigint[])` : sql``;
     const r = await sql<CreditSubscriberRow>`
       SELECT ${subscriberColumns} FROM subscribers s JOIN customers c ON c.customer_id = s.customer_id
-       WHERE (s.default_account_id = ${accountId} ${extra}
-              OR s.subscriber_id IN (SELECT subscriber_id FROM payment_relations WHERE payer_account_id = ${accountId} AND revoked_at IS NULL))
+       WHERE s.subscriber_id IN (${paidBy(accountId)}${extra})
          AND s.lifecycle <> 'cancelled'
        ORDER BY s.subscriber_id`.execute(q);
     return r.rows;

@@ -156,6 +156,15 @@ export class CreditService {
    * Evaluates accounts now (the bill run and rating call it after publishing or charging, R-BIL-8;
    * payments after they commit, R-CC-2). Each account in its own transaction.
    */
+  /**
+   * After a bill run publishes a chunk: a fresh monthly bill is not arrears before its due date
+   * (R-CC-4), so only accounts where something can happen now are judged here — one statement for
+   * the chunk instead of a transaction per account; low-balance reminders come with the scheduled job.
+   */
+  async evaluatePublished(accountIds: readonly number[]): Promise<CreditOutcome[]> {
+    return this.evaluateAccounts(await creditRepo.accountsToJudgeNow(this.deps.db, accountIds, this.deps.clock.now()));
+  }
+
   async evaluateAccounts(accountIds: readonly number[], actor: Actor = systemActor('credit-control')): Promise<CreditOutcome[]> {
     const out: CreditOutcome[] = [];
     for (const id of [...new Set(accountIds)].sort((a, b) => a - b)) out.push(await this.evaluateAccount(id, actor));
