@@ -113,7 +113,7 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
   usage.onCharged((accountIds) => credit.evaluateAccounts(accountIds).then(() => undefined));
   const billing = new BillRunService({ db, clock, money, reference });
   billing.usage = usage;
-  // R-BIL-5 → credit control: published bills and charged advance rent are judged at once
+  // R-BIL-5 → credit control: after publishing, the accounts where something can happen now; charged advance rent at once
   billing.onPublished = (accountIds) => credit.evaluatePublished(accountIds).then(() => undefined);
   billing.onCharged = (accountIds) => credit.evaluateAccounts(accountIds).then(() => undefined);
   // R-ACC-17: the bill run asks late fees per account
