@@ -7,7 +7,7 @@ import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { creditExhaustion, monthlyFeeFen } from '../src/domains/catalog/rules.ts';
 import { addCycles, cycleOf } from '../src/platform/clock.ts';
 import { type Api, system, T0, type TestEnv, testApi, testEnv } from './helpers.ts';
-import { freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
+import { e9OpenAccountBody, setupOrders, walkOrder } from './order-helpers.ts';
 
 let env: TestEnv;
 let api: Api;
@@ -24,18 +24,7 @@ afterAll(async () => {
 const FUND_ITEMS = ['RENT_BB', 'ADDON_FEE', 'RENT_BB_ADJ'];
 
 async function openE9(packageCode: string) {
-  const c = await newCustomer(env.ctx, { segment: 'family' });
-  const body = {
-    businessType: 'OPEN_ACCOUNT',
-    customerId: c.customerId,
-    documents: OWNER_DOCS,
-    packageCode,
-    newAccount: { billingType: 'virtual', paymentMethod: 'cash' },
-    members: [
-      { role: 'mobile', network: 'wcdma3g', serviceNumber: await freeNumber(env.ctx), iccid: await freeSim(env.ctx), features: ['EVDO'] },
-      { role: 'broadband', network: 'broadband', serviceNumber: `tjrp${c.customerId}`, standardAddress: '天津市河西区友谊路 10 号', installAddress: '友谊路 10 号 3-2-501', bandwidthMbps: 4 },
-    ],
-  };
+  const { body } = await e9OpenAccountBody(env.ctx, packageCode);
   const w = await walkOrder(api, body);
   expect(w.submitted?.status, JSON.stringify(w.checked?.checks)).toBe('submitted');
   const done = await api.call('POST', `/api/v1/work-orders/${w.submitted.workOrders[0].workOrderId}/complete`, { as: 'manager', body: { note: '装机完成' } });

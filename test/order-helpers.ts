@@ -69,6 +69,28 @@ export async function newCustomer(ctx: AppContext, opts: { segment?: 'personal' 
 
 export const OWNER_DOCS = { presenter: 'owner', ownerIdOriginal: true };
 
+/**
+ * An e9 new-user OPEN_ACCOUNT body (R-E9-1): the package's mobile (number, SIM, EVDO) and broadband
+ * on one new virtual account for a new family customer; `mobile` adds fields to the mobile member.
+ */
+export async function e9OpenAccountBody(ctx: AppContext, packageCode = 'e9-C', mobile: Record<string, unknown> = {}) {
+  const c = await newCustomer(ctx, { segment: 'family' });
+  return {
+    customer: c,
+    body: {
+      businessType: 'OPEN_ACCOUNT',
+      customerId: c.customerId,
+      documents: OWNER_DOCS,
+      packageCode,
+      newAccount: { billingType: 'virtual', paymentMethod: 'cash' },
+      members: [
+        { role: 'mobile', network: 'wcdma3g', serviceNumber: await freeNumber(ctx), iccid: await freeSim(ctx), features: ['EVDO'], ...mobile },
+        { role: 'broadband', network: 'broadband', serviceNumber: `tjadsl${c.customerId}`, standardAddress: '天津市河西区友谊路 10 号', installAddress: '友谊路 10 号 3-2-501', bandwidthMbps: 4 },
+      ],
+    },
+  };
+}
+
 export interface Walk {
   created: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   checked: any; // eslint-disable-line @typescript-eslint/no-explicit-any

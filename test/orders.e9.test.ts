@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cycleOf } from '../src/platform/clock.ts';
 import { type Api, system, type TestEnv, testApi, testEnv, stockConservedAfterAll } from './helpers.ts';
-import { codes, freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
+import { codes, e9OpenAccountBody, freeNumber, freeSim, newCustomer, OWNER_DOCS, setupOrders, walkOrder } from './order-helpers.ts';
 
 let env: TestEnv;
 let api: Api;
@@ -16,31 +16,8 @@ afterAll(async () => {
   await env.close();
 });
 
-async function e9Body(packageCode = 'e9-C') {
-  const c = await newCustomer(env.ctx, { segment: 'family' });
-  return {
-    customer: c,
-    body: {
-      businessType: 'OPEN_ACCOUNT',
-      customerId: c.customerId,
-      documents: OWNER_DOCS,
-      packageCode,
-      newAccount: { billingType: 'virtual', paymentMethod: 'cash' },
-      members: [
-        {
-          role: 'mobile',
-          network: 'wcdma3g',
-          serviceNumber: await freeNumber(env.ctx),
-          iccid: await freeSim(env.ctx),
-          features: ['EVDO'],
-          accountManager: '李经理',
-          handset: { imei: '356938035643809', model: 'ZTE V5', priceFen: 29800 },
-        },
-        { role: 'broadband', network: 'broadband', serviceNumber: `tjadsl${c.customerId}`, standardAddress: '天津市河西区友谊路 10 号', installAddress: '友谊路 10 号 3-2-501', bandwidthMbps: 4 },
-      ],
-    },
-  };
-}
+const e9Body = (packageCode = 'e9-C') =>
+  e9OpenAccountBody(env.ctx, packageCode, { accountManager: '李经理', handset: { imei: '356938035643809', model: 'ZTE V5', priceFen: 29800 } });
 
 describe('e9 new user', () => {
   test('R-E9-1 one order opens mobile and broadband on one virtual account with the 100 credit, handset and fees', async () => {
