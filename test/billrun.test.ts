@@ -405,7 +405,8 @@ describe('R-BIL-4 property', () => {
             if (s.prepaidFen > 0) await pay(c.accountId, s.prepaidFen);
             const startAt = new Date(start0 + (s.startDay - 1) * 86_400_000 + 7 * 3600_000);
             const endAt = s.endDay === null ? null : new Date(Math.max(startAt.getTime(), start0 + (s.endDay - 1) * 86_400_000 + 11 * 3600_000));
-            await subscribe(env.ctx, c.subscriberId, code, startAt, endAt ?? cycleStart(addCycles(cycle, 1)));
+            // a start after the cycle (startDay 31 in a shorter month) ends where it starts: zero days
+            await subscribe(env.ctx, c.subscriberId, code, startAt, endAt ?? new Date(Math.max(startAt.getTime(), cycleStart(addCycles(cycle, 1)).getTime())));
             // reference: first day counted from the start day, the end day not counted
             const first = Math.max(1, s.startDay);
             const last = Math.min(days, endAt === null ? days : s.endDay === null ? days : Math.max(s.startDay, s.endDay) - 1);
