@@ -23,6 +23,8 @@ import { CardWritingService } from '../domains/resources/card-writing.ts';
 import { LateFeeService } from '../domains/accounts/late-fees.ts';
 import { RefundService } from '../domains/accounts/refunds.ts';
 import { BadDebtService } from '../domains/accounts/bad-debt.ts';
+import { BundleGrantService } from '../domains/bundles/grants.ts';
+import { BundleService } from '../domains/bundles/service.ts';
 import { CreditService } from '../domains/credit/service.ts';
 import { type NotificationAdapter, SimulatedSms } from '../platform/notifications.ts';
 import { UsageService } from '../domains/usage/service.ts';
@@ -67,6 +69,10 @@ export interface AppContext {
   usage: UsageService;
   /** The monthly bill run (出账, R-BIL-4..9) and the advance rent of virtual accounts (R-BIL-8) */
   billing: BillRunService;
+  /** Bundles (捆绑业务, SPEC §8): bind, unbind, members and views */
+  bundles: BundleService;
+  /** R-BND-7..9: the monthly bundle grants, their daily catch-up and the month's family numbers */
+  bundleGrants: BundleGrantService;
   /** R-INT-1 outbox relay: delivery to webhooks, NATS JetStream and the notification adapter; its loop runs in `serve`. */
   relay: Relay;
   close(): Promise<void>;
@@ -94,7 +100,8 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
   const money = new MoneyService({ db, clock, reference });
   const catalog = new CatalogService({ db, clock });
   const network = opts.network ?? new SimulatedNetwork({ clock });
-  const orders = new OrderService({ db, clock, customers, accounts, money, catalog, resources, network, faults: opts.faults });
+  const bundles = new BundleService({ db, clock, accounts, catalog, log });
+  const orders = new OrderService({ db, clock, customers, accounts, money, catalog, resources, bundles, network, faults: opts.faults });
   const kiBox = kiSecretBox({ kiKey: config.kiKey, dataDir: opts.db?.dataDir ?? config.dataDir });
   // the readers' transport key: configured, else per process (a script is written within seconds of its issue)
   const cardWriting = new CardWritingService({ db, clock, resources, kiBox, transport: secretBox(config.cardTransportKey ?? randomBytes(32).toString('hex')) });
@@ -121,6 +128,7 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
   billing.lateFees = (tx, a, c) => lateFees.chargeLateFees(tx, a, c);
   billing.registerJobs(jobs);
   // R-INT-3: `notification.*` events reach the SMS adapter through the relay
+  const bundleGrants = new BundleGrantService({ db, clock, money, log });
   const relay = new Relay({ db, clock, log, config: config.relay, notifications: () => notifications });
   relay.registerJobs(jobs);
   if (opts.startJobs) {
@@ -157,6 +165,8 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
     notifications,
     usage,
     billing,
+    bundles,
+    bundleGrants,
     relay,
     close: async () => {
       await relay.stop();

@@ -250,7 +250,7 @@ export interface SchemaMigrationsTable {
   applied_at: TsDefault;
 }
 
-export type OfferKind = 'plan' | 'package' | 'pack' | 'feature';
+export type OfferKind = 'plan' | 'package' | 'pack' | 'feature' | 'bundle';
 export type Linkage = 'immediate' | 'next_cycle_if_funded';
 export interface BrandsTable {
   brand_code: string;
@@ -318,6 +318,51 @@ export interface PackagesTable {
   order_id: number | null;
   started_at: Ts;
   ended_at: Ts | null;
+  ended_order_id: Generated<number | null>;
+  ended_reason: Generated<string | null>;
+}
+export type BundleGeneration = '2G' | '3G' | 'other';
+export interface BundleOffersTable {
+  offer_code: string;
+  generation: BundleGeneration;
+  requires_joint_account: Generated<boolean>;
+  requires_same_number: Generated<boolean>;
+  family_roles: string[] | null;
+  allows_contract_plans: Generated<boolean>;
+  once_per_month: Generated<boolean>;
+}
+export interface BundleGrantItemsTable {
+  offer_code: string;
+  seq: number;
+  member_role: string;
+  kind: 'money' | 'pack';
+  amount_fen: number | null;
+  restricted_items: string[] | null;
+  pack_offer_code: string | null;
+  name_zh: string;
+  name_en: string;
+}
+export interface BundleMembersTable {
+  package_id: number;
+  subscriber_id: number;
+  member_role: string;
+  account_id: number;
+  joined_at: Ts;
+  left_at: Ts | null;
+}
+export type BundleGrantSkip = 'mobile_not_normal' | 'broadband_arrears' | 'broadband_no_fund' | 'broadband_stopped';
+export interface BundleGrantsTable {
+  package_id: number;
+  cycle: string;
+  account_id: number;
+  status: 'granted' | 'skipped';
+  reason: BundleGrantSkip | null;
+  amount_fen: Generated<number>;
+  grant_ids: Generated<number[]>;
+  pack_ids: Generated<number[]>;
+  checked_at: Ts;
+  granted_at: Ts | null;
+  caught_up: Generated<boolean>;
 }
 export interface SubscriberOffersTable {
   subscriber_offer_id: Generated<number>;
@@ -878,6 +923,11 @@ export interface DB {
   offer_tariffs: OfferTariffsTable;
   fees: FeesTable;
   packages: PackagesTable;
+  // bundles (捆绑业务, SPEC §8)
+  bundle_offers: BundleOffersTable;
+  bundle_grant_items: BundleGrantItemsTable;
+  bundle_members: BundleMembersTable;
+  bundle_grants: BundleGrantsTable;
   subscriber_offers: SubscriberOffersTable;
   orders: OrdersTable;
   order_fees: OrderFeesTable;

@@ -8,6 +8,7 @@ import type { Fen } from '../../platform/money.ts';
 import type { Activation, NetworkProvisioning } from '../../platform/provisioning.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { MoneyService } from '../accounts/money.ts';
+import type { BundleService } from '../bundles/service.ts';
 import type { CatalogService, Fee } from '../catalog/service.ts';
 import type { CustomerService } from '../customers/service.ts';
 import type { ResourceService } from '../resources/service.ts';
@@ -21,6 +22,8 @@ export interface OrderServices {
   money: MoneyService;
   catalog: CatalogService;
   resources: ResourceService;
+  /** bundles (SPEC §8): bind and unbind orders, and the R-BND-14 restrictions every order checks */
+  bundles: BundleService;
   /** R-INT-2 provisioning adapter; without one, activations are not sent */
   network?: NetworkProvisioning | undefined;
 }
