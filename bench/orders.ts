@@ -67,6 +67,8 @@ const settings = {
   stock: intEnv('BENCH_STOCK', 20_000),
   /** orders walked one at a time in this process to count SQL statements per step */
   profileOrders: intEnv('BENCH_PROFILE_ORDERS', 20, 0),
+  /** then orders walked one at a time in this process with CPU measured (this process + PostgreSQL), no contention of clients */
+  cpuOrders: intEnv('BENCH_CPU_ORDERS', 200, 0),
   /** 1: print the statements of one profiled order */
   showStatements: process.env.BENCH_SHOW_STATEMENTS === '1',
 };
@@ -215,13 +217,15 @@ async function runStep(send: Send, step: Step, stock: Stock, k: number, orderId:
 interface StatementProfile {
   orders: number;
   completed: number;
+  /** the CPU-measured walk after the counted one: orders walked, completed, ms of CPU per order */
+  cpu: { orders: number; completed: number; appMs: number; postgresMs: number } | null;
   perStep: Record<Step, number>;
   perOrder: number;
   transactionControlPerOrder: number;
   sample: Record<Step, string[]>;
 }
 
-async function profileStatements(ctx: AppContext, stock: Stock, count: number): Promise<StatementProfile> {
+async function profileStatements(ctx: AppContext, stock: Stock, count: number, cpuOrders: number, pgPids: PgPids): Promise<StatementProfile> {
   const app = await buildServer(ctx);
   await app.ready();
   try {
@@ -258,7 +262,33 @@ async function profileStatements(ctx: AppContext, stock: Stock, count: number): 
     }
     const n = Math.max(1, count);
     for (const s of STEPS) perStep[s] = round(perStep[s] / n, 2);
-    return { orders: count, completed, perStep, perOrder: round(STEPS.reduce((a, s) => a + perStep[s], 0), 2), transactionControlPerOrder: round(control / n, 2), sample };
+    // CPU of one order at a time, in this process (the app through inject, no HTTP) and its PostgreSQL backends
+    let cpu: StatementProfile['cpu'] = null;
+    if (cpuOrders > 0) {
+      const meter = new CpuMeter({ postgres: pgPids.pids });
+      const t0 = performance.now();
+      meter.start();
+      let done = 0;
+      for (let k = count; k < count + cpuOrders; k++) {
+        let orderId: number | undefined;
+        let ok = true;
+        for (const step of STEPS) {
+          const out = await runStep(send, step, stock, k, orderId);
+          if (!out.ok) {
+            log(`cpu order ${k}: ${step} → ${out.status} ${out.body.slice(0, 300)}`);
+            ok = false;
+            break;
+          }
+          orderId ??= out.orderId;
+        }
+        if (ok) done++;
+      }
+      const cores = meter.stop();
+      const seconds = (performance.now() - t0) / 1000;
+      const per = (c: number | undefined) => round(((c ?? 0) * seconds * 1000) / Math.max(1, cpuOrders), 2);
+      cpu = { orders: cpuOrders, completed: done, appMs: per(cores.loadGenerator), postgresMs: per(cores.postgres) };
+    }
+    return { orders: count, completed: completed + (cpu?.completed ?? 0), cpu, perStep, perOrder: round(STEPS.reduce((a, s) => a + perStep[s], 0), 2), transactionControlPerOrder: round(control / n, 2), sample };
   } finally {
     await app.close();
   }
@@ -503,13 +533,19 @@ async function main(): Promise<void> {
     try {
       stock = await seed(ctx, settings.stock);
       if (settings.profileOrders > 0) {
-        log(`counting SQL statements over ${settings.profileOrders} orders, one at a time`);
-        profile = await profileStatements(ctx, stock, settings.profileOrders);
+        log(`counting SQL statements over ${settings.profileOrders} orders, then CPU over ${settings.cpuOrders}, one at a time`);
+        const pids = new PgPids(settings.baseUrl, BENCH_DB);
+        await pids.start();
+        try {
+          profile = await profileStatements(ctx, stock, settings.profileOrders, settings.cpuOrders, pids);
+        } finally {
+          await pids.stop();
+        }
       }
     } finally {
       await ctx.close();
     }
-    const next = { k: settings.profileOrders };
+    const next = { k: settings.profileOrders > 0 ? settings.profileOrders + settings.cpuOrders : 0 };
 
     server = new Server(await freePort(), benchUrl, { poolSize: settings.poolSize, adminPassword: ADMIN_PASSWORD, nodeOptions: settings.serverNodeOptions });
     await server.waitHealthy();
@@ -553,7 +589,7 @@ async function main(): Promise<void> {
     const steps = Object.fromEntries(STEPS.map((s) => [s, latencySummary(load.stepMs[s])])) as Record<Step, ReturnType<typeof latencySummary>>;
     const pgbenchTps = pgbenchRuns.length ? pgbenchRuns.reduce((a, b) => a + b.tps, 0) / pgbenchRuns.length : undefined;
     const ratio = pgbenchTps ? ordersPerSec / pgbenchTps : undefined;
-    const failed = load.failed + (warm?.failed ?? 0) + (profile ? profile.orders - profile.completed : 0);
+    const failed = load.failed + (warm?.failed ?? 0) + (profile ? profile.orders + (profile.cpu?.orders ?? 0) - profile.completed : 0);
     const pass = { ordersPerSec: ordersPerSec >= TARGET_ORDERS_PER_SEC, errors: failed === 0, checks: checks.ok };
     const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
     const okMark = (n: number) => (n === 0 ? 'OK' : 'FAILED');
@@ -577,6 +613,11 @@ async function main(): Promise<void> {
       console.log(
         `SQL/order      ${profile.perOrder} statements (create ${profile.perStep.create}, check ${profile.perStep.check}, quote ${profile.perStep.quote}, submit ${profile.perStep.submit}; ${profile.transactionControlPerOrder} of them BEGIN/COMMIT; mean of ${profile.orders} orders walked one at a time)`,
       );
+      if (profile.cpu) {
+        console.log(
+          `CPU/order 1×   app ${profile.cpu.appMs}, postgres ${profile.cpu.postgresMs} ms (${profile.cpu.orders} orders walked one at a time in the bench process through inject, after the counted ones; no HTTP, no contention of clients)`,
+        );
+      }
     }
     const busyElsewhere = Math.max(loadCpu.other ?? 0, ...pgbenchRuns.map((p) => p.cpu.other ?? 0));
     if (busyElsewhere > 0.2) {
@@ -632,6 +673,7 @@ async function main(): Promise<void> {
         latencyMs: { order, ...steps },
         errors: failed,
         statementsPerOrder: profile ? { total: profile.perOrder, ...profile.perStep, transactionControl: profile.transactionControlPerOrder } : null,
+        cpuPerOrderOneAtATime: profile?.cpu ? { app: profile.cpu.appMs, postgres: profile.cpu.postgresMs, orders: profile.cpu.orders } : null,
         pgbenchTps: pgbenchTps === undefined ? null : round(pgbenchTps, 1),
         pgbenchRuns: pgbenchRuns.map((p) => round(p.tps, 1)),
         ratio: ratio === undefined ? null : round(ratio, 3),

@@ -5,6 +5,7 @@ import { type CheckFailure, failure, type Text } from '../../platform/checks.ts'
 import type { Fen } from '../../platform/money.ts';
 import type { Network } from '../../platform/schema.ts';
 import { StrEnum } from '../../platform/schemas.ts';
+import { numberHeld } from '../accounts/service.ts';
 import { type Offer, offerName, saleFailures } from '../catalog/rules.ts';
 import type { ApplyContext, LoadContext, OrderEnv, QuoteLine } from './types.ts';
 
@@ -92,14 +93,20 @@ export async function loadMember(c: LoadContext, m: NewMemberInput, channel: 'ha
   // R-RES-4: a blank card picked by a social channel serves only orders of that channel
   const simCtx = { orderId: c.orderId, serviceNumber: m.serviceNumber, departmentId: c.departmentId };
   const numberAndSim = async () => {
-    if (pool && m.iccid) return r.numberAndSimCheck(c.q, { serviceNumber: m.serviceNumber, ctx: takeCtx }, { iccid: m.iccid, ctx: simCtx });
-    const [number, sim] = await Promise.all([
+    if (pool && m.iccid) {
+      // the number's subscribers come with it (numberInUse's facts); read apart only for an unknown number
+      const both = await r.numberSimAndHolders(c.q, { serviceNumber: m.serviceNumber, ctx: takeCtx }, { iccid: m.iccid, ctx: simCtx });
+      const inUse = both.holders ? numberHeld(both.holders, m.network) : await c.services.accounts.numberInUse(m.serviceNumber, m.network, c.q);
+      return { number: both.number, sim: both.sim, inUse };
+    }
+    const [number, sim, inUse] = await Promise.all([
       pool ? r.numberCheck(c.q, m.serviceNumber, takeCtx) : Promise.resolve({ problems: [], level: null }),
       m.iccid ? r.simCheck(c.q, m.iccid, simCtx) : Promise.resolve({ problems: [], imsi: null }),
+      c.services.accounts.numberInUse(m.serviceNumber, m.network, c.q),
     ]);
-    return { number, sim };
+    return { number, sim, inUse };
   };
-  const [{ number, sim }, existing] = await Promise.all([numberAndSim(), c.services.accounts.numberInUse(m.serviceNumber, m.network, c.q)]);
+  const { number, sim, inUse: existing } = await numberAndSim();
   const extras = new Map([...offers].filter(([code]) => code !== m.planCode));
   return {
     input: m,
@@ -280,9 +287,12 @@ export async function applyMember(
     accountManager: m.accountManager ?? null,
     packageId: p.packageId ?? null,
   }, { ...p.known, numberFree: f.numberInUse === false });
-  if (usesPool(m.network)) await s.resources.takeNumber(c.tx, m.serviceNumber, { orderId: c.orderId, subscriberId: sub.subscriberId, customerId: p.customerId, actor: c.actor });
+  const take = { orderId: c.orderId, subscriberId: sub.subscriberId, customerId: p.customerId, actor: c.actor };
+  // a pool number with its card: both in one statement (same guards, audit entries and events)
+  const both = usesPool(m.network) && m.iccid ? await s.resources.takeNumberAndBindSim(c.tx, m.serviceNumber, m.iccid, take) : undefined;
+  if (!both && usesPool(m.network)) await s.resources.takeNumber(c.tx, m.serviceNumber, take);
   if (m.iccid) {
-    const bound = await s.resources.bindSim(c.tx, m.iccid, { serviceNumber: m.serviceNumber, subscriberId: sub.subscriberId, orderId: c.orderId, actor: c.actor });
+    const bound = both?.sim ?? (await s.resources.bindSim(c.tx, m.iccid, { serviceNumber: m.serviceNumber, subscriberId: sub.subscriberId, orderId: c.orderId, actor: c.actor }));
     // R-RES-4, R-X-11: the engine opens the card's IMSI with the number on the network before it commits
     c.activations?.push({ imsi: bound.imsi, iccid: bound.iccid, serviceNumber: m.serviceNumber, subscriberId: sub.subscriberId, orderId: c.orderId });
   }

@@ -66,6 +66,12 @@ function feeRow(orderId: number, l: FeeLine) {
   };
 }
 
+function assignmentsOf(set: Partial<Record<keyof OrdersTable, unknown>>, now: Date) {
+  const assignments = [sql`updated_at = ${now}`, sql`version = version + 1`];
+  for (const [k, v] of Object.entries(set)) assignments.push(sql`${sql.ref(k)} = ${JSON_COLUMNS.includes(k) && v !== null ? JSON.stringify(v) : v}`);
+  return assignments;
+}
+
 export const orderRepo = {
   insert(
     q: Q,
@@ -128,6 +134,16 @@ export const orderRepo = {
       .executeTakeFirst();
   },
 
+  /** The order and its department's capabilities without a lock (the optimistic steps: check, quote). */
+  withDepartment(q: Q, id: number): Promise<LockedOrder | undefined> {
+    return q
+      .selectFrom('orders as o')
+      .selectAll('o')
+      .select((eb) => eb.selectFrom('departments as d').select('d.capabilities').whereRef('d.department_id', '=', 'o.department_id').as('department_capabilities'))
+      .where('o.order_id', '=', id)
+      .executeTakeFirst();
+  },
+
   /** lockWithDepartment and the order's fee lines (by line) in the same round trip (the submission). */
   async lockWithFees(q: Q, id: number): Promise<{ order: LockedOrder; fees: FeeRow[] } | undefined> {
     const row = await q
@@ -156,8 +172,11 @@ export const orderRepo = {
       .executeTakeFirstOrThrow();
   },
 
-  /** update() with the audit entries and events of the change, in one statement. */
-  /** `changes`: other changes of the transaction (collected by deferChanges) written by the same statement. */
+  /**
+   * update() with the audit entries and events of the change, in one statement. `changes`: other
+   * changes of the transaction (collected by deferChanges) written by the same statement;
+   * `releaseHolds`: the order's in-transit holds end in the same statement (as releaseHolds).
+   */
   async updateRecorded(
     q: Q,
     id: number,
@@ -166,16 +185,66 @@ export const orderRepo = {
     records: OrderRecord[],
     actor: Actor,
     changes: ChangeRow[] = [],
+    opts: { releaseHolds?: boolean } = {},
   ): Promise<OrderRow> {
-    const assignments = [sql`updated_at = ${now}`, sql`version = version + 1`];
-    for (const [k, v] of Object.entries(set)) assignments.push(sql`${sql.ref(k)} = ${JSON_COLUMNS.includes(k) && v !== null ? JSON.stringify(v) : v}`);
+    const release = opts.releaseHolds ? sql`rel AS (DELETE FROM order_holds WHERE order_id = ${id} AND kind = 'in_transit'),` : sql``;
     const r = await sql<OrderRow>`
-      WITH ${changes.length ? changesCtes(changes) : sql``} u AS (UPDATE orders SET ${sql.join(assignments)} WHERE order_id = ${id} RETURNING *),
+      WITH ${changes.length ? changesCtes(changes) : sql``} ${release} u AS (UPDATE orders SET ${sql.join(assignmentsOf(set, now))} WHERE order_id = ${id} RETURNING *),
       ${recordsOf('u', records, actor, now)}
       SELECT * FROM u`.execute(q);
     const row = r.rows[0];
     if (!row) throw new Error(`order ${id}: update returned no row`);
     return row;
+  },
+
+  /**
+   * The optimistic step's only write, atomic without a transaction: updates the order if it is still
+   * at `version` (no other step changed it since it was read), writes the audit entries and events,
+   * and — with `fees` — makes the fee lines `fees` (as replaceFees), all in one statement. Undefined
+   * when the order changed meanwhile: nothing is written, the caller runs the step under the lock.
+   */
+  async updateIfVersion(
+    q: Q,
+    id: number,
+    /** null: unconditionally (the caller holds the order's lock) */
+    version: number | null,
+    set: Partial<Record<keyof OrdersTable, unknown>>,
+    now: Date,
+    records: OrderRecord[],
+    actor: Actor,
+    fees?: FeeLine[],
+  ): Promise<{ row: OrderRow; fees: FeeRow[] | undefined } | undefined> {
+    const feeCtes =
+      fees === undefined
+        ? sql``
+        : sql`
+      gone AS (
+        DELETE FROM order_fees WHERE order_id = ${id} AND EXISTS (SELECT 1 FROM u)
+           AND NOT (line_no = ANY(${fees.map((l) => l.lineNo)}::int[]))
+      ),
+      fl AS (
+        INSERT INTO order_fees (order_id, line_no, fee_code, kind, item_code, book_type, restricted_items, name_zh, name_en, member_role, amount_fen, waived_fen, waived_by, waiver_reason)
+        SELECT t.order_id, t.line_no, t.fee_code, t.kind, t.item_code, t.book_type, t.restricted_items, t.name_zh, t.name_en, t.member_role, t.amount_fen, t.waived_fen, t.waived_by, t.waiver_reason
+          FROM jsonb_to_recordset(${JSON.stringify(fees.map((l) => feeRow(id, l)))}::jsonb) AS t(
+            order_id bigint, line_no int, fee_code text, kind text, item_code text, book_type text, restricted_items text[], name_zh text, name_en text,
+            member_role text, amount_fen bigint, waived_fen bigint, waived_by bigint, waiver_reason text)
+         WHERE EXISTS (SELECT 1 FROM u)
+        ON CONFLICT (order_id, line_no) DO UPDATE SET fee_code = excluded.fee_code, kind = excluded.kind, item_code = excluded.item_code,
+          book_type = excluded.book_type, restricted_items = excluded.restricted_items, name_zh = excluded.name_zh, name_en = excluded.name_en,
+          member_role = excluded.member_role, amount_fen = excluded.amount_fen, waived_fen = excluded.waived_fen, waived_by = excluded.waived_by,
+          waiver_reason = excluded.waiver_reason
+        RETURNING *
+      ),`;
+    const feeRows = fees === undefined ? sql`NULL::json` : sql`(SELECT coalesce(json_agg(f ORDER BY f.line_no), '[]'::json) FROM fl f)`;
+    const r = await sql<OrderRow & { fee_rows: FeeRow[] | null }>`
+      WITH u AS (UPDATE orders SET ${sql.join(assignmentsOf(set, now))} WHERE order_id = ${id} ${version === null ? sql`` : sql`AND version = ${version}`} RETURNING *),
+      ${feeCtes}
+      ${recordsOf('u', records, actor, now)}
+      SELECT u.*, ${feeRows} AS fee_rows FROM u`.execute(q);
+    const got = r.rows[0];
+    if (!got) return undefined;
+    const { fee_rows, ...row } = got;
+    return { row: row as OrderRow, fees: fee_rows ?? undefined };
   },
 
   list(q: Q, f: { customerId?: number | undefined; subscriberId?: number | undefined; status?: OrderStatus | undefined; limit: number }) {
@@ -253,10 +322,10 @@ export const orderRepo = {
     return q.deleteFrom('order_holds').where('order_id', '=', orderId).where('kind', '=', 'in_transit').execute();
   },
 
-  insertWorkOrder(q: Q, w: { order_id: number; kind: 'installation' | 'removal' | 'reinstall'; subscriber_id: number; address: string | null; now: Date }) {
+  insertWorkOrder(q: Q, w: { order_id: number; kind: 'installation' | 'removal' | 'reinstall'; subscriber_id: number; address: string | null; measurement_room?: string | null; now: Date }) {
     return q
       .insertInto('work_orders')
-      .values({ order_id: w.order_id, kind: w.kind, subscriber_id: w.subscriber_id, address: w.address, created_at: w.now })
+      .values({ order_id: w.order_id, kind: w.kind, subscriber_id: w.subscriber_id, address: w.address, measurement_room: w.measurement_room ?? null, created_at: w.now })
       .returningAll()
       .executeTakeFirstOrThrow();
   },

@@ -3,7 +3,7 @@
 // the receipt (R-ORD-3), the one-transaction submission (R-ORD-4) and SMS confirmation (R-ORD-6).
 import { type Actor, can, systemActor } from '../../platform/audit.ts';
 import { type CheckFailure, failure, type Text } from '../../platform/checks.ts';
-import type { Tx } from '../../platform/db.ts';
+import type { Q, Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
@@ -19,6 +19,8 @@ export const CONFIRMATION_JOB = 'expire-sms-confirmations';
 const ORDER = { zh: '受理单', en: 'Order' };
 const WORK_ORDER = { zh: '工单', en: 'Work order' };
 const OPEN: readonly string[] = ['draft', 'checked', 'quoted', 'awaiting_confirmation'];
+/** Marks a submission's view whose account the order opened itself (ApplyResult.accountOpened); afterMoney takes it off. */
+const ACCOUNT_OPENED = Symbol('accountOpened');
 
 export interface Waiver {
   lineNo?: number | undefined;
@@ -147,42 +149,51 @@ export class OrderService {
     return rows.filter((r) => this.visible(actor, r)).map((r) => ({ ...summaryView(r), confirmation: r.confirmation ?? null }));
   }
 
-  /** R-ORD-1: runs every rule of the type and stores the result; passing moves the order to `checked`. */
+  /**
+   * R-ORD-1: runs every rule of the type and stores the result; passing moves the order to `checked`.
+   * Optimistic first (no transaction): the order is read, its facts loaded, and the result written by
+   * one statement only if no other step changed the order meanwhile (its version); otherwise the step
+   * runs again under the order's lock. Either way the outcome is the one the locked step would give.
+   */
   async check(actor: Actor, id: number, opts: { servicePassword?: string | undefined } = {}) {
-    return this.deps.db.transaction().execute(async (tx) => {
-      const o = await this.lockOpen(tx, id, ['draft', 'checked', 'quoted']);
-      const t = this.type(o.business_type);
-      const env = await this.env(tx, actor, o);
-      const input = o.input as Record<string, unknown>;
-      const facts = await t.load({ ...env, q: tx, services: this.deps }, input);
-      const failures = [...t.check(facts, input, env), ...(await this.holdFailures(tx, t, facts, input, o.order_id, env.now))];
-      let authorisedAt = o.authorised_at;
-      if (t.sensitive || t.sensitiveFor?.(input)) {
-        const auth = await this.authorise(tx, o, opts.servicePassword);
-        if (auth) failures.push(auth);
-        else authorisedAt ??= env.now;
-      }
-      const passed = failures.length === 0;
-      if (!passed) await orderRepo.replaceFees(tx, id, []);
-      const row = await this.change(
-        tx,
-        actor,
-        o,
-        {
-          status: passed ? 'checked' : 'draft',
-          check_results: { passed, failures, checkedAt: env.now.toISOString() },
-          changes: t.describe(facts, input, env),
-          notices: t.notices?.(facts, input, env) ?? [],
-          authorised_at: authorisedAt,
-          checked_at: env.now,
-          quoted_at: null,
-        },
-        env.now,
-        [{ action: 'order.check', event: passed ? 'order.checked' : 'order.check_failed' }],
-      );
-      // a draft has no fee lines (every way into draft clears them), and a failed check just cleared them
-      return this.view(tx, row, !passed || o.status === 'draft' ? { fees: [] } : {});
-    });
+    const db = this.deps.db;
+    return (await this.checkStep(db, actor, await this.readOpen(db, id, ['draft', 'checked', 'quoted']), opts, true)) ??
+      db.transaction().execute(async (tx) => {
+        const o = await this.lockOpen(tx, id, ['draft', 'checked', 'quoted']);
+        const v = await this.checkStep(tx, actor, o, opts, false);
+        if (!v) throw new Error(`order ${id}: the locked check wrote nothing`);
+        return v;
+      });
+  }
+
+  private async checkStep(q: Q, actor: Actor, o: LockedOrder, opts: { servicePassword?: string | undefined }, optimistic: boolean) {
+    const t = this.type(o.business_type);
+    const env = await this.env(q, actor, o);
+    const input = o.input as Record<string, unknown>;
+    const facts = await t.load({ ...env, q, services: this.deps }, input);
+    const failures = [...t.check(facts, input, env), ...(await this.holdFailures(q, t, facts, input, o.order_id, env.now))];
+    let authorisedAt = o.authorised_at;
+    if (t.sensitive || t.sensitiveFor?.(input)) {
+      const auth = await this.authorise(q, o, opts.servicePassword);
+      if (auth) failures.push(auth);
+      else authorisedAt ??= env.now;
+    }
+    const passed = failures.length === 0;
+    const set: Partial<OrderRow> = {
+      status: passed ? 'checked' : 'draft',
+      check_results: { passed, failures, checkedAt: env.now.toISOString() },
+      changes: t.describe(facts, input, env),
+      notices: t.notices?.(facts, input, env) ?? [],
+      authorised_at: authorisedAt,
+      checked_at: env.now,
+      quoted_at: null,
+    };
+    const records = [{ action: 'order.check', event: passed ? 'order.checked' : 'order.check_failed' }];
+    // a failed check clears the fee lines
+    const written = await this.changeStep(q, actor, o, set, env.now, records, optimistic, passed ? undefined : []);
+    if (!written) return undefined;
+    // a draft has no fee lines (every way into draft clears them), and a failed check just cleared them
+    return this.view(q, written.row, !passed || o.status === 'draft' ? { fees: [] } : {});
   }
 
   /** Fees of the order (预算) with waivers; only an operator with `order.waive` may waive (R-ORD-2). */
@@ -191,19 +202,27 @@ export class OrderService {
     if (waivers.length > 0 && !can(actor, 'order.waive')) {
       throw new DomainError('WAIVER_NOT_PERMITTED', '该工号无费用减免权限', 'This operator may not waive fees', 403, { permission: 'order.waive' });
     }
-    return this.deps.db.transaction().execute(async (tx) => {
-      const o = await this.lockOpen(tx, id, ['checked', 'quoted']);
-      const t = this.type(o.business_type);
-      const env = await this.env(tx, actor, o);
-      const input = o.input as Record<string, unknown>;
-      // what the quote reads only; submit loads everything again and re-quotes (QUOTE_STALE)
-      const c = { ...env, q: tx, services: this.deps };
-      const facts = t.loadQuote ? await t.loadQuote(c, input) : await t.load(c, input);
-      const lines = applyWaivers(t.quote(facts, input, env), waivers, actor);
-      const fees = await orderRepo.replaceFees(tx, id, lines);
-      const row = await this.change(tx, actor, o, { status: 'quoted', quoted_at: env.now }, env.now, [{ action: 'order.quote', event: 'order.quoted', extra: { fees: lines } }]);
-      return this.view(tx, row, { fees });
-    });
+    // optimistic first, as check(); under the order's lock when another step changed the order meanwhile
+    const db = this.deps.db;
+    return (await this.quoteStep(db, actor, await this.readOpen(db, id, ['checked', 'quoted']), waivers, true)) ??
+      db.transaction().execute(async (tx) => {
+        const v = await this.quoteStep(tx, actor, await this.lockOpen(tx, id, ['checked', 'quoted']), waivers, false);
+        if (!v) throw new Error(`order ${id}: the locked quote wrote nothing`);
+        return v;
+      });
+  }
+
+  private async quoteStep(q: Q, actor: Actor, o: LockedOrder, waivers: Waiver[], optimistic: boolean) {
+    const t = this.type(o.business_type);
+    const env = await this.env(q, actor, o);
+    const input = o.input as Record<string, unknown>;
+    // what the quote reads only; submit loads everything again and re-quotes (QUOTE_STALE)
+    const c = { ...env, q, services: this.deps };
+    const facts = t.loadQuote ? await t.loadQuote(c, input) : await t.load(c, input);
+    const lines = applyWaivers(t.quote(facts, input, env), waivers, actor);
+    const written = await this.changeStep(q, actor, o, { status: 'quoted', quoted_at: env.now }, env.now, [{ action: 'order.quote', event: 'order.quoted', extra: { fees: lines } }], optimistic, lines);
+    if (!written) return undefined;
+    return this.view(q, written.row, { fees: written.fees ?? [] });
   }
 
   /**
@@ -256,8 +275,8 @@ export class OrderService {
         ]);
         return this.view(tx, row, { fees: storedRows });
       }
-      const { row, workOrders } = await this.applyOrder(tx, actor, o, t, facts, input, env, stored, sent);
-      return this.view(tx, row, { fees: storedRows, workOrders });
+      const { row, workOrders, accountOpened } = await this.applyOrder(tx, actor, o, t, facts, input, env, stored, sent);
+      return { ...(await this.view(tx, row, { fees: storedRows, workOrders })), [ACCOUNT_OPENED]: accountOpened };
     })));
   }
 
@@ -281,15 +300,22 @@ export class OrderService {
       }
       await orderRepo.update(tx, id, { confirmation: { ...c, status: 'confirmed' } }, now);
       const feeRows = await orderRepo.fees(tx, id);
-      const { row, workOrders } = await this.applyOrder(tx, actor, o, t, facts, input, env, feeLines(feeRows), sent);
-      return this.view(tx, row, { fees: feeRows, workOrders });
+      const { row, workOrders, accountOpened } = await this.applyOrder(tx, actor, o, t, facts, input, env, feeLines(feeRows), sent);
+      return { ...(await this.view(tx, row, { fees: feeRows, workOrders })), [ACCOUNT_OPENED]: accountOpened };
     })));
   }
 
-  /** Prestores taken by an applied order are payments: credit control resumes lines they clear (R-CC-2), after the commit. */
-  private async afterMoney<V extends { status: string; accountId: number | null; fees: { kind: string; amountFen: number; waivedFen: number }[] }>(v: V): Promise<V> {
+  /**
+   * Prestores taken by an applied order are payments: credit control resumes lines they clear (R-CC-2),
+   * after the commit — but for an account the order opened itself: nothing it pays can be stopped.
+   */
+  private async afterMoney<V extends { status: string; accountId: number | null; fees: { kind: string; amountFen: number; waivedFen: number }[] }>(
+    got: V & { [ACCOUNT_OPENED]?: boolean },
+  ): Promise<V> {
+    const { [ACCOUNT_OPENED]: opened, ...rest } = got;
+    const v = rest as unknown as V;
     const applied = v.status === 'submitted' || v.status === 'completed';
-    if (applied && v.accountId !== null && v.fees.some((l) => l.kind === 'prestore' && l.amountFen > l.waivedFen)) await this.deps.money.creditedAfterCommit(v.accountId);
+    if (applied && !opened && v.accountId !== null && v.fees.some((l) => l.kind === 'prestore' && l.amountFen > l.waivedFen)) await this.deps.money.creditedAfterCommit(v.accountId);
     return v;
   }
 
@@ -498,7 +524,7 @@ export class OrderService {
     env: OrderEnv,
     lines: FeeLine[],
     sent: Activation[],
-  ): Promise<{ row: OrderRow; workOrders: WorkOrderRow[] }> {
+  ): Promise<{ row: OrderRow; workOrders: WorkOrderRow[]; accountOpened: boolean }> {
     // the audit entries and events of every change the order makes are written with the order's own
     // final update, in one statement of the same transaction (fewer round trips, same content)
     deferChanges(tx);
@@ -519,7 +545,7 @@ export class OrderService {
     env: OrderEnv,
     lines: FeeLine[],
     sent: Activation[],
-  ): Promise<{ row: OrderRow; workOrders: WorkOrderRow[] }> {
+  ): Promise<{ row: OrderRow; workOrders: WorkOrderRow[]; accountOpened: boolean }> {
     const activations: Activation[] = [];
     const applied = await t.apply({ ...env, tx, services: this.deps, activations }, facts, input, lines);
     await this.deps.faults?.at('after-apply', o.order_id);
@@ -527,11 +553,13 @@ export class OrderService {
     await this.deps.faults?.at('after-money', o.order_id);
     const workOrderRows: WorkOrderRow[] = [];
     for (const w of applied.workOrders ?? []) {
-      workOrderRows.push(await orderRepo.insertWorkOrder(tx, { order_id: o.order_id, kind: w.kind, subscriber_id: w.subscriberId, address: w.address, now: env.now }));
+      workOrderRows.push(await orderRepo.insertWorkOrder(tx, { order_id: o.order_id, kind: w.kind, subscriber_id: w.subscriberId, address: w.address, measurement_room: w.measurementRoom ?? null, now: env.now }));
     }
     const workOrders = workOrderRows.map(workOrderView);
     const completed = workOrders.length === 0;
-    if (completed) await orderRepo.releaseHolds(tx, o.order_id);
+    // without a reservation, the in-transit holds of a completed order end in its final update's statement
+    const releaseWithUpdate = completed && !applied.reservation;
+    if (completed && !releaseWithUpdate) await orderRepo.releaseHolds(tx, o.order_id);
     if (applied.reservation) {
       // R-ORD-5: the in-transit holds become a reservation that outlives completion (releaseHolds keeps it)
       const busy = await orderRepo.takeHolds(tx, o.order_id, applied.reservation.subjects ?? t.subjects(facts, input), 'reservation', applied.reservation.until, env.now);
@@ -555,11 +583,12 @@ export class OrderService {
       env.now,
       records,
       takeDeferredChanges(tx),
+      { releaseHolds: releaseWithUpdate },
     );
     await this.deps.faults?.at('before-commit', o.order_id);
     // R-X-11: last, so a refusal rolls back everything above and nothing is sent for a failed step
     await this.sendActivations(activations, sent);
-    return { row, workOrders: workOrderRows };
+    return { row, workOrders: workOrderRows, accountOpened: applied.accountOpened === true };
   }
 
   /**
@@ -606,7 +635,7 @@ export class OrderService {
     ]);
   }
 
-  private async holdFailures(tx: Tx, t: AnyBusinessType, facts: unknown, input: Record<string, unknown>, orderId: number, now: Date): Promise<CheckFailure[]> {
+  private async holdFailures(tx: Q, t: AnyBusinessType, facts: unknown, input: Record<string, unknown>, orderId: number, now: Date): Promise<CheckFailure[]> {
     const holds = await orderRepo.conflictingHolds(tx, t.subjects(facts, input), orderId, now);
     return holds.map((h) =>
       failure(
@@ -620,7 +649,7 @@ export class OrderService {
     );
   }
 
-  private async authorise(tx: Tx, o: OrderRow, password: string | undefined): Promise<CheckFailure | null> {
+  private async authorise(tx: Q, o: OrderRow, password: string | undefined): Promise<CheckFailure | null> {
     if (o.authorised_at) return null;
     if (!o.customer_id) return null;
     if (!password) return passwordRequired();
@@ -630,6 +659,11 @@ export class OrderService {
       { zh: '服务密码不正确', en: 'The service password is wrong' },
       { zh: '请客户重新输入服务密码；忘记密码须持证件办理密码重置', en: 'Ask the customer to enter it again; a forgotten password is reset with the ID document' },
     );
+  }
+
+  /** The order of an optimistic step, unlocked (its version guards the write). */
+  private async readOpen(q: Q, id: number, allowed: OrderRow['status'][]): Promise<LockedOrder> {
+    return this.assertOpen(await orderRepo.withDepartment(q, id), id, allowed);
   }
 
   private async lockOpen(tx: Tx, id: number, allowed: OrderRow['status'][]): Promise<LockedOrder> {
@@ -658,19 +692,34 @@ export class OrderService {
    * after it, as recordChange would — in one statement. The summary is computed from the row before and
    * the change, and checked against the row the database returns.
    */
-  private async change(tx: Tx, actor: Actor, o: OrderRow, set: Partial<OrderRow>, now: Date, records: ChangeRecord[], changes: ChangeRow[] = []): Promise<OrderRow> {
+  private async change(
+    tx: Tx,
+    actor: Actor,
+    o: OrderRow,
+    set: Partial<OrderRow>,
+    now: Date,
+    records: ChangeRecord[],
+    changes: ChangeRow[] = [],
+    opts: { releaseHolds?: boolean } = {},
+  ): Promise<OrderRow> {
     const { department_capabilities: _, ...before } = o as LockedOrder;
     const expected: OrderRow = { ...before, ...set, updated_at: now };
-    const after = summaryView(expected);
-    const rows: OrderRecord[] = records.map((r) => ({
-      action: r.action,
-      event: r.event,
-      ...(r.before ? { before: summaryView(r.before) } : {}),
-      after: { ...after, ...r.extra },
-    }));
-    const row = await orderRepo.updateRecorded(tx, o.order_id, set, now, rows, actor, changes);
+    const row = await orderRepo.updateRecorded(tx, o.order_id, set, now, orderRecords(records, expected), actor, changes, opts);
     assertSameSummary(row, expected);
     return row;
+  }
+
+  /**
+   * The one write of a check or quote: as change(), and with `fees` the order's fee lines become them
+   * (replaceFees), in one statement. Optimistic: only if the order is still at the version read, else
+   * undefined and nothing written; locked: always.
+   */
+  private async changeStep(q: Q, actor: Actor, o: LockedOrder, set: Partial<OrderRow>, now: Date, records: ChangeRecord[], optimistic: boolean, fees?: FeeLine[]): Promise<{ row: OrderRow; fees: FeeRow[] | undefined } | undefined> {
+    const { department_capabilities: _, ...before } = o;
+    const expected: OrderRow = { ...before, ...set, updated_at: now };
+    const written = await orderRepo.updateIfVersion(q, o.order_id, optimistic ? o.version : null, set, now, orderRecords(records, expected), actor, fees);
+    if (written) assertSameSummary(written.row, expected);
+    return written;
   }
 
   /** `known`: the fee rows or work orders the caller has just read or written in this transaction. */
@@ -703,6 +752,17 @@ interface ChangeRecord {
   before?: OrderRow | undefined;
   /** fields the entry and the event carry besides the order's summary */
   extra?: Record<string, unknown> | undefined;
+}
+
+/** The audit entries and events of a change, each with the order's summary after it (as recordChange would write). */
+function orderRecords(records: ChangeRecord[], expected: OrderRow): OrderRecord[] {
+  const after = summaryView(expected);
+  return records.map((r) => ({
+    action: r.action,
+    event: r.event,
+    ...(r.before ? { before: summaryView(r.before) } : {}),
+    after: { ...after, ...r.extra },
+  }));
 }
 
 type NewOrder = { business_type: string; customer_id: number | null; account_id: number | null; subscriber_id: number | null; operator_id: number; department_id: string; input: unknown; now: Date };
@@ -765,13 +825,25 @@ function summaryView(r: OrderRow) {
   };
 }
 
-function workOrderView(w: { work_order_id: number; order_id: number; kind: string; subscriber_id: number | null; address: string | null; status: string; created_at: Date; completed_at: Date | null; note: string | null }) {
+function workOrderView(w: {
+  work_order_id: number;
+  order_id: number;
+  kind: string;
+  subscriber_id: number | null;
+  address: string | null;
+  measurement_room: string | null;
+  status: string;
+  created_at: Date;
+  completed_at: Date | null;
+  note: string | null;
+}) {
   return {
     workOrderId: w.work_order_id,
     orderId: w.order_id,
     kind: w.kind,
     subscriberId: w.subscriber_id,
     address: w.address,
+    measurementRoom: w.measurement_room,
     status: w.status,
     note: w.note,
     createdAt: w.created_at.toISOString(),

@@ -2,7 +2,7 @@
 import { type Insertable, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Actor } from '../../platform/audit.ts';
 import type { Q } from '../../platform/db.ts';
-import type { HandsetsTable, NumberLevelsTable, NumbersTable, NumberState, ReservationKind, SimCardsTable, SimCardType, SimState } from '../../platform/schema.ts';
+import type { HandsetsTable, Network, NumberLevelsTable, NumbersTable, NumberState, ReservationKind, SimCardsTable, SimCardType, SimState } from '../../platform/schema.ts';
 
 export type NumberRow = Selectable<NumbersTable>;
 export type LevelRow = Selectable<NumberLevelsTable>;
@@ -107,7 +107,12 @@ export const resourceRepo = {
    * The number with its level and, in the same round trip, what the order's rules read of a SIM card
    * (undefined when the card is unknown); no row when the number is unknown.
    */
-  async numberWithSim(q: Q, serviceNumber: string, iccid: string): Promise<{ number: NumberWithLevel; sim: SimFacts | undefined } | undefined> {
+  /** The number with its level, the card, and the number's subscribers (network, lifecycle: AccountService.numberInUse's facts) in one statement. */
+  async numberWithSim(
+    q: Q,
+    serviceNumber: string,
+    iccid: string,
+  ): Promise<{ number: NumberWithLevel; sim: SimFacts | undefined; holders: { network: Network; lifecycle: string }[] } | undefined> {
     const row = await q
       .selectFrom('numbers as n')
       .innerJoin('number_levels as l', 'l.code', 'n.level_code')
@@ -117,12 +122,14 @@ export const resourceRepo = {
         sql<SimFacts | null>`(SELECT json_build_object('iccid', s.iccid, 'card_type', s.card_type, 'state', s.state, 'reserved_order_id', s.reserved_order_id,
                                   'service_number', s.service_number, 'imsi', s.imsi, 'picked_by_department_id', s.picked_by_department_id)
                                   FROM sim_cards s WHERE s.iccid = ${iccid})`.as('sim_facts'),
+        sql<{ network: Network; lifecycle: string }[]>`(SELECT coalesce(json_agg(json_build_object('network', x.network, 'lifecycle', x.lifecycle) ORDER BY x.subscriber_id), '[]'::json)
+                                  FROM subscribers x WHERE x.service_number = n.service_number)`.as('holders'),
       ])
       .where('n.service_number', '=', serviceNumber)
       .executeTakeFirst();
     if (!row) return undefined;
-    const { sim_facts, ...number } = row;
-    return { number: number as NumberWithLevel, sim: sim_facts ?? undefined };
+    const { sim_facts, holders, ...number } = row;
+    return { number: number as NumberWithLevel, sim: sim_facts ?? undefined, holders };
   },
 
   searchNumbers(q: Q, f: NumberFilter): Promise<NumberWithLevel[]> {
@@ -290,6 +297,51 @@ export const resourceRepo = {
       .selectFrom('u')
       .selectAll()
       .executeTakeFirst();
+  },
+
+  /**
+   * take() and bindSim() of a new subscriber's number and card in one statement (the account-opening
+   * hot path): the same guards and writes. No row: the number was not taken; `sim_bound` null: the
+   * card was not activated (the caller throws and the transaction rolls back either way).
+   */
+  async takeWithSim(
+    q: Q,
+    serviceNumber: string,
+    t: { subscriberId: number; orderId: number | null; customerId: number | null; operatorId: number | null; now: Date },
+    iccid: string,
+  ): Promise<(NumberRow & Before & { sim_bound: { iccid: string; imsi: string | null } | null }) | undefined> {
+    const r = await sql<NumberRow & Before & { sim_bound: { iccid: string; imsi: string | null } | null }>`
+      WITH old AS (SELECT * FROM numbers WHERE service_number = ${serviceNumber} FOR UPDATE),
+      tk AS (
+        UPDATE numbers n
+           SET state = 'in_use', subscriber_id = ${t.subscriberId}::bigint, ${CLEAR_RESERVATION}, cooling_until = NULL, state_changed_at = ${t.now}::timestamptz
+          FROM old
+         WHERE n.service_number = old.service_number
+           AND (n.state = 'free'
+                OR (n.state = 'reserved'
+                    AND (n.reserved_until <= ${t.now}::timestamptz
+                         OR n.reserved_order_id = ${t.orderId}::bigint
+                         OR n.reserved_customer_id = ${t.customerId}::bigint
+                         OR (n.reserved_order_id IS NULL AND n.reserved_customer_id IS NULL AND n.reserved_operator_id = ${t.operatorId}::bigint))))
+        RETURNING n.*, ${OLD_COLUMNS}
+      ),
+      u AS (
+        UPDATE sim_cards
+           SET state = 'activated', service_number = ${serviceNumber}::text, subscriber_id = ${t.subscriberId}::bigint, reserved_order_id = NULL,
+               activated_at = ${t.now}::timestamptz, state_changed_at = ${t.now}::timestamptz
+         WHERE iccid = ${iccid}
+           AND (service_number IS NULL OR service_number = ${serviceNumber}::text)
+           AND ((card_type <> 'finished' AND state = 'written')
+                OR (card_type = 'finished' AND (state = 'in_stock' OR (state = 'reserved' AND reserved_order_id = ${t.orderId}::bigint))))
+        RETURNING *
+      ),
+      ev AS (
+        INSERT INTO sim_card_events (iccid, at, event, to_state, warehouse_code, holder_department_id, order_id, operator_id)
+        SELECT u.iccid, ${t.now}::timestamptz, 'activated', u.state, u.warehouse_code, coalesce(u.picked_by_department_id, u.department_id), ${t.orderId}::bigint, ${t.operatorId}::bigint
+          FROM u
+      )
+      SELECT tk.*, (SELECT json_build_object('iccid', u.iccid, 'imsi', u.imsi) FROM u) AS sim_bound FROM tk`.execute(q);
+    return r.rows[0];
   },
 
   retireSim(q: Q, iccid: string, now: Date) {

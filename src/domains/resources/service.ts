@@ -7,8 +7,8 @@ import type { Db, Q, Tx } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
-import { recordChange } from '../../platform/outbox.ts';
-import type { NumberState, ReservationKind, SimCardType, SimState } from '../../platform/schema.ts';
+import { recordChange, recordChanges } from '../../platform/outbox.ts';
+import type { Network, NumberState, ReservationKind, SimCardType, SimState } from '../../platform/schema.ts';
 import { recordCardEvents } from './card-events.ts';
 import { cardWriteRepo } from './card-writing-repo.ts';
 import { releaseReversedOrder } from './card-writing.ts';
@@ -258,10 +258,27 @@ export class ResourceService {
     n: { serviceNumber: string; ctx: TakeContext },
     s: { iccid: string; ctx: SimContext },
   ): Promise<{ number: Awaited<ReturnType<ResourceService['numberCheck']>>; sim: { problems: Failure[]; imsi: string | null } }> {
+    const { number, sim } = await this.numberSimAndHolders(q, n, s);
+    return { number, sim };
+  }
+
+  /**
+   * numberAndSimCheck, and the number's subscribers (network, lifecycle) read by the same statement —
+   * AccountService.numberInUse's facts (numberHeld); holders undefined when the number is unknown.
+   */
+  async numberSimAndHolders(
+    q: Q,
+    n: { serviceNumber: string; ctx: TakeContext },
+    s: { iccid: string; ctx: SimContext },
+  ): Promise<{
+    number: Awaited<ReturnType<ResourceService['numberCheck']>>;
+    sim: { problems: Failure[]; imsi: string | null };
+    holders: { network: Network; lifecycle: string }[] | undefined;
+  }> {
     const both = await resourceRepo.numberWithSim(q, n.serviceNumber, s.iccid);
     // an unknown number (a refusal): the card is read on its own
-    if (!both) return { number: this.numberResult(undefined, n.serviceNumber, n.ctx), sim: await this.simCheck(q, s.iccid, s.ctx) };
-    return { number: this.numberResult(both.number, n.serviceNumber, n.ctx), sim: this.simResult(both.sim, s.iccid, s.ctx) };
+    if (!both) return { number: this.numberResult(undefined, n.serviceNumber, n.ctx), sim: await this.simCheck(q, s.iccid, s.ctx), holders: undefined };
+    return { number: this.numberResult(both.number, n.serviceNumber, n.ctx), sim: this.simResult(both.sim, s.iccid, s.ctx), holders: both.holders };
   }
 
   private numberResult(n: NumberWithLevel | undefined, serviceNumber: string, ctx: TakeContext) {
@@ -337,6 +354,38 @@ export class ResourceService {
       { type: 'sim.activated', aggregateType: 'sim_card', aggregateId: iccid, payload: { iccid, imsi: row.imsi, serviceNumber: b.serviceNumber, subscriberId: b.subscriberId, orderId: b.orderId ?? null } },
     );
     return { iccid: row.iccid, imsi: row.imsi as string };
+  }
+
+  /**
+   * takeNumber() and bindSim() of one new subscriber in one statement, with the same guards, errors
+   * (409 NUMBER_TAKEN before SIM_TAKEN), audit entries and events, in the same order.
+   */
+  async takeNumberAndBindSim(tx: Q, serviceNumber: string, iccid: string, t: { orderId?: number | undefined; subscriberId: number; customerId?: number | undefined; actor?: Actor | undefined }) {
+    const actor = t.actor ?? systemActor(t.orderId ? `order-${t.orderId}` : 'orders');
+    const now = this.deps.clock.now();
+    const row = await resourceRepo.takeWithSim(
+      tx,
+      serviceNumber,
+      { subscriberId: t.subscriberId, orderId: t.orderId ?? null, customerId: t.customerId ?? null, operatorId: actor.operatorId, now },
+      iccid,
+    );
+    if (!row) {
+      throw new DomainError('NUMBER_TAKEN', `号码已不可用（已被占用或预占）：${serviceNumber}`, `The number is no longer available (taken or reserved): ${serviceNumber}`, 409, { serviceNumber });
+    }
+    const bound = row.sim_bound;
+    if (!bound) throw new DomainError('SIM_TAKEN', `卡已不可用：${iccid}`, `The SIM card is no longer available: ${iccid}`, 409, { iccid });
+    const orderId = t.orderId ?? null;
+    await recordChanges(tx, this.deps.clock, actor, [
+      {
+        audit: { action: 'number.take', targetType: 'number', targetId: serviceNumber, before: beforeView(row), after: { state: 'in_use', subscriberId: t.subscriberId, orderId } },
+        event: { type: 'number.taken', aggregateType: 'number', aggregateId: serviceNumber, payload: { serviceNumber, subscriberId: t.subscriberId, orderId, levelCode: row.level_code } },
+      },
+      {
+        audit: { action: 'sim.bind', targetType: 'sim_card', targetId: iccid, after: { state: 'activated', serviceNumber, subscriberId: t.subscriberId, orderId } },
+        event: { type: 'sim.activated', aggregateType: 'sim_card', aggregateId: iccid, payload: { iccid, imsi: bound.imsi, serviceNumber, subscriberId: t.subscriberId, orderId } },
+      },
+    ]);
+    return { number: numberView(row), sim: { iccid: bound.iccid, imsi: bound.imsi as string } };
   }
 
   /** Cancellation: the number is frozen for the cooling period, then recycled by the release job. */
