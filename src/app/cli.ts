@@ -333,6 +333,38 @@ function summariseTravel(out: Record<string, unknown>): string {
   return `clock ${String(out.from)} → ${String(out.now)}: ${String(out.days)} day(s), ${runs.length} job run(s)${jobs ? `\n${jobs}` : ''}`;
 }
 
+// ---- bundle grants (捆绑优惠添加, R-BND-7..9) ----
+const bundlesCmd = program.command('bundles').description('bundles (捆绑业务): the monthly grants (R-BND-7..9)');
+bundlesCmd
+  .command('grant <cycle>')
+  .description('give the month\'s bundle grants now (the job does it at 06:00 on the 1st); running it again changes nothing')
+  .option('--chunk <n>', 'bundles per transaction', '10000')
+  .option('--workers <n>', 'chunks worked at once', '2')
+  .action((cycle: string, o: { chunk: string; workers: string }) =>
+    withContext(async (ctx) => {
+      if (!/^\d{4}-\d{2}$/.test(cycle)) throw new Error('bundles grant <YYYY-MM>');
+      const total = await ctx.bundleGrants.pending(cycle);
+      const bar = new cliProgress.SingleBar(
+        { format: 'bundle grants {cycle} |{bar}| {value}/{total} bundles | {granted} granted, {skipped} skipped | ETA {eta_formatted}', stream: process.stderr, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(total, 0, { cycle, granted: 0, skipped: 0 });
+      let r: Awaited<ReturnType<AppContext['bundleGrants']['runMonth']>>;
+      try {
+        r = await ctx.bundleGrants.runMonth(systemActor('cli-bundle-grants'), cycle, {
+          chunkSize: Math.max(1, Number(o.chunk) || 10000),
+          workers: ctx.database.raw.kind === 'pg' ? Math.max(1, Number(o.workers) || 1) : 1,
+          onChunk: (p) => bar.update(p.done, { granted: p.granted, skipped: p.skipped }),
+        });
+      } finally {
+        bar.stop();
+      }
+      console.log(`bundle grants ${r.cycle}: ${r.bundles} bundles, ${r.granted} granted (${formatYuan(r.amountFen)} yuan, ${r.packs} packs, ${r.familyNumbers} family numbers), ${r.skipped} skipped`);
+      const report = await ctx.bundleGrants.report(cycle, { limit: 1, offset: 0 });
+      for (const x of report.byReason) console.log(`  skipped ${x.reason.padEnd(20)} ${x.count}`);
+    }),
+  );
+
 // ---- the bill run (出账, R-BIL-5..9) ----
 program
   .command('billrun <cycleOrWorker>')

@@ -128,7 +128,9 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
   billing.lateFees = (tx, a, c) => lateFees.chargeLateFees(tx, a, c);
   billing.registerJobs(jobs);
   // R-INT-3: `notification.*` events reach the SMS adapter through the relay
-  const bundleGrants = new BundleGrantService({ db, clock, money, log });
+  const bundleGrants = new BundleGrantService({ db, clock, money, network, log });
+  // R-BND-7 on the 1st at 06:00, R-BND-8 every morning at 06:30
+  bundleGrants.registerJobs(jobs);
   const relay = new Relay({ db, clock, log, config: config.relay, notifications: () => notifications });
   relay.registerJobs(jobs);
   if (opts.startJobs) {

@@ -12,6 +12,8 @@ import { importRoutes } from '../domains/resources/import-routes.ts';
 import { catalogRoutes } from '../domains/catalog/routes.ts';
 import { orderRoutes } from '../domains/orders/routes.ts';
 import { creditRoutes } from '../domains/credit/routes.ts';
+import { bundleGrantRoutes } from '../domains/bundles/grants-routes.ts';
+import { bundleRoutes } from '../domains/bundles/routes.ts';
 import { jobRoutes } from '../platform/jobs-routes.ts';
 import { usageRoutes } from '../domains/usage/routes.ts';
 import { billingRoutes } from '../domains/billing/routes.ts';
@@ -62,6 +64,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
         { name: 'catalog', description: '产品目录' },
         { name: 'orders', description: '受理、校验、预算、免填单、提交、工单' },
         { name: 'credit', description: '信控：实时结余、提醒、停复机、特殊开机' },
+        { name: 'bundles', description: '捆绑业务：绑定、解绑、每月优惠添加' },
         { name: 'usage', description: '话单导入、批价、详单' },
         { name: 'billing', description: '出账：批次、进度、稽核、发布' },
         { name: 'admin', description: '管理' },
@@ -97,6 +100,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       catalogRoutes(api, ctx);
       orderRoutes(api, ctx);
       creditRoutes(api, ctx);
+      bundleGrantRoutes(api, ctx);
+      bundleRoutes(api, ctx);
       jobRoutes(api, ctx.jobs);
       usageRoutes(api, ctx);
       billingRoutes(api, ctx);

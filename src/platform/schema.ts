@@ -433,6 +433,8 @@ export interface WorkOrdersTable {
   kind: 'installation' | 'removal' | 'reinstall';
   subscriber_id: number | null;
   address: string | null;
+  /** R-BND-18: the measurement room (测量室) a new broadband installation is dispatched to */
+  measurement_room: string | null;
   status: Generated<'open' | 'completed' | 'cancelled'>;
   note: string | null;
   created_at: Ts;

@@ -15,6 +15,7 @@ import OrderWizard from './pages/Order/index.tsx';
 import Payment from './pages/Payment/index.tsx';
 import AgentOpen from './pages/Agent/index.tsx';
 import BillRuns from './pages/Billing/index.tsx';
+import BundleGrants from './pages/Bundles/Grants.tsx';
 import CreditQueue from './pages/Credit/index.tsx';
 import AgentCards from './pages/Stock/AgentCards.tsx';
 import CardHistory from './pages/Stock/CardHistory.tsx';
@@ -64,6 +65,7 @@ function Shell() {
           <Route path="outbox" element={<Allowed when={access.outbox}>{<Outbox />}</Allowed>} />
           <Route path="billing" element={<Allowed when={access.billRuns}>{<BillRuns />}</Allowed>} />
           <Route path="credit" element={<Allowed when={access.credit}>{<CreditQueue />}</Allowed>} />
+          <Route path="bundles/grants" element={<Allowed when={access.bundles}>{<BundleGrants />}</Allowed>} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Route>

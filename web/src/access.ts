@@ -39,6 +39,10 @@ export interface Access {
   credit: boolean;
   /** 信用特殊开机 (R-X-2). */
   creditReopen: boolean;
+  /** 捆绑业务: the 360's bundle panel and the monthly grant report (SPEC §8). */
+  bundles: boolean;
+  /** Run the monthly bundle grants again (R-BND-7). */
+  bundleGrant: boolean;
 }
 
 export function access(permissions: ReadonlySet<string>): Access {
@@ -64,5 +68,7 @@ export function access(permissions: ReadonlySet<string>): Access {
     usage: has('usage.read'),
     credit: has('credit.read'),
     creditReopen: has('credit.read') && has('credit.reopen'),
+    bundles: has('bundle.read'),
+    bundleGrant: has('bundle.read') && has('bundle.grant'),
   };
 }

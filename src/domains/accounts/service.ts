@@ -71,6 +71,11 @@ const NUMBER_FORMATS: Record<Network, RegExp> = {
 
 type AccountRow = { [K in keyof AccountsTable]: AccountsTable[K] extends { __select__: infer S } ? S : AccountsTable[K] };
 
+/** numberInUse's rule on the subscribers of a number read elsewhere (ResourceService.numberSimAndHolders reads them with the number). */
+export function numberHeld(holders: readonly { network: Network; lifecycle: string }[], network: Network): boolean {
+  return holders.some((t) => t.lifecycle !== 'cancelled' && (t.network === 'broadband') === (network === 'broadband'));
+}
+
 function accountView(a: AccountRow, whole: boolean) {
   return {
     accountId: a.account_id,
@@ -202,10 +207,15 @@ export class AccountService {
     return accountRepo.accountById(q, id);
   }
 
+  /** The live (not cancelled) subscriber of a number in its number space (a broadband account or not), e.g. for binding (R-BND-1). */
+  async liveSubscriberOf(serviceNumber: string, broadband: boolean, q: Q = this.deps.db): Promise<{ subscriberId: number; network: Network } | undefined> {
+    const s = (await accountRepo.subscribersByNumber(q, serviceNumber)).find((t) => t.lifecycle !== 'cancelled' && (t.network === 'broadband') === broadband);
+    return s ? { subscriberId: s.subscriber_id, network: s.network } : undefined;
+  }
+
   /** A live (not cancelled) subscriber holds this number in its number space (broadband accounts have their own). */
   async numberInUse(serviceNumber: string, network: Network, q: Q = this.deps.db): Promise<boolean> {
-    const taken = await accountRepo.subscribersByNumber(q, serviceNumber);
-    return taken.some((t) => t.lifecycle !== 'cancelled' && (t.network === 'broadband') === (network === 'broadband'));
+    return numberHeld(await accountRepo.subscribersByNumber(q, serviceNumber), network);
   }
 
   /** 开打时间: the moment service starts (a broadband line when its installation work order is done). */

@@ -1,7 +1,7 @@
 // The only SQL of the catalog.
 import { sql } from 'kysely';
 import type { Q } from '../../platform/db.ts';
-import type { Offer } from './rules.ts';
+import type { BundleTerms, Offer } from './rules.ts';
 
 type OfferRow = {
   offer_code: string;
@@ -25,7 +25,7 @@ type OfferRow = {
   attributes: Record<string, unknown>;
 };
 
-export function toOffer(r: OfferRow, charges: Offer['charges']): Offer & { descriptionZh: string; descriptionEn: string } {
+export function toOffer(r: OfferRow, charges: Offer['charges'], bundle: BundleTerms | null = null): Offer & { descriptionZh: string; descriptionEn: string } {
   return {
     offerCode: r.offer_code,
     kind: r.kind,
@@ -47,6 +47,33 @@ export function toOffer(r: OfferRow, charges: Offer['charges']): Offer & { descr
     customerSegment: r.customer_segment,
     attributes: r.attributes,
     charges,
+    bundle,
+  };
+}
+
+type BundleOfferRow = { offer_code: string; generation: BundleTerms['generation']; requires_joint_account: boolean; requires_same_number: boolean; family_roles: string[] | null; allows_contract_plans: boolean; once_per_month: boolean };
+type GrantItemRow = { offer_code: string; seq: number; member_role: string; kind: 'money' | 'pack'; amount_fen: number | string | null; restricted_items: string[] | null; pack_offer_code: string | null; name_zh: string; name_en: string };
+
+function toBundle(b: BundleOfferRow | undefined, items: GrantItemRow[]): BundleTerms | null {
+  if (!b) return null;
+  return {
+    generation: b.generation,
+    requiresJointAccount: b.requires_joint_account,
+    requiresSameNumber: b.requires_same_number,
+    familyRoles: b.family_roles,
+    allowsContractPlans: b.allows_contract_plans,
+    oncePerMonth: b.once_per_month,
+    grants: items
+      .filter((i) => i.offer_code === b.offer_code)
+      .map((i) => ({
+        seq: i.seq,
+        role: i.member_role,
+        kind: i.kind,
+        amountFen: i.amount_fen === null ? null : Number(i.amount_fen),
+        restrictedItems: i.restricted_items,
+        packOfferCode: i.pack_offer_code,
+        name: { zh: i.name_zh, en: i.name_en },
+      })),
   };
 }
 
@@ -57,21 +84,21 @@ export const catalogRepo = {
     if (codes) rows = rows.where('offer_code', 'in', codes);
     const offers = await rows.orderBy('kind').orderBy('offer_code').execute();
     if (offers.length === 0) return [];
-    const charges = await q
-      .selectFrom('offer_charges')
-      .selectAll()
-      .where(
-        'offer_code',
-        'in',
-        offers.map((o) => o.offer_code),
-      )
-      .orderBy('offer_code')
-      .orderBy('seq')
-      .execute();
+    const codesOf = offers.map((o) => o.offer_code);
+    const bundleCodes = offers.filter((o) => o.kind === 'bundle').map((o) => o.offer_code);
+    const [charges, bundles, grantItems] = await Promise.all([
+      q.selectFrom('offer_charges').selectAll().where('offer_code', 'in', codesOf).orderBy('offer_code').orderBy('seq').execute(),
+      bundleCodes.length ? q.selectFrom('bundle_offers').selectAll().where('offer_code', 'in', bundleCodes).execute() : Promise.resolve([]),
+      bundleCodes.length ? q.selectFrom('bundle_grant_items').selectAll().where('offer_code', 'in', bundleCodes).orderBy('offer_code').orderBy('seq').execute() : Promise.resolve([]),
+    ]);
     return offers.map((o) =>
       toOffer(
         o as OfferRow,
         charges.filter((c) => c.offer_code === o.offer_code).map((c) => ({ kind: c.kind, itemCode: c.item_code, memberRole: c.member_role, amountFen: c.amount_fen })),
+        toBundle(
+          (bundles as BundleOfferRow[]).find((b) => b.offer_code === o.offer_code),
+          grantItems as GrantItemRow[],
+        ),
       ),
     );
   },
@@ -110,6 +137,19 @@ export const catalogRepo = {
     await q.deleteFrom('offer_tariffs').where('offer_code', '=', o.offer_code).execute();
     if (charges.length) await q.insertInto('offer_charges').values(charges.map((c, i) => ({ ...c, offer_code: o.offer_code, seq: i + 1 }))).execute();
     if (tariffs.length) await q.insertInto('offer_tariffs').values(tariffs.map((t) => ({ ...t, offer_code: o.offer_code }))).execute();
+  },
+  /** A bundle offer's terms and grant items (SPEC §8); none (null) removes them. */
+  async replaceBundle(q: Q, offerCode: string, b: Omit<BundleOfferRow, 'offer_code'> | null, items: Omit<GrantItemRow, 'offer_code' | 'seq'>[]) {
+    await q.deleteFrom('bundle_grant_items').where('offer_code', '=', offerCode).execute();
+    await q.deleteFrom('bundle_offers').where('offer_code', '=', offerCode).execute();
+    if (!b) return;
+    await q.insertInto('bundle_offers').values({ offer_code: offerCode, ...b }).execute();
+    if (items.length) {
+      await q
+        .insertInto('bundle_grant_items')
+        .values(items.map((i, n) => ({ ...i, amount_fen: i.amount_fen === null ? null : Number(i.amount_fen), offer_code: offerCode, seq: n + 1 })))
+        .execute();
+    }
   },
   insertPackage(q: Q, p: { offer_code: string; customer_id: number; account_id: number; linkage: Offer['linkage']; order_id: number | null; started_at: Date }) {
     return q.insertInto('packages').values(p).returningAll().executeTakeFirstOrThrow();

@@ -15,6 +15,30 @@ const offerExample = {
     { role: 'broadband', network: 'broadband' },
   ],
   linkage: 'immediate',
+  bundle: null,
+};
+
+/** A bundle offer (SPEC §8) lists its terms and the grant items of one month (R-BND-7). */
+const bundleOfferExample = {
+  offerCode: 'BND-2G-BB',
+  kind: 'bundle',
+  name: { zh: '2G+宽带 捆绑', en: '2G + broadband bundle' },
+  status: 'online',
+  monthlyFeeFen: 0,
+  members: [
+    { role: 'mobile', network: 'gsm2g' },
+    { role: 'broadband', network: 'broadband' },
+  ],
+  linkage: 'next_cycle_if_funded',
+  bundle: {
+    generation: '2G',
+    requiresJointAccount: true,
+    requiresSameNumber: true,
+    familyRoles: null,
+    allowsContractPlans: false,
+    oncePerMonth: false,
+    grants: [{ seq: 1, role: 'mobile', kind: 'money', amountFen: 2000, restrictedItems: null, packOfferCode: null, name: { zh: '捆绑赠送话费 20 元', en: 'Bundle call credit 20 yuan' } }],
+  },
 };
 
 export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -25,17 +49,17 @@ export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
       config: { permission: 'catalog.read' },
       schema: {
         tags,
-        summary: 'Offers: plans, packages, packs and features with fees, tariffs and compatibility rules',
+        summary: 'Offers: plans, packages, packs, features and bundles with fees, tariffs, compatibility rules and bundle terms',
         querystring: Type.Object(
           {
-            kind: Type.Optional(StrEnum(['plan', 'package', 'pack', 'feature'] as const)),
+            kind: Type.Optional(StrEnum(['plan', 'package', 'pack', 'feature', 'bundle'] as const)),
             network: Type.Optional(StrEnum(['gsm2g', 'wcdma3g', 'broadband', 'fixed'] as const)),
             status: Type.Optional(StrEnum(['online', 'expired', 'all'] as const, { description: 'default online' })),
             q: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Example('Offers', { items: [offerExample] }), ...problems(403) },
+        response: { 200: Example('Offers', { items: [offerExample, bundleOfferExample] }), ...problems(403) },
       },
     },
     async (req) => ({ items: await ctx.catalog.list(req.query as never) }),

@@ -23,6 +23,7 @@ function plan(code: string, over: Partial<Offer> = {}): Offer {
     termMonths: 0,
     customerSegment: null,
     attributes: {},
+    bundle: null,
     charges: [{ kind: 'recurring', itemCode: 'RENT_PLAN', memberRole: null, amountFen: 3000 }],
     ...over,
   };

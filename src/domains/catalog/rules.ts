@@ -23,6 +23,35 @@ export interface Offer {
   customerSegment: 'personal' | 'family' | 'group' | null;
   attributes: Record<string, unknown>;
   charges: { kind: 'recurring' | 'one_off'; itemCode: string; memberRole: string | null; amountFen: Fen }[];
+  /** kind 'bundle' (SPEC §8): the bundle's terms and monthly grant items; null for other kinds */
+  bundle: BundleTerms | null;
+}
+
+/** One month's grant of a bundle member (R-BND-7): money into a discount book, or a function-fee pack (3G). */
+export interface BundleGrantItem {
+  seq: number;
+  role: string;
+  kind: 'money' | 'pack';
+  amountFen: Fen | null;
+  restrictedItems: string[] | null;
+  packOfferCode: string | null;
+  name: { zh: string; en: string };
+}
+
+/** The terms of a bundle offer (bundle_offers, SPEC §8.1–8.3). */
+export interface BundleTerms {
+  generation: '2G' | '3G' | 'other';
+  /** R-BND-4 */
+  requiresJointAccount: boolean;
+  /** R-BND-2 */
+  requiresSameNumber: boolean;
+  /** R-BND-9: the two roles set as mutual family numbers each month */
+  familyRoles: string[] | null;
+  /** §8.2: 3G contract plans may join */
+  allowsContractPlans: boolean;
+  /** R-BND-16 */
+  oncePerMonth: boolean;
+  grants: BundleGrantItem[];
 }
 
 /** §8.4: an offer is online inside its validity window; outside it is expired (still queryable). */

@@ -53,6 +53,23 @@ export interface OfferDefinition {
   attributes?: Record<string, unknown>;
   charges?: { kind: 'recurring' | 'one_off'; item: string; role?: string; amountFen: Fen }[];
   tariffs?: { usage: 'voice' | 'sms' | 'data'; scope: 'local' | 'long_distance' | 'roaming' | 'any'; includedUnits?: number; unit: 'minute' | 'message' | 'kb' | 'mb'; rateFen: Fen; role?: string }[];
+  /** kind 'bundle' (SPEC §8): its terms and the grant items of one month (R-BND-7) */
+  bundle?: BundleDefinition;
+}
+
+export interface BundleDefinition {
+  generation: '2G' | '3G' | 'other';
+  /** R-BND-4 (default false) */
+  jointAccount?: boolean;
+  /** R-BND-2 (default true) */
+  sameNumber?: boolean;
+  /** R-BND-9: the two roles that are mutual family numbers each month */
+  familyRoles?: [string, string];
+  /** §8.2: 3G contract plans may join (default false) */
+  contractPlans?: boolean;
+  /** R-BND-16 (default false) */
+  oncePerMonth?: boolean;
+  grants: { role: string; kind: 'money' | 'pack'; amountFen?: Fen; restrictedItems?: string[]; pack?: string; zh: string; en: string }[];
 }
 
 export interface CatalogDefinition {
@@ -166,6 +183,36 @@ export class CatalogService {
           },
           (o.charges ?? []).map((c) => ({ kind: c.kind, item_code: c.item, member_role: c.role ?? null, amount_fen: c.amountFen })),
           (o.tariffs ?? []).map((t) => ({ usage: t.usage, scope: t.scope, included_units: t.includedUnits ?? 0, unit: t.unit, rate_fen: t.rateFen, member_role: t.role ?? null })),
+        );
+      }
+      // after every offer: a grant item's pack is an offer of the same file
+      for (const o of def.offers) {
+        const b = o.bundle;
+        if ((o.kind === 'bundle') !== (b !== undefined)) {
+          throw new DomainError('CATALOG_BUNDLE_TERMS', `捆绑产品须有且只有捆绑条款：${o.code}`, `A bundle offer needs bundle terms, and only a bundle offer has them: ${o.code}`, 422, { offerCode: o.code });
+        }
+        await catalogRepo.replaceBundle(
+          tx,
+          o.code,
+          b
+            ? {
+                generation: b.generation,
+                requires_joint_account: b.jointAccount ?? false,
+                requires_same_number: b.sameNumber ?? true,
+                family_roles: b.familyRoles ?? null,
+                allows_contract_plans: b.contractPlans ?? false,
+                once_per_month: b.oncePerMonth ?? false,
+              }
+            : null,
+          (b?.grants ?? []).map((g) => ({
+            member_role: g.role,
+            kind: g.kind,
+            amount_fen: g.kind === 'money' ? (g.amountFen ?? null) : null,
+            restricted_items: g.restrictedItems ?? null,
+            pack_offer_code: g.kind === 'pack' ? (g.pack ?? null) : null,
+            name_zh: g.zh,
+            name_en: g.en,
+          })),
         );
       }
       for (const [key, value] of Object.entries(def.parameters ?? {})) await catalogRepo.setParameter(tx, key, value);
@@ -366,5 +413,6 @@ export function offerView(o: Offer & { descriptionZh?: string; descriptionEn?: s
     termMonths: o.termMonths,
     customerSegment: o.customerSegment,
     attributes: o.attributes,
+    bundle: o.bundle,
   };
 }

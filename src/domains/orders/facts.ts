@@ -175,13 +175,20 @@ export interface SubscriberFacts {
   /** subscriptions that start later (reservations) */
   pending: Subscription[];
   plan: (Subscription & { offer: Offer | undefined }) | null;
+  /** the active bundle it is a member of (SPEC §8, R-BND-5, R-BND-14); read only when it has a package */
+  bundle: { packageId: number; offerCode: string; role: string } | null;
 }
 
 export async function loadSubscriber(c: LoadContext, id: number | undefined): Promise<SubscriberFacts | null> {
   if (id === undefined) return null;
   const s = await accountRepo.subscriberById(c.q, id);
   if (!s) return null;
-  const subs = (await c.services.catalog.subscriptions([id], c.q)).map((x) => ({
+  // a bundle member has a package: only then is its bundle read (in parallel with its products)
+  const [subscriptions, bundles] = await Promise.all([
+    c.services.catalog.subscriptions([id], c.q),
+    s.package_id !== null ? c.services.bundles.activeBundles(c.q, [id]) : Promise.resolve(undefined),
+  ]);
+  const subs = subscriptions.map((x) => ({
     subscriberOfferId: x.subscriberOfferId,
     offerCode: x.offerCode,
     kind: x.kind,
@@ -217,6 +224,7 @@ export async function loadSubscriber(c: LoadContext, id: number | undefined): Pr
     offers,
     pending,
     plan: planSub ? { ...planSub, offer: planOffer } : null,
+    bundle: bundles?.get(id) ?? null,
   };
 }
 

@@ -1,5 +1,6 @@
 // Every business type the engine accepts (SPEC §7.2), by its stable upper-snake code.
 import { addOn } from './types/add-on.ts';
+import { broadbandOneNumber } from './types/broadband-one-number.ts';
 import { changePlan } from './types/change-plan.ts';
 import { openAccount } from './types/open-account.ts';
 import { preCancel } from './types/pre-cancel.ts';
@@ -23,9 +24,13 @@ import { changeData } from './types/change-data.ts';
 import { changeNumber } from './types/change-number.ts';
 import { printBill } from './types/print-bill.ts';
 import { reprintInvoice } from './types/reprint-invoice.ts';
+import { bundleBind } from './types/bundle-bind.ts';
+import { bundleUnbind } from './types/bundle-unbind.ts';
+import { withBundleRules } from '../bundles/rules.ts';
 import type { AnyBusinessType } from './types.ts';
 
-export const BUSINESS_TYPES: readonly AnyBusinessType[] = [openAccount, changePlan, addOn, preCancel, cancel, feeRecovery, transferOwnership, changePaymentMethod, payment, jointAccount, householdMerge, householdSplit, suspend, reportLoss, resume, reinstall, simReplace, longDistanceLevel, intlRoaming, features, changeData, changeNumber, printBill, reprintInvoice];
+/** Every type runs under the bundle rules (R-BND-14 bound members, R-BND-11 bundle_stop). */
+export const BUSINESS_TYPES: readonly AnyBusinessType[] = [openAccount, changePlan, addOn, preCancel, cancel, feeRecovery, transferOwnership, changePaymentMethod, payment, jointAccount, householdMerge, householdSplit, suspend, reportLoss, resume, reinstall, simReplace, longDistanceLevel, intlRoaming, features, changeData, changeNumber, printBill, reprintInvoice, broadbandOneNumber, bundleBind, bundleUnbind].map(withBundleRules);
 
 const byCode = new Map(BUSINESS_TYPES.map((t) => [t.code, t]));
 

@@ -89,7 +89,7 @@ export interface ApplyResult {
   /** subscriber → offer changes etc., shown on the order and returned to the client */
   result: Record<string, unknown>;
   /** installation work orders: the order completes when they are done */
-  workOrders?: { kind: 'installation' | 'removal' | 'reinstall'; subscriberId: number; address: string | null }[];
+  workOrders?: { kind: 'installation' | 'removal' | 'reinstall'; subscriberId: number; address: string | null; measurementRoom?: string | null | undefined }[];
   /**
    * R-ORD-5 预约单: the change takes effect later (a plan change for next cycle), so the order keeps
    * holding `subjects` (default: all its subjects) as a 'reservation' until then, also after it is completed.
@@ -101,6 +101,8 @@ export interface ApplyResult {
    * before the account is settled and closed; fee recovery pays a closed account); not taken again.
    */
   paidLines?: { lineNo: number; paymentId: number }[] | undefined;
+  /** the order opened `accountId` itself in this transaction: nothing it pays is stopped, so no credit-control probe after the prestores */
+  accountOpened?: boolean | undefined;
 }
 
 /** `QF`: the facts quote() reads; load()'s facts F must include them (submit quotes again from F). */

@@ -1,6 +1,6 @@
 // The front desk's frame: top bar (operator, department, business date, language, logout) and the
 // left menu with only the pages that exist and that the operator may use.
-import { AccountBookOutlined, AlertOutlined, ApartmentOutlined, CalendarOutlined, CreditCardOutlined, DatabaseOutlined, DesktopOutlined, FormOutlined, HistoryOutlined, LogoutOutlined, PayCircleOutlined, SwapOutlined, ToolOutlined, UserOutlined, UsbOutlined, SendOutlined } from '@ant-design/icons';
+import { AccountBookOutlined, GiftOutlined, AlertOutlined, ApartmentOutlined, CalendarOutlined, CreditCardOutlined, DatabaseOutlined, DesktopOutlined, FormOutlined, HistoryOutlined, LogoutOutlined, PayCircleOutlined, SwapOutlined, ToolOutlined, UserOutlined, UsbOutlined, SendOutlined } from '@ant-design/icons';
 import { Button, Layout, Menu, type MenuProps, Space, Tag, Tooltip, Typography } from 'antd';
 import { useEffect, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
@@ -51,10 +51,11 @@ export function AppLayout() {
     ...(access.stock ? [{ key: '/stock/cards', icon: <HistoryOutlined />, label: t('menu.cardHistory') }] : []),
     ...(access.billRuns ? [{ key: '/billing', icon: <AccountBookOutlined />, label: t('menu.billing') }] : []),
     ...(access.credit ? [{ key: '/credit', icon: <AlertOutlined />, label: t('menu.credit') }] : []),
+    ...(access.bundles ? [{ key: '/bundles/grants', icon: <GiftOutlined />, label: t('menu.bundleGrants') }] : []),
     ...(access.outbox ? [{ key: '/outbox', icon: <SendOutlined />, label: t('menu.outbox') }] : []),
   ];
   // the customer 360 is opened from the workbench
-  const section = ['/stock/transfers', '/stock/agent-cards', '/stock/cards', '/stock', '/agent/open', '/payment', '/work-orders', '/billing', '/credit', '/outbox'].find((k) => pathname.startsWith(k));
+  const section = ['/stock/transfers', '/stock/agent-cards', '/stock/cards', '/stock', '/agent/open', '/payment', '/work-orders', '/billing', '/credit', '/bundles/grants', '/outbox'].find((k) => pathname.startsWith(k));
   const selected = section ?? (pathname.startsWith('/orders') ? '/orders/new' : '/');
 
   return (

@@ -1,7 +1,9 @@
 // English. Same keys as zh-CN.ts.
+import { bundleEn } from './bundles.ts';
 import type { MessageKey } from './zh-CN.ts';
 
 const enUS: Record<MessageKey, string> = {
+  ...bundleEn,
   'app.subtitle': 'Front Desk',
   'lang.switch': 'Language',
 
@@ -306,6 +308,7 @@ const enUS: Record<MessageKey, string> = {
   'workOrder.order': 'Order',
   'workOrder.kind': 'Kind',
   'workOrder.address': 'Install address',
+  'workOrder.measurementRoom': 'Measurement room',
   'workOrder.createdAt': 'Created',
   'workOrder.completedAt': 'Completed',
   'workOrder.status': 'Status',
@@ -348,6 +351,8 @@ const enUS: Record<MessageKey, string> = {
   'field.packs': 'Packs',
   'field.standardAddress': 'Standard address',
   'field.installAddress': 'Install address',
+  'field.measurementRoom': 'Measurement room',
+  'field.broadbandFundFen': 'Broadband fund prestore',
   'field.bandwidthMbps': 'Bandwidth',
   'field.accountManager': 'Account manager',
   'field.numberApprovedBy': 'Premium number approved by',

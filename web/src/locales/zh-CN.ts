@@ -1,5 +1,8 @@
 // 中文（默认）。en-US.ts must have the same keys (the type checks it).
+import { bundleZh } from './bundles.ts';
+
 const zhCN = {
+  ...bundleZh,
   'app.subtitle': '营业前台',
   'lang.switch': '切换语言',
 
@@ -304,6 +307,7 @@ const zhCN = {
   'workOrder.order': '受理单',
   'workOrder.kind': '类型',
   'workOrder.address': '装机地址',
+  'workOrder.measurementRoom': '测量室',
   'workOrder.createdAt': '派单时间',
   'workOrder.completedAt': '竣工时间',
   'workOrder.status': '状态',
@@ -346,6 +350,8 @@ const zhCN = {
   'field.packs': '可选包',
   'field.standardAddress': '标准地址',
   'field.installAddress': '装机地址',
+  'field.measurementRoom': '测量室',
+  'field.broadbandFundFen': '宽带专款预存',
   'field.bandwidthMbps': '带宽',
   'field.accountManager': '客户经理',
   'field.numberApprovedBy': '靓号审批人',

@@ -43,6 +43,8 @@ export interface WorkOrder {
   kind: string;
   subscriberId: number | null;
   address: string | null;
+  /** R-BND-18: the measurement room (测量室) a new broadband installation is dispatched to */
+  measurementRoom?: string | null;
   status: 'open' | 'completed' | 'cancelled';
   note: string | null;
   createdAt: string;
@@ -103,7 +105,7 @@ export interface Waiver {
 
 export interface OfferInfo {
   offerCode: string;
-  kind: 'plan' | 'package' | 'pack' | 'feature';
+  kind: 'plan' | 'package' | 'pack' | 'feature' | 'bundle';
   name: Text;
   network: string | null;
   status: 'online' | 'expired';

@@ -953,7 +953,8 @@ export interface paths {
                          *                   "item": "VOICE_LD",
                          *                   "amountFen": 2310,
                          *                   "paidFen": 0,
-                         *                   "openFen": 2310
+                         *                   "openFen": 2310,
+                         *                   "badDebt": false
                          *                 }
                          *               ]
                          *             }
@@ -1117,6 +1118,8 @@ export interface paths {
                                         paidFen: number;
                                         /** @description fen (1/100 yuan) */
                                         openFen: number;
+                                        /** @description written off as bad debt (R-BIL-10): still open and recoverable, not counted as arrears */
+                                        badDebt: boolean;
                                     }[];
                                 }[];
                                 /** @description the newest 20 write-off lines, newest first */
@@ -7152,11 +7155,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Offers: plans, packages, packs and features with fees, tariffs and compatibility rules */
+        /** Offers: plans, packages, packs, features and bundles with fees, tariffs, compatibility rules and bundle terms */
         get: {
             parameters: {
                 query?: {
-                    kind?: "plan" | "package" | "pack" | "feature";
+                    kind?: "plan" | "package" | "pack" | "feature" | "bundle";
                     network?: "gsm2g" | "wcdma3g" | "broadband" | "fixed";
                     /** @description default online */
                     status?: "online" | "expired" | "all";
@@ -7196,7 +7199,51 @@ export interface paths {
                          *               "network": "broadband"
                          *             }
                          *           ],
-                         *           "linkage": "immediate"
+                         *           "linkage": "immediate",
+                         *           "bundle": null
+                         *         },
+                         *         {
+                         *           "offerCode": "BND-2G-BB",
+                         *           "kind": "bundle",
+                         *           "name": {
+                         *             "zh": "2G+宽带 捆绑",
+                         *             "en": "2G + broadband bundle"
+                         *           },
+                         *           "status": "online",
+                         *           "monthlyFeeFen": 0,
+                         *           "members": [
+                         *             {
+                         *               "role": "mobile",
+                         *               "network": "gsm2g"
+                         *             },
+                         *             {
+                         *               "role": "broadband",
+                         *               "network": "broadband"
+                         *             }
+                         *           ],
+                         *           "linkage": "next_cycle_if_funded",
+                         *           "bundle": {
+                         *             "generation": "2G",
+                         *             "requiresJointAccount": true,
+                         *             "requiresSameNumber": true,
+                         *             "familyRoles": null,
+                         *             "allowsContractPlans": false,
+                         *             "oncePerMonth": false,
+                         *             "grants": [
+                         *               {
+                         *                 "seq": 1,
+                         *                 "role": "mobile",
+                         *                 "kind": "money",
+                         *                 "amountFen": 2000,
+                         *                 "restrictedItems": null,
+                         *                 "packOfferCode": null,
+                         *                 "name": {
+                         *                   "zh": "捆绑赠送话费 20 元",
+                         *                   "en": "Bundle call credit 20 yuan"
+                         *                 }
+                         *               }
+                         *             ]
+                         *           }
                          *         }
                          *       ]
                          *     }
@@ -7288,7 +7335,8 @@ export interface paths {
                          *           "network": "broadband"
                          *         }
                          *       ],
-                         *       "linkage": "immediate"
+                         *       "linkage": "immediate",
+                         *       "bundle": null
                          *     }
                          */
                         "application/json": {
@@ -7635,7 +7683,7 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            /** @description The order: `businessType` (one of OPEN_ACCOUNT, CHANGE_PLAN, ADD_ON, PRE_CANCEL, CANCEL, FEE_RECOVERY, TRANSFER_OWNERSHIP, CHANGE_PAYMENT_METHOD, PAYMENT, JOINT_ACCOUNT, HOUSEHOLD_MERGE, HOUSEHOLD_SPLIT, SUSPEND, REPORT_LOSS, RESUME, REINSTALL, SIM_REPLACE, LONG_DISTANCE_LEVEL, INTL_ROAMING, FEATURES, CHANGE_DATA, CHANGE_NUMBER, PRINT_BILL, REPRINT_INVOICE) and that type's fields. */
+            /** @description The order: `businessType` (one of OPEN_ACCOUNT, CHANGE_PLAN, ADD_ON, PRE_CANCEL, CANCEL, FEE_RECOVERY, TRANSFER_OWNERSHIP, CHANGE_PAYMENT_METHOD, PAYMENT, JOINT_ACCOUNT, HOUSEHOLD_MERGE, HOUSEHOLD_SPLIT, SUSPEND, REPORT_LOSS, RESUME, REINSTALL, SIM_REPLACE, LONG_DISTANCE_LEVEL, INTL_ROAMING, FEATURES, CHANGE_DATA, CHANGE_NUMBER, PRINT_BILL, REPRINT_INVOICE, BROADBAND_ONE_NUMBER, BUNDLE_BIND, BUNDLE_UNBIND) and that type's fields. */
             requestBody: {
                 content: {
                     /**
@@ -8212,6 +8260,74 @@ export interface paths {
                                 idNumber: string;
                             };
                         };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "BROADBAND_ONE_NUMBER";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        planCode: string;
+                        measurementRoom?: string;
+                        standardAddress?: string;
+                        installAddress?: string;
+                        bandwidthMbps?: number;
+                        packs?: string[];
+                        broadbandFundFen?: number;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "BUNDLE_BIND";
+                        customerId: number;
+                        offerCode: string;
+                        members: {
+                            role: string;
+                            serviceNumber: string;
+                        }[];
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents?: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "BUNDLE_UNBIND";
+                        customerId: number;
+                        serviceNumber: string;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents?: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
                     };
                 };
             };
@@ -8419,7 +8535,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            /** @description The order: `businessType` (one of OPEN_ACCOUNT, CHANGE_PLAN, ADD_ON, PRE_CANCEL, CANCEL, FEE_RECOVERY, TRANSFER_OWNERSHIP, CHANGE_PAYMENT_METHOD, PAYMENT, JOINT_ACCOUNT, HOUSEHOLD_MERGE, HOUSEHOLD_SPLIT, SUSPEND, REPORT_LOSS, RESUME, REINSTALL, SIM_REPLACE, LONG_DISTANCE_LEVEL, INTL_ROAMING, FEATURES, CHANGE_DATA, CHANGE_NUMBER, PRINT_BILL, REPRINT_INVOICE) and that type's fields. */
+            /** @description The order: `businessType` (one of OPEN_ACCOUNT, CHANGE_PLAN, ADD_ON, PRE_CANCEL, CANCEL, FEE_RECOVERY, TRANSFER_OWNERSHIP, CHANGE_PAYMENT_METHOD, PAYMENT, JOINT_ACCOUNT, HOUSEHOLD_MERGE, HOUSEHOLD_SPLIT, SUSPEND, REPORT_LOSS, RESUME, REINSTALL, SIM_REPLACE, LONG_DISTANCE_LEVEL, INTL_ROAMING, FEATURES, CHANGE_DATA, CHANGE_NUMBER, PRINT_BILL, REPRINT_INVOICE, BROADBAND_ONE_NUMBER, BUNDLE_BIND, BUNDLE_UNBIND) and that type's fields. */
             requestBody: {
                 content: {
                     /**
@@ -8982,6 +9098,74 @@ export interface paths {
                         customerId: number;
                         subscriberId: number;
                         paymentId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents?: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "BROADBAND_ONE_NUMBER";
+                        customerId: number;
+                        subscriberId: number;
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                        planCode: string;
+                        measurementRoom?: string;
+                        standardAddress?: string;
+                        installAddress?: string;
+                        bandwidthMbps?: number;
+                        packs?: string[];
+                        broadbandFundFen?: number;
+                    } | {
+                        /** @enum {string} */
+                        businessType: "BUNDLE_BIND";
+                        customerId: number;
+                        offerCode: string;
+                        members: {
+                            role: string;
+                            serviceNumber: string;
+                        }[];
+                        /** @description R-ORD-7 documents presented at the counter */
+                        documents?: {
+                            /** @enum {string} */
+                            presenter: "owner" | "agent";
+                            ownerIdOriginal?: boolean;
+                            businessLicence?: boolean;
+                            unitCertificate?: boolean;
+                            agent?: {
+                                name: string;
+                                /** @enum {string} */
+                                idType: "resident_id" | "passport" | "hk_macau_permit" | "taiwan_permit" | "military_id" | "business_licence";
+                                idNumber: string;
+                            };
+                        };
+                    } | {
+                        /** @enum {string} */
+                        businessType: "BUNDLE_UNBIND";
+                        customerId: number;
+                        serviceNumber: string;
                         /** @description R-ORD-7 documents presented at the counter */
                         documents?: {
                             /** @enum {string} */
@@ -10583,6 +10767,644 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bundles/grants/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give the month’s bundle grants now (R-BND-7, R-BND-9); the job does it at 06:00 on the 1st
+         * @description 每个有效捆绑每月一次：手机正常、宽带不欠费且宽带专款有余额时添加当月优惠（话费进优惠帐本、3G 功能费项目、亲情号码），否则记录不添加的原因。重复执行不会重复添加。只能为当月执行。 / Once per bundle and month: granted when the mobile is normal and the broadband is not in arrears and has fund money, else skipped with the reason. Running it again changes nothing. Current month only.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "cycle": "2026-12"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description 帐期 / month (YYYY-MM), the current one */
+                        cycle: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description What this run wrote */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "cycle": "2026-12",
+                         *       "bundles": 9800,
+                         *       "granted": 9650,
+                         *       "skipped": 150,
+                         *       "amountFen": 19300000,
+                         *       "packs": 0,
+                         *       "familyNumbers": 1200,
+                         *       "settledAccounts": 12,
+                         *       "chunks": 1
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bundles/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The month’s bundle grants (R-BND-7/8): totals, skips by reason, per offer, and the bundles */
+        get: {
+            parameters: {
+                query: {
+                    /** @description 帐期 / month (YYYY-MM) */
+                    cycle: string;
+                    /** @description 已添加 / 未添加 */
+                    status?: "granted" | "skipped";
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "cycle": "2026-12",
+                         *       "totals": {
+                         *         "bundles": 9800,
+                         *         "granted": 9650,
+                         *         "skipped": 150,
+                         *         "amountFen": 19300000
+                         *       },
+                         *       "byReason": [
+                         *         {
+                         *           "reason": "broadband_arrears",
+                         *           "count": 120
+                         *         },
+                         *         {
+                         *           "reason": "mobile_not_normal",
+                         *           "count": 30
+                         *         }
+                         *       ],
+                         *       "byOffer": [
+                         *         {
+                         *           "offerCode": "BND-2G-BB",
+                         *           "granted": 9650,
+                         *           "skipped": 150,
+                         *           "amountFen": 19300000
+                         *         }
+                         *       ],
+                         *       "items": [
+                         *         {
+                         *           "packageId": 41,
+                         *           "offerCode": "BND-2G-BB",
+                         *           "mobileNumber": "13302201234",
+                         *           "broadbandNumber": "13302201234",
+                         *           "status": "granted",
+                         *           "reason": null,
+                         *           "amountFen": 2000,
+                         *           "grantedAt": "2026-11-30T22:00:00.000Z",
+                         *           "caughtUp": false
+                         *         },
+                         *         {
+                         *           "packageId": 42,
+                         *           "offerCode": "BND-2G-BB",
+                         *           "mobileNumber": "13302205678",
+                         *           "broadbandNumber": "13302205678",
+                         *           "status": "skipped",
+                         *           "reason": "broadband_arrears",
+                         *           "amountFen": 0,
+                         *           "grantedAt": null,
+                         *           "caughtUp": false
+                         *         }
+                         *       ],
+                         *       "total": 9800
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bundles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The unbind query (R-BND-15): the active bundle a number (or broadband account) belongs to */
+        get: {
+            parameters: {
+                query: {
+                    serviceNumber: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The active bundle of the number */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "packageId": 41,
+                         *           "offerCode": "BND-2G-BB",
+                         *           "name": {
+                         *             "zh": "2G+宽带 捆绑",
+                         *             "en": "2G + broadband bundle"
+                         *           },
+                         *           "generation": "2G",
+                         *           "status": "active",
+                         *           "customerId": 12,
+                         *           "accountId": 20,
+                         *           "linkage": "next_cycle_if_funded",
+                         *           "orderId": 301,
+                         *           "startedAt": "2026-11-15T02:00:00.000Z",
+                         *           "endedAt": null,
+                         *           "endedOrderId": null,
+                         *           "endedReason": null,
+                         *           "members": [
+                         *             {
+                         *               "role": "mobile",
+                         *               "subscriberId": 30,
+                         *               "serviceNumber": "13302201234",
+                         *               "network": "gsm2g",
+                         *               "status": "normal",
+                         *               "accountId": 20,
+                         *               "joinedAt": "2026-11-15T02:00:00.000Z",
+                         *               "leftAt": null
+                         *             },
+                         *             {
+                         *               "role": "broadband",
+                         *               "subscriberId": 31,
+                         *               "serviceNumber": "13302201234",
+                         *               "network": "broadband",
+                         *               "status": "normal",
+                         *               "accountId": 20,
+                         *               "joinedAt": "2026-11-15T02:00:00.000Z",
+                         *               "leftAt": null
+                         *             }
+                         *           ],
+                         *           "grants": [
+                         *             {
+                         *               "cycle": "2026-12",
+                         *               "status": "granted",
+                         *               "reason": null,
+                         *               "amountFen": 2000,
+                         *               "grantedAt": "2026-11-30T22:00:00.000Z",
+                         *               "caughtUp": false,
+                         *               "items": [
+                         *                 {
+                         *                   "kind": "money",
+                         *                   "grantId": 7,
+                         *                   "amountFen": 2000,
+                         *                   "bookId": 55
+                         *                 }
+                         *               ]
+                         *             }
+                         *           ],
+                         *           "familyNumbers": []
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bundles/{packageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One bundle, active or ended, with its members, monthly grants and family numbers */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    packageId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The bundle */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "packageId": 41,
+                         *       "offerCode": "BND-2G-BB",
+                         *       "name": {
+                         *         "zh": "2G+宽带 捆绑",
+                         *         "en": "2G + broadband bundle"
+                         *       },
+                         *       "generation": "2G",
+                         *       "status": "active",
+                         *       "customerId": 12,
+                         *       "accountId": 20,
+                         *       "linkage": "next_cycle_if_funded",
+                         *       "orderId": 301,
+                         *       "startedAt": "2026-11-15T02:00:00.000Z",
+                         *       "endedAt": null,
+                         *       "endedOrderId": null,
+                         *       "endedReason": null,
+                         *       "members": [
+                         *         {
+                         *           "role": "mobile",
+                         *           "subscriberId": 30,
+                         *           "serviceNumber": "13302201234",
+                         *           "network": "gsm2g",
+                         *           "status": "normal",
+                         *           "accountId": 20,
+                         *           "joinedAt": "2026-11-15T02:00:00.000Z",
+                         *           "leftAt": null
+                         *         },
+                         *         {
+                         *           "role": "broadband",
+                         *           "subscriberId": 31,
+                         *           "serviceNumber": "13302201234",
+                         *           "network": "broadband",
+                         *           "status": "normal",
+                         *           "accountId": 20,
+                         *           "joinedAt": "2026-11-15T02:00:00.000Z",
+                         *           "leftAt": null
+                         *         }
+                         *       ],
+                         *       "grants": [
+                         *         {
+                         *           "cycle": "2026-12",
+                         *           "status": "granted",
+                         *           "reason": null,
+                         *           "amountFen": 2000,
+                         *           "grantedAt": "2026-11-30T22:00:00.000Z",
+                         *           "caughtUp": false,
+                         *           "items": [
+                         *             {
+                         *               "kind": "money",
+                         *               "grantId": 7,
+                         *               "amountFen": 2000,
+                         *               "bookId": 55
+                         *             }
+                         *           ]
+                         *         }
+                         *       ],
+                         *       "familyNumbers": []
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/{customerId}/bundles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer’s bundles (the 360 panel): active first, then ended */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    customerId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The customer’s bundles */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "items": [
+                         *         {
+                         *           "packageId": 41,
+                         *           "offerCode": "BND-2G-BB",
+                         *           "name": {
+                         *             "zh": "2G+宽带 捆绑",
+                         *             "en": "2G + broadband bundle"
+                         *           },
+                         *           "generation": "2G",
+                         *           "status": "active",
+                         *           "customerId": 12,
+                         *           "accountId": 20,
+                         *           "linkage": "next_cycle_if_funded",
+                         *           "orderId": 301,
+                         *           "startedAt": "2026-11-15T02:00:00.000Z",
+                         *           "endedAt": null,
+                         *           "endedOrderId": null,
+                         *           "endedReason": null,
+                         *           "members": [
+                         *             {
+                         *               "role": "mobile",
+                         *               "subscriberId": 30,
+                         *               "serviceNumber": "13302201234",
+                         *               "network": "gsm2g",
+                         *               "status": "normal",
+                         *               "accountId": 20,
+                         *               "joinedAt": "2026-11-15T02:00:00.000Z",
+                         *               "leftAt": null
+                         *             },
+                         *             {
+                         *               "role": "broadband",
+                         *               "subscriberId": 31,
+                         *               "serviceNumber": "13302201234",
+                         *               "network": "broadband",
+                         *               "status": "normal",
+                         *               "accountId": 20,
+                         *               "joinedAt": "2026-11-15T02:00:00.000Z",
+                         *               "leftAt": null
+                         *             }
+                         *           ],
+                         *           "grants": [
+                         *             {
+                         *               "cycle": "2026-12",
+                         *               "status": "granted",
+                         *               "reason": null,
+                         *               "amountFen": 2000,
+                         *               "grantedAt": "2026-11-30T22:00:00.000Z",
+                         *               "caughtUp": false,
+                         *               "items": [
+                         *                 {
+                         *                   "kind": "money",
+                         *                   "grantId": 7,
+                         *                   "amountFen": 2000,
+                         *                   "bookId": 55
+                         *                 }
+                         *               ]
+                         *             }
+                         *           ],
+                         *           "familyNumbers": []
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details with a stable code and messages in zh and en */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

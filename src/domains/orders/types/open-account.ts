@@ -295,6 +295,7 @@ export const openAccount: BusinessType<OpenAccountIn, OpenAccountFacts, OpenAcco
     }
     return {
       accountId,
+      accountOpened: !i.accountId,
       customerId: customer.customerId,
       subscribers,
       workOrders,

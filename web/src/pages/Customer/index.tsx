@@ -18,6 +18,7 @@ import { formatFen } from '../../utils/money.ts';
 import { formatTime } from '../../utils/time.ts';
 import { AccountBills } from './AccountBills.tsx';
 import { AccountCredit } from './AccountCredit.tsx';
+import { CustomerBundles } from './CustomerBundles.tsx';
 import { OpenBills } from './OpenBills.tsx';
 import { SubscriberUsage } from './SubscriberUsage.tsx';
 
@@ -87,7 +88,7 @@ function OrderHistory({ orders }: { orders: Order[] }) {
   );
 }
 
-const STATUS_COLOR: Record<string, string> = { normal: 'green', arrears_stop: 'red', bundle_stop: 'red', suspended: 'orange', lost: 'orange', pre_cancelled: 'default', cancelled: 'default' };
+export const STATUS_COLOR: Record<string, string> = { normal: 'green', arrears_stop: 'red', bundle_stop: 'red', suspended: 'orange', lost: 'orange', pre_cancelled: 'default', cancelled: 'default' };
 
 function AccountCard({ a, canPay, numbers }: { a: OverviewAccount; canPay: boolean; numbers: ReadonlyMap<number, string> }) {
   const { t, label } = useI18n();
@@ -312,6 +313,7 @@ export default function Customer360() {
         <Table<Sub> rowKey="subscriberId" size="small" columns={subColumns} dataSource={data.subscribers} pagination={false} locale={{ emptyText: t('subscriber.none') }} />
       </Card>
       {access.usage && data.subscribers.length ? <SubscriberUsage subscribers={data.subscribers} /> : null}
+      {access.bundles ? <CustomerBundles customerId={id} version={attempt} /> : null}
 
       {access.accounts && data.accounts.length === 0 ? (
         <Card style={{ marginTop: 16 }}>

@@ -15,6 +15,8 @@ import { useBusinessTypes } from '../../components/useBusinessTypes.ts';
 import type { CustomerOverview, CustomerSummary } from '../../services/types.ts';
 import { useSession } from '../../session.tsx';
 import { AddOnForm } from './AddOnForm.tsx';
+import { BundleBindForm } from './BundleBindForm.tsx';
+import { BundleUnbindForm } from './BundleUnbindForm.tsx';
 import { CheckStep } from './CheckStep.tsx';
 import type { OrderFormProps } from './FormFooter.tsx';
 import { GenericForm } from './GenericForm.tsx';
@@ -37,6 +39,8 @@ function stepOf(o: OrderView): number {
 function OrderForm(p: OrderFormProps) {
   if (p.businessType === 'OPEN_ACCOUNT') return <OpenAccountForm {...p} />;
   if (p.businessType === 'ADD_ON') return <AddOnForm {...p} />;
+  if (p.businessType === 'BUNDLE_BIND') return <BundleBindForm {...p} />;
+  if (p.businessType === 'BUNDLE_UNBIND') return <BundleUnbindForm {...p} />;
   return <GenericForm {...p} />;
 }
 

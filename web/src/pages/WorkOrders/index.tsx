@@ -55,6 +55,7 @@ export default function WorkOrders() {
     { title: t('workOrder.order'), dataIndex: 'orderId', width: 120, render: (v: number) => <Link to={`/orders/${v}`}>{t('order.number', { id: v })}</Link> },
     { title: t('workOrder.kind'), dataIndex: 'kind', render: (v: string) => label('workOrderKind', v) },
     { title: t('workOrder.address'), dataIndex: 'address', render: (v: string | null) => v ?? '—' },
+    { title: t('workOrder.measurementRoom'), dataIndex: 'measurementRoom', render: (v: string | null | undefined) => v ?? '—' },
     { title: t('workOrder.createdAt'), dataIndex: 'createdAt', render: (v: string) => formatTime(v) },
     { title: t('workOrder.status'), dataIndex: 'status', render: (v: string) => <Tag color={v === 'open' ? 'orange' : 'green'}>{label('workOrderStatus', v)}</Tag> },
     ...(status === 'completed'
