@@ -40,7 +40,7 @@ describe('catalog: bundle offers (SPEC §8)', () => {
       linkage: 'next_cycle_if_funded',
       bundle: { generation: '2G', requiresJointAccount: true, requiresSameNumber: true, familyRoles: null, grants: [{ role: 'mobile', kind: 'money', amountFen: 2000 }] },
     });
-    expect(byCode.get('BND-3G-BB')?.bundle).toMatchObject({ generation: '3G', requiresJointAccount: false, allowsContractPlans: true, grants: [{ role: 'mobile', kind: 'pack', packOfferCode: 'DATA-10' }] });
+    expect(byCode.get('BND-3G-BB')?.bundle).toMatchObject({ generation: '3G', requiresJointAccount: false, allowsContractPlans: true, grants: [{ role: 'mobile', kind: 'pack', packOfferCode: 'DATA-100M-BND' }] });
     expect(byCode.get('BND-2G-BB-FIX')?.bundle.familyRoles).toEqual(['mobile', 'fixed']);
     expect(byCode.get('BND-MF-1PLUS1')).toMatchObject({ forbiddenSwitches: ['SHARED-MIN'], bundle: { generation: 'other', oncePerMonth: true, requiresSameNumber: false, requiresJointAccount: true } });
     expect(byCode.get('BND-ONE-NUMBER')).toMatchObject({ linkage: 'next_cycle_if_funded', bundle: { generation: 'other', requiresSameNumber: true } });

@@ -274,7 +274,7 @@ export const DEMO_CATALOG: CatalogDefinition = {
         { role: 'broadband', network: 'broadband' },
       ],
       linkage: 'next_cycle_if_funded',
-      bundle: { generation: '3G', contractPlans: true, grants: [{ role: 'mobile', kind: 'pack', pack: 'DATA-10', zh: '捆绑流量包 100M（功能费）', en: 'Bundle data pack 100 MB (function fee)' }] },
+      bundle: { generation: '3G', contractPlans: true, grants: [{ role: 'mobile', kind: 'pack', pack: 'DATA-100M-BND', zh: '捆绑流量包 100M（功能费）', en: 'Bundle data pack 100 MB (function fee)' }] },
     },
     {
       code: 'BND-3G-BB-FIX',
@@ -294,7 +294,7 @@ export const DEMO_CATALOG: CatalogDefinition = {
         generation: '3G',
         contractPlans: true,
         familyRoles: ['mobile', 'fixed'],
-        grants: [{ role: 'mobile', kind: 'pack', pack: 'DATA-10', zh: '捆绑流量包 100M（功能费）', en: 'Bundle data pack 100 MB (function fee)' }],
+        grants: [{ role: 'mobile', kind: 'pack', pack: 'DATA-100M-BND', zh: '捆绑流量包 100M（功能费）', en: 'Bundle data pack 100 MB (function fee)' }],
       },
     },
     {
@@ -349,6 +349,18 @@ export const DEMO_CATALOG: CatalogDefinition = {
       requiresSmsConfirmation: true,
       validFrom: ON,
       charges: [{ kind: 'recurring', item: 'FUNC_FEE', amountFen: 1000 }],
+      tariffs: [{ usage: 'data', scope: 'any', includedUnits: 100, unit: 'mb', rateFen: 30 }],
+    },
+    // the 3G bundles' monthly gift (§8.2): the data pack's function fee is the grant, so this pack charges nothing
+    {
+      code: 'DATA-100M-BND',
+      kind: 'pack',
+      zh: '捆绑赠送 100M 流量包',
+      en: 'Bundle gift data pack (100 MB)',
+      network: 'wcdma3g',
+      descriptionZh: '3G 捆绑每月赠送，功能费由捆绑承担（§8.2）',
+      descriptionEn: 'Given each month by the 3G bundles; the bundle bears the function fee (§8.2)',
+      validFrom: ON,
       tariffs: [{ usage: 'data', scope: 'any', includedUnits: 100, unit: 'mb', rateFen: 30 }],
     },
     { code: 'INTL_ROAMING', kind: 'feature', zh: '国际漫游', en: 'International roaming', validFrom: ON, attributes: { depositParameter: 'intl_roaming_deposit_fen' } },
