@@ -8,7 +8,8 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BILLING_NUMBER, seedMonthlyCustomer } from './billing-seed.ts';
-import { type FrontDesk, type FrontDeskPage, startFrontDesk } from './browser.ts';
+import { type FrontDesk, startFrontDesk } from './browser.ts';
+import { noCrash } from './ui.ts';
 
 let fd: FrontDesk;
 beforeAll(async () => {
@@ -20,10 +21,6 @@ const WAIT = { timeout: 60_000 };
 const LONG = 300_000;
 const NUMBER = BILLING_NUMBER;
 const db = () => fd.ctx.database.db;
-
-function noCrash(p: FrontDeskPage): void {
-  expect(p.errors, 'uncaught errors in the page').toEqual([]);
-}
 
 /** A month in an antd month picker: typed, then Enter. */
 async function pickCycle(page: Page, id: string, cycle: string) {

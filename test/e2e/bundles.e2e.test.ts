@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { systemActor } from '../../src/platform/audit.ts';
 import { BUNDLE_PASSWORD, bundleCustomer } from '../bundle-helpers.ts';
 import type { Api, TestEnv } from '../helpers.ts';
-import { type FrontDesk, type FrontDeskPage, startFrontDesk } from './browser.ts';
+import { type FrontDesk, startFrontDesk } from './browser.ts';
+import { choose, noCrash, startOrder as startOrderStep } from './ui.ts';
 
 let fd: FrontDesk;
 beforeAll(async () => {
@@ -68,31 +69,10 @@ function httpApi(): Api {
   return api;
 }
 
-function noCrash(p: FrontDeskPage): void {
-  expect(p.errors, 'uncaught errors in the page').toEqual([]);
-}
-
-/** An antd Select: focus it, type to filter, Enter takes the first match. */
-async function choose(page: Page, id: string, text: string) {
-  const input = page.locator(`#${id}`);
-  await input.click();
-  await input.fill(text);
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').first().waitFor();
-  await input.press('Enter');
-}
-
 /** ① from the 360's 办理业务: the business type typed, Enter, Enter. */
 async function startOrder(page: Page, type: string) {
   await page.getByTestId('customer-new-order').click();
-  await page.waitForURL(/\/orders\/new\?customerId=\d+/);
-  await page.getByTestId('order-customer').waitFor();
-  await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id'), WAIT).toBe('businessType');
-  await page.keyboard.type(type);
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').first().waitFor();
-  await page.keyboard.press('Enter');
-  await expect.poll(() => page.evaluate<string | null | undefined>("document.activeElement?.getAttribute('data-testid')"), WAIT).toBe('order-start-next');
-  await page.keyboard.press('Enter');
-  await page.getByTestId('order-form').waitFor();
+  await startOrderStep(page, type, WAIT);
 }
 
 async function orderIdOnPage(page: Page): Promise<number> {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { demoResidentId } from '../../src/app/demo.ts';
 import { systemActor } from '../../src/platform/audit.ts';
 import { type FrontDesk, type FrontDeskPage, startFrontDesk } from './browser.ts';
+import { choose, noCrash, startOrder } from './ui.ts';
 
 let fd: FrontDesk;
 beforeAll(async () => {
@@ -61,20 +62,6 @@ async function orderPage(): Promise<FrontDeskPage> {
   return p;
 }
 
-function noCrash(p: FrontDeskPage): void {
-  expect(p.errors, 'uncaught errors in the page').toEqual([]);
-}
-
-/** An antd Select: focus it, type to filter, Enter takes the first match. */
-async function choose(page: Page, id: string, text: string, opts: { close?: boolean } = {}) {
-  const input = page.locator(`#${id}`);
-  await input.click();
-  await input.fill(text);
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').first().waitFor();
-  await input.press('Enter');
-  if (opts.close) await input.press('Escape');
-}
-
 async function mobileMember(page: Page, i: number, m: { number: string; iccid: string; imei: string; manager?: string }) {
   await choose(page, `members_${i}_serviceNumber`, m.number);
   await choose(page, `members_${i}_iccid`, m.iccid);
@@ -90,20 +77,6 @@ async function broadbandMember(page: Page, i: number, account: string) {
   await page.locator(`#members_${i}_serviceNumber`).fill(account);
   await page.locator(`#members_${i}_standardAddress`).fill('天津市河西区友谊路 32 号');
   await page.locator(`#members_${i}_installAddress`).fill('友谊路 32 号 2-1-302');
-}
-
-/** ① from the customer 360's 办理业务 (or a subscriber's): the business type, then next. */
-async function startOrder(page: Page, type: string) {
-  await page.waitForURL(/\/orders\/new\?customerId=\d+/);
-  await page.getByTestId('order-customer').waitFor();
-  // the business type has the focus: type, Enter, and the focus is on "next"
-  await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id'), WAIT).toBe('businessType');
-  await page.keyboard.type(type);
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').first().waitFor();
-  await page.keyboard.press('Enter');
-  await expect.poll(() => page.evaluate<string | null | undefined>("document.activeElement?.getAttribute('data-testid')"), WAIT).toBe('order-start-next');
-  await page.keyboard.press('Enter');
-  await page.getByTestId('order-form').waitFor();
 }
 
 /** ② → ③: the form is sent and checked; the checks pass. */
@@ -158,7 +131,7 @@ describe('order wizard (e9, zh-CN)', () => {
 
     await page.goto(`/customers/${customerId}`);
     await page.getByTestId('customer-new-order').click();
-    await startOrder(page, '新开户');
+    await startOrder(page, '新开户', WAIT);
 
     // ② documents (owner, ID original) are preset for a person; the e9-C package and its members
     await choose(page, 'packageCode', 'e9-C');
@@ -260,7 +233,7 @@ describe('order wizard (e9, zh-CN)', () => {
     // the old broadband: a single plan through the wizard
     await page.goto(`/customers/${customer.customerId}`);
     await page.getByTestId('customer-new-order').click();
-    await startOrder(page, '新开户');
+    await startOrder(page, '新开户', WAIT);
     await page.getByText('单一套餐').click();
     await choose(page, 'network', '宽带');
     await page.getByTestId('member-main').waitFor();
@@ -279,7 +252,7 @@ describe('order wizard (e9, zh-CN)', () => {
     // 加装 from the broadband's row of the 360
     await page.goto(`/customers/${customer.customerId}`);
     await page.getByRole('button', { name: '办理业务 tjliu88002' }).click();
-    await startOrder(page, '加装');
+    await startOrder(page, '加装', WAIT);
     await expect.poll(() => page.locator('#subscriberId').locator('xpath=ancestor::div[contains(@class,"ant-select")][1]').innerText(), WAIT).toContain('tjliu88002');
     await choose(page, 'packageCode', 'e9-G');
     await page.getByTestId('member-mobile').waitFor();
@@ -342,7 +315,7 @@ describe('order wizard (e9, zh-CN)', () => {
     // e9-C for a personal customer on a monthly account: two rules fail, each with its fix
     await page.goto(`/customers/${li}`);
     await page.getByTestId('customer-new-order').click();
-    await startOrder(page, 'OPEN_ACCOUNT');
+    await startOrder(page, 'OPEN_ACCOUNT', WAIT);
     await choose(page, 'packageCode', 'e9-C');
     await page.getByTestId('member-mobile').waitFor();
     await choose(page, 'newAccount_billingType', '月出帐');
@@ -382,7 +355,7 @@ describe('order wizard (e9, zh-CN)', () => {
     // 挂失 of 李华's mobile, from its row of the 360: the generic form, then the service password
     await page.goto(`/customers/${li}`);
     await page.getByRole('button', { name: '办理业务 13602105678' }).click();
-    await startOrder(page, '挂失');
+    await startOrder(page, '挂失', WAIT);
     const form = page.getByTestId('order-form');
     expect(await form.innerText()).toMatch(/客户[\s\S]*用户[\s\S]*出示证件（R-ORD-7）[\s\S]*机主本人/);
     expect(await form.locator('.ant-select', { has: page.locator('#subscriberId') }).innerText()).toContain('13602105678');

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { systemActor } from '../../src/platform/audit.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { Relay } from '../../src/platform/relay.ts';
-import { type FrontDesk, type FrontDeskPage, startFrontDesk } from './browser.ts';
+import { type FrontDesk, startFrontDesk } from './browser.ts';
+import { noCrash } from './ui.ts';
 
 let fd: FrontDesk;
 let receiver: Server | undefined;
@@ -31,10 +32,6 @@ afterAll(async () => {
 
 const WAIT = { timeout: 30_000 };
 const db = () => fd.ctx.database.db;
-
-function noCrash(p: FrontDeskPage): void {
-  expect(p.errors, 'uncaught errors in the page').toEqual([]);
-}
 
 describe('事件投递 (outbox relay, zh-CN)', () => {
   test('R-INT-1 a dead letter (the webhook refuses) is seen, retried after the receiver is fixed, and delivered', async () => {

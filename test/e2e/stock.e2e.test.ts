@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { demoBlankIccid, demoResidentId } from '../../src/app/demo.ts';
 import type { Actor } from '../../src/platform/audit.ts';
 import { type FrontDesk, type FrontDeskPage, startFrontDesk } from './browser.ts';
+import { choose, noCrash } from './ui.ts';
 
 let fd: FrontDesk;
 beforeAll(async () => {
@@ -39,19 +40,6 @@ async function stockPage(): Promise<FrontDeskPage> {
   const p = await fd.newPage();
   p.page.setDefaultTimeout(60_000);
   return p;
-}
-
-function noCrash(p: FrontDeskPage): void {
-  expect(p.errors, 'uncaught errors in the page').toEqual([]);
-}
-
-/** An antd Select: focus it, type to filter, Enter takes the first match. */
-async function choose(page: Page, id: string, text: string) {
-  const input = page.locator(`#${id}`);
-  await input.click();
-  await input.fill(text);
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').first().waitFor();
-  await input.press('Enter');
 }
 
 async function cardsAt(iccids: string[]) {

@@ -54,6 +54,30 @@ const CLEAR_RESERVATION = sql`reservation_kind = NULL, reserved_order_id = NULL,
 const OLD_COLUMNS = sql`old.state AS before_state, old.reservation_kind AS before_kind, old.reserved_order_id AS before_order_id,
   old.reserved_customer_id AS before_customer_id, old.reserved_operator_id AS before_operator_id, old.reserved_until AS before_until`;
 
+interface TakeClaim {
+  subscriberId: number;
+  orderId: number | null;
+  customerId: number | null;
+  operatorId: number | null;
+  now: Date;
+}
+/**
+ * R-X-10 the guarded UPDATE of take() and takeWithSim() (after a CTE `old` that locked the row): the
+ * number is takeable when free, reserved for this claim (order, customer, or a bare hold of this
+ * operator), or reserved past its expiry.
+ */
+const takeUpdate = (t: TakeClaim) => sql`UPDATE numbers n
+   SET state = 'in_use', subscriber_id = ${t.subscriberId}::bigint, ${CLEAR_RESERVATION}, cooling_until = NULL, state_changed_at = ${t.now}::timestamptz
+  FROM old
+ WHERE n.service_number = old.service_number
+   AND (n.state = 'free'
+        OR (n.state = 'reserved'
+            AND (n.reserved_until <= ${t.now}::timestamptz
+                 OR n.reserved_order_id = ${t.orderId}::bigint
+                 OR n.reserved_customer_id = ${t.customerId}::bigint
+                 OR (n.reserved_order_id IS NULL AND n.reserved_customer_id IS NULL AND n.reserved_operator_id = ${t.operatorId}::bigint))))
+RETURNING n.*, ${OLD_COLUMNS}`;
+
 /** Digits only (checked by the caller); `~<~` with ':' (after '9') bounds a text_pattern_ops range scan. */
 const startsWith = (expr: RawBuilder<string>, digits: string) => sql<boolean>`${expr} ~>=~ ${digits}::text AND ${expr} ~<~ ${`${digits}:`}::text`;
 
@@ -153,20 +177,10 @@ export const resourceRepo = {
    * or reserved for this claim (order, customer, or a bare hold of this operator), or reserved past
    * its expiry. Concurrent takes queue on the row lock; the losers find the guard false.
    */
-  async take(q: Q, serviceNumber: string, t: { subscriberId: number; orderId: number | null; customerId: number | null; operatorId: number | null; now: Date }) {
+  async take(q: Q, serviceNumber: string, t: TakeClaim) {
     const r = await sql<NumberRow & Before>`
       WITH old AS (SELECT * FROM numbers WHERE service_number = ${serviceNumber} FOR UPDATE)
-      UPDATE numbers n
-         SET state = 'in_use', subscriber_id = ${t.subscriberId}::bigint, ${CLEAR_RESERVATION}, cooling_until = NULL, state_changed_at = ${t.now}::timestamptz
-        FROM old
-       WHERE n.service_number = old.service_number
-         AND (n.state = 'free'
-              OR (n.state = 'reserved'
-                  AND (n.reserved_until <= ${t.now}::timestamptz
-                       OR n.reserved_order_id = ${t.orderId}::bigint
-                       OR n.reserved_customer_id = ${t.customerId}::bigint
-                       OR (n.reserved_order_id IS NULL AND n.reserved_customer_id IS NULL AND n.reserved_operator_id = ${t.operatorId}::bigint))))
-      RETURNING n.*, ${OLD_COLUMNS}`.execute(q);
+      ${takeUpdate(t)}`.execute(q);
     return r.rows[0];
   },
 
@@ -307,23 +321,13 @@ export const resourceRepo = {
   async takeWithSim(
     q: Q,
     serviceNumber: string,
-    t: { subscriberId: number; orderId: number | null; customerId: number | null; operatorId: number | null; now: Date },
+    t: TakeClaim,
     iccid: string,
   ): Promise<(NumberRow & Before & { sim_bound: { iccid: string; imsi: string | null } | null }) | undefined> {
     const r = await sql<NumberRow & Before & { sim_bound: { iccid: string; imsi: string | null } | null }>`
       WITH old AS (SELECT * FROM numbers WHERE service_number = ${serviceNumber} FOR UPDATE),
       tk AS (
-        UPDATE numbers n
-           SET state = 'in_use', subscriber_id = ${t.subscriberId}::bigint, ${CLEAR_RESERVATION}, cooling_until = NULL, state_changed_at = ${t.now}::timestamptz
-          FROM old
-         WHERE n.service_number = old.service_number
-           AND (n.state = 'free'
-                OR (n.state = 'reserved'
-                    AND (n.reserved_until <= ${t.now}::timestamptz
-                         OR n.reserved_order_id = ${t.orderId}::bigint
-                         OR n.reserved_customer_id = ${t.customerId}::bigint
-                         OR (n.reserved_order_id IS NULL AND n.reserved_customer_id IS NULL AND n.reserved_operator_id = ${t.operatorId}::bigint))))
-        RETURNING n.*, ${OLD_COLUMNS}
+        ${takeUpdate(t)}
       ),
       u AS (
         UPDATE sim_cards
