@@ -4,6 +4,7 @@
 // prestore into an account it did not open still lets credit control resume a line it pays (R-CC-2).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OrderService } from '../src/domains/orders/service.ts';
+import { numberSubject } from '../src/domains/orders/facts.ts';
 import { orderRepo } from '../src/domains/orders/repo.ts';
 import type { Q, Tx } from '../src/platform/db.ts';
 import { type Api, system, type TestEnv, testApi, testEnv } from './helpers.ts';
@@ -122,6 +123,24 @@ describe('optimistic check and quote', () => {
     expect(requoted.fees.map((f) => f.lineNo)).toEqual(stored.map((f) => f.line_no));
     const submitted = await orders.submit(actor, id);
     expect(submitted.status).toBe('completed');
+  });
+
+  test('R-ORD-5 a hold another order takes after the check read its facts is found by the check\'s own write: one failed check naming that order', async () => {
+    const actor = await frontDesk();
+    const b = await body();
+    const created = await env.ctx.orders.create(actor, b);
+    const id = created.orderId;
+    const other = await env.ctx.orders.create(actor, await body());
+    const subject = numberSubject(String(b.members[0]?.serviceNumber));
+    // the other order takes the number after this check has loaded its facts (the guard of the write sees it)
+    const orders = racedOrders(() => id, 1, () => orderRepo.takeHolds(env.ctx.database.db, other.orderId, [subject], 'in_transit', null, env.clock.now()));
+    const checked = await orders.check(actor, id);
+    expect(checked.status).toBe('draft');
+    expect(checked.checks?.failures.map((f) => [f.code, f.details?.orderId])).toEqual([['ORDER_IN_TRANSIT', other.orderId]]);
+    expect(await trail(id)).toEqual({ audit: ['order.create', 'order.check'], events: ['order.created', 'order.check_failed'] });
+    // once the other order lets go, the same order checks clean
+    await orderRepo.releaseHolds(env.ctx.database.db, other.orderId);
+    expect((await env.ctx.orders.check(actor, id)).status).toBe('checked');
   });
 
   test('R-ORD-1 a step that finds the order in another state after the race answers as the locked step would (409 ORDER_STATE)', async () => {

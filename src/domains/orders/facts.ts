@@ -8,6 +8,7 @@ import { StrEnum } from '../../platform/schemas.ts';
 import { accountRepo } from '../accounts/repo.ts';
 import { checkIdNumber, ID_TYPES, type IdType } from '../customers/rules.ts';
 import type { Offer } from '../catalog/rules.ts';
+import type { OrderCustomerRow } from './repo.ts';
 import type { LoadContext } from './types.ts';
 
 // ---- R-ORD-7 documents -------------------------------------------------------------------------
@@ -118,6 +119,8 @@ export interface CustomerFacts {
 
 export async function loadCustomer(c: LoadContext, id: number | undefined): Promise<CustomerFacts | null> {
   if (id === undefined) return null;
+  // the order's own customer was read with the order (orderRepo's step reads)
+  if (c.orderCustomer?.customerId === id) return c.orderCustomer;
   const r = await c.services.customers.record(id, c.q);
   if (!r) return null;
   return {
@@ -129,6 +132,21 @@ export async function loadCustomer(c: LoadContext, id: number | undefined): Prom
     segment: r.segment,
     vipLevel: r.vip_level,
     hasServicePassword: r.service_password_hash !== null,
+  };
+}
+
+/** The order's customer as the order's step read it with the order (orderRepo's LockedOrder). */
+export function orderCustomerFacts(r: OrderCustomerRow | null): CustomerFacts | null {
+  if (!r) return null;
+  return {
+    customerId: Number(r.customer_id),
+    kind: r.kind as CustomerFacts['kind'],
+    name: r.name,
+    idType: r.id_type,
+    idNumber: r.id_number,
+    segment: r.segment,
+    vipLevel: r.vip_level,
+    hasServicePassword: r.has_service_password,
   };
 }
 

@@ -9,8 +9,38 @@ import type { FeeLine } from './types.ts';
 export type OrderRow = Selectable<OrdersTable>;
 export type WorkOrderRow = Selectable<WorkOrdersTable>;
 export type FeeRow = Selectable<OrderFeesTable>;
-/** The order locked for a step, with its department's capabilities (R-ORD-8) read in the same round trip. */
-export type LockedOrder = OrderRow & { department_capabilities: string[] | null };
+/** The order's customer as the steps' rules read it (orders/facts.ts CustomerFacts), read with the order. */
+export interface OrderCustomerRow {
+  customer_id: number;
+  kind: string;
+  name: string;
+  id_type: string;
+  id_number: string;
+  segment: string;
+  vip_level: string;
+  has_service_password: boolean;
+}
+/**
+ * The order read for a step, with its department's capabilities (R-ORD-8) and its customer read in the
+ * same round trip (loadCustomer takes that instead of reading the customer again).
+ */
+export type LockedOrder = OrderRow & { department_capabilities: string[] | null; order_customer: OrderCustomerRow | null };
+
+/** The columns of LockedOrder besides the order's own (an order `o` in the query). */
+const stepContext = [
+  sql<string[] | null>`(SELECT d.capabilities FROM departments d WHERE d.department_id = o.department_id)`.as('department_capabilities'),
+  sql<OrderCustomerRow | null>`(SELECT json_build_object('customer_id', c.customer_id, 'kind', c.kind, 'name', c.name, 'id_type', c.id_type, 'id_number', c.id_number,
+      'segment', c.segment, 'vip_level', c.vip_level, 'has_service_password', c.service_password_hash IS NOT NULL) FROM customers c WHERE c.customer_id = o.customer_id)`.as('order_customer'),
+];
+
+/** Another order's hold on a subject of this one (R-ORD-5). */
+export interface HoldConflict {
+  subject: string;
+  order_id: number;
+  kind: 'in_transit' | 'reservation';
+  held_until: Date | null;
+  business_type: string;
+}
 
 /** An audit entry and its outbox event about the order being written (what recordChange stores). */
 export interface OrderRecord {
@@ -123,23 +153,23 @@ export const orderRepo = {
     return q.selectFrom('orders').selectAll().where('order_id', '=', id).forUpdate().executeTakeFirst();
   },
 
-  /** Locks the order (only its row) and reads its department's capabilities in the same round trip. */
+  /** Locks the order (only its row) and reads its department's capabilities and customer in the same round trip. */
   lockWithDepartment(q: Q, id: number): Promise<LockedOrder | undefined> {
     return q
       .selectFrom('orders as o')
       .selectAll('o')
-      .select((eb) => eb.selectFrom('departments as d').select('d.capabilities').whereRef('d.department_id', '=', 'o.department_id').as('department_capabilities'))
+      .select(stepContext)
       .where('o.order_id', '=', id)
       .forUpdate()
       .executeTakeFirst();
   },
 
-  /** The order and its department's capabilities without a lock (the optimistic steps: check, quote). */
+  /** The order, its department's capabilities and customer without a lock (the optimistic steps: check, quote). */
   withDepartment(q: Q, id: number): Promise<LockedOrder | undefined> {
     return q
       .selectFrom('orders as o')
       .selectAll('o')
-      .select((eb) => eb.selectFrom('departments as d').select('d.capabilities').whereRef('d.department_id', '=', 'o.department_id').as('department_capabilities'))
+      .select(stepContext)
       .where('o.order_id', '=', id)
       .executeTakeFirst();
   },
@@ -149,7 +179,7 @@ export const orderRepo = {
     const row = await q
       .selectFrom('orders as o')
       .selectAll('o')
-      .select((eb) => eb.selectFrom('departments as d').select('d.capabilities').whereRef('d.department_id', '=', 'o.department_id').as('department_capabilities'))
+      .select(stepContext)
       .select(sql<FeeRow[]>`(SELECT coalesce(json_agg(f ORDER BY f.line_no), '[]'::json) FROM order_fees f WHERE f.order_id = o.order_id)`.as('fee_rows'))
       .where('o.order_id', '=', id)
       .forUpdate()
@@ -213,7 +243,12 @@ export const orderRepo = {
     records: OrderRecord[],
     actor: Actor,
     fees?: FeeLine[],
-  ): Promise<{ row: OrderRow; fees: FeeRow[] | undefined } | undefined> {
+    /**
+     * R-ORD-5 in the same statement: nothing is written while another order's hold on one of these
+     * subjects is in force; `busy` then lists those holds and the caller writes again with them as failures.
+     */
+    holdGuard?: { subjects: string[] },
+  ): Promise<{ row: OrderRow; fees: FeeRow[] | undefined } | { busy: HoldConflict[] } | undefined> {
     const feeCtes =
       fees === undefined
         ? sql``
@@ -236,14 +271,24 @@ export const orderRepo = {
         RETURNING *
       ),`;
     const feeRows = fees === undefined ? sql`NULL::json` : sql`(SELECT coalesce(json_agg(f ORDER BY f.line_no), '[]'::json) FROM fl f)`;
-    const r = await sql<OrderRow & { fee_rows: FeeRow[] | null }>`
-      WITH u AS (UPDATE orders SET ${sql.join(assignmentsOf(set, now))} WHERE order_id = ${id} ${version === null ? sql`` : sql`AND version = ${version}`} RETURNING *),
+    const guarded = holdGuard !== undefined && holdGuard.subjects.length > 0;
+    const busyCte = guarded
+      ? sql`busy AS (
+        SELECT h.subject, h.order_id, h.kind, h.held_until, o.business_type FROM order_holds h JOIN orders o ON o.order_id = h.order_id
+         WHERE h.subject = ANY(${holdGuard.subjects}::text[]) AND h.order_id <> ${id} AND (h.held_until IS NULL OR h.held_until > ${now})
+      ),`
+      : sql``;
+    const r = await sql<OrderRow & { fee_rows: FeeRow[] | null; busy_holds: HoldConflict[] | null }>`
+      WITH ${busyCte} u AS (UPDATE orders SET ${sql.join(assignmentsOf(set, now))} WHERE order_id = ${id} ${version === null ? sql`` : sql`AND version = ${version}`}
+                 ${guarded ? sql`AND NOT EXISTS (SELECT 1 FROM busy)` : sql``} RETURNING *),
       ${feeCtes}
       ${recordsOf('u', records, actor, now)}
-      SELECT u.*, ${feeRows} AS fee_rows FROM u`.execute(q);
+      SELECT u.*, ${feeRows} AS fee_rows, NULL::json AS busy_holds FROM u
+      ${guarded ? sql`UNION ALL SELECT u.*, NULL::json, (SELECT json_agg(b ORDER BY b.subject) FROM busy b) FROM (SELECT 1) one LEFT JOIN u ON false WHERE EXISTS (SELECT 1 FROM busy)` : sql``}`.execute(q);
     const got = r.rows[0];
     if (!got) return undefined;
-    const { fee_rows, ...row } = got;
+    const { fee_rows, busy_holds, ...row } = got;
+    if (busy_holds) return { busy: busy_holds.map((h) => ({ ...h, held_until: h.held_until === null ? null : new Date(h.held_until) })) };
     return { row: row as OrderRow, fees: fee_rows ?? undefined };
   },
 
@@ -289,19 +334,6 @@ export const orderRepo = {
       .returningAll()
       .execute();
     return rows.sort((a, b) => a.line_no - b.line_no);
-  },
-
-  /** R-ORD-5: holds of other orders on any of these subjects that are still in force. */
-  conflictingHolds(q: Q, subjects: string[], orderId: number, now: Date) {
-    if (subjects.length === 0) return Promise.resolve([]);
-    return q
-      .selectFrom('order_holds as h')
-      .innerJoin('orders as o', 'o.order_id', 'h.order_id')
-      .select(['h.subject', 'h.order_id', 'h.kind', 'h.held_until', 'o.business_type'])
-      .where('h.subject', 'in', subjects)
-      .where('h.order_id', '<>', orderId)
-      .where((eb) => eb.or([eb('h.held_until', 'is', null), eb('h.held_until', '>', now)]))
-      .execute();
   },
 
   /** Takes the holds; a hold past its time is taken over. Returns the subjects another order still holds. */

@@ -10,8 +10,9 @@ import type { Fen } from '../../platform/money.ts';
 import { type ChangeRow, deferChanges, recordChange, takeDeferredChanges } from '../../platform/outbox.ts';
 import { type Activation, ProvisioningError } from '../../platform/provisioning.ts';
 import { maskIdNumber, maskPhone } from '../customers/rules.ts';
+import { orderCustomerFacts } from './facts.ts';
 import type { ReceiptData } from './receipt-model.ts';
-import { type LockedOrder, type OrderRecord, type OrderRow, orderRepo, type WorkOrderRow } from './repo.ts';
+import { type HoldConflict, type LockedOrder, type OrderRecord, type OrderRow, orderRepo, type WorkOrderRow } from './repo.ts';
 import { businessType } from './registry.ts';
 import type { AnyBusinessType, FaultInjector, FeeLine, OrderEnv, OrderServices, QuoteLine } from './types.ts';
 
@@ -67,6 +68,7 @@ export class OrderService {
       orderId: order.order_id,
       departmentId: order.department_id,
       departmentCapabilities: order.department_capabilities ?? [],
+      orderCustomer: orderCustomerFacts(order.order_customer),
       params,
       fees,
     };
@@ -171,29 +173,43 @@ export class OrderService {
     const env = await this.env(q, actor, o);
     const input = o.input as Record<string, unknown>;
     const facts = await t.load({ ...env, q, services: this.deps }, input);
-    const failures = [...t.check(facts, input, env), ...(await this.holdFailures(q, t, facts, input, o.order_id, env.now))];
+    const failures = t.check(facts, input, env);
     let authorisedAt = o.authorised_at;
+    let auth: CheckFailure | null = null;
     if (t.sensitive || t.sensitiveFor?.(input)) {
-      const auth = await this.authorise(q, o, opts.servicePassword);
-      if (auth) failures.push(auth);
-      else authorisedAt ??= env.now;
+      auth = await this.authorise(q, o, opts.servicePassword);
+      if (!auth) authorisedAt ??= env.now;
     }
-    const passed = failures.length === 0;
-    const set: Partial<OrderRow> = {
-      status: passed ? 'checked' : 'draft',
-      check_results: { passed, failures, checkedAt: env.now.toISOString() },
-      changes: t.describe(facts, input, env),
-      notices: t.notices?.(facts, input, env) ?? [],
-      authorised_at: authorisedAt,
-      checked_at: env.now,
-      quoted_at: null,
+    const changes = t.describe(facts, input, env);
+    const notices = t.notices?.(facts, input, env) ?? [];
+    // R-ORD-5: other orders' holds on the subjects are judged by the write itself (holdGuard): it writes
+    // nothing while one is held, and the step writes again with those holds among the failures
+    const write = (held: HoldConflict[] | undefined) => {
+      const all = [...failures, ...(held ?? []).map(holdFailure), ...(auth ? [auth] : [])];
+      const passed = all.length === 0;
+      const set: Partial<OrderRow> = {
+        status: passed ? 'checked' : 'draft',
+        check_results: { passed, failures: all, checkedAt: env.now.toISOString() },
+        changes,
+        notices,
+        authorised_at: authorisedAt,
+        checked_at: env.now,
+        quoted_at: null,
+      };
+      const records = [{ action: 'order.check', event: passed ? 'order.checked' : 'order.check_failed' }];
+      // a failed check clears the fee lines
+      const guard = held ? undefined : { subjects: t.subjects(facts, input) };
+      return { passed, written: this.changeStep(q, actor, o, set, env.now, records, optimistic, passed ? undefined : [], guard) };
     };
-    const records = [{ action: 'order.check', event: passed ? 'order.checked' : 'order.check_failed' }];
-    // a failed check clears the fee lines
-    const written = await this.changeStep(q, actor, o, set, env.now, records, optimistic, passed ? undefined : []);
-    if (!written) return undefined;
+    let step = write(undefined);
+    let written = await step.written;
+    if (written && 'busy' in written) {
+      step = write(written.busy);
+      written = await step.written;
+    }
+    if (!written || 'busy' in written) return undefined;
     // a draft has no fee lines (every way into draft clears them), and a failed check just cleared them
-    return this.view(q, written.row, !passed || o.status === 'draft' ? { fees: [] } : {});
+    return this.view(q, written.row, !step.passed || o.status === 'draft' ? { fees: [] } : {});
   }
 
   /** Fees of the order (预算) with waivers; only an operator with `order.waive` may waive (R-ORD-2). */
@@ -221,7 +237,7 @@ export class OrderService {
     const facts = t.loadQuote ? await t.loadQuote(c, input) : await t.load(c, input);
     const lines = applyWaivers(t.quote(facts, input, env), waivers, actor);
     const written = await this.changeStep(q, actor, o, { status: 'quoted', quoted_at: env.now }, env.now, [{ action: 'order.quote', event: 'order.quoted', extra: { fees: lines } }], optimistic, lines);
-    if (!written) return undefined;
+    if (!written || 'busy' in written) return undefined;
     return this.view(q, written.row, { fees: written.fees ?? [] });
   }
 
@@ -629,25 +645,12 @@ export class OrderService {
     await orderRepo.releaseHolds(tx, o.order_id);
     // R-RES-5, R-X-11: what the order held before submission (a card-writing number hold, a card written for it) is given back
     const t = businessType(o.business_type);
-    if (t?.reverse) await t.reverse({ ...(await this.env(tx, actor, { ...o, department_capabilities: null })), tx, services: this.deps }, o.input, reason);
+    if (t?.reverse) await t.reverse({ ...(await this.env(tx, actor, { ...o, department_capabilities: null, order_customer: null })), tx, services: this.deps }, o.input, reason);
     return this.change(tx, actor, o, { status: 'cancelled', cancelled_at: now, cancel_reason: reason, ...(confirmation ? { confirmation } : {}) }, now, [
       { action: 'order.cancel', event: 'order.cancelled', before: o, extra: { reason } },
     ]);
   }
 
-  private async holdFailures(tx: Q, t: AnyBusinessType, facts: unknown, input: Record<string, unknown>, orderId: number, now: Date): Promise<CheckFailure[]> {
-    const holds = await orderRepo.conflictingHolds(tx, t.subjects(facts, input), orderId, now);
-    return holds.map((h) =>
-      failure(
-        h.kind === 'reservation' ? 'RESERVATION_CONFLICT' : 'ORDER_IN_TRANSIT',
-        h.kind === 'reservation'
-          ? { zh: `存在预约单 ${h.order_id}（${h.business_type}），不能办理冲突业务`, en: `Reservation order ${h.order_id} (${h.business_type}) conflicts with this order` }
-          : { zh: `存在在途受理单 ${h.order_id}（${h.business_type}）`, en: `Order ${h.order_id} (${h.business_type}) is still in transit` },
-        { zh: '请先完成或撤销该受理单', en: 'Complete or cancel that order first' },
-        { subject: h.subject, orderId: h.order_id },
-      ),
-    );
-  }
 
   private async authorise(tx: Q, o: OrderRow, password: string | undefined): Promise<CheckFailure | null> {
     if (o.authorised_at) return null;
@@ -702,7 +705,7 @@ export class OrderService {
     changes: ChangeRow[] = [],
     opts: { releaseHolds?: boolean } = {},
   ): Promise<OrderRow> {
-    const { department_capabilities: _, ...before } = o as LockedOrder;
+    const { department_capabilities: _, order_customer: __, ...before } = o as LockedOrder;
     const expected: OrderRow = { ...before, ...set, updated_at: now };
     const row = await orderRepo.updateRecorded(tx, o.order_id, set, now, orderRecords(records, expected), actor, changes, opts);
     assertSameSummary(row, expected);
@@ -714,11 +717,21 @@ export class OrderService {
    * (replaceFees), in one statement. Optimistic: only if the order is still at the version read, else
    * undefined and nothing written; locked: always.
    */
-  private async changeStep(q: Q, actor: Actor, o: LockedOrder, set: Partial<OrderRow>, now: Date, records: ChangeRecord[], optimistic: boolean, fees?: FeeLine[]): Promise<{ row: OrderRow; fees: FeeRow[] | undefined } | undefined> {
-    const { department_capabilities: _, ...before } = o;
+  private async changeStep(
+    q: Q,
+    actor: Actor,
+    o: LockedOrder,
+    set: Partial<OrderRow>,
+    now: Date,
+    records: ChangeRecord[],
+    optimistic: boolean,
+    fees?: FeeLine[],
+    holdGuard?: { subjects: string[] },
+  ): Promise<{ row: OrderRow; fees: FeeRow[] | undefined } | { busy: HoldConflict[] } | undefined> {
+    const { department_capabilities: _, order_customer: __, ...before } = o;
     const expected: OrderRow = { ...before, ...set, updated_at: now };
-    const written = await orderRepo.updateIfVersion(q, o.order_id, optimistic ? o.version : null, set, now, orderRecords(records, expected), actor, fees);
-    if (written) assertSameSummary(written.row, expected);
+    const written = await orderRepo.updateIfVersion(q, o.order_id, optimistic ? o.version : null, set, now, orderRecords(records, expected), actor, fees, holdGuard);
+    if (written && 'row' in written) assertSameSummary(written.row, expected);
     return written;
   }
 
@@ -755,6 +768,18 @@ interface ChangeRecord {
 }
 
 /** The audit entries and events of a change, each with the order's summary after it (as recordChange would write). */
+/** R-ORD-5: another order holds a subject of this one. */
+function holdFailure(h: HoldConflict): CheckFailure {
+  return failure(
+    h.kind === 'reservation' ? 'RESERVATION_CONFLICT' : 'ORDER_IN_TRANSIT',
+    h.kind === 'reservation'
+      ? { zh: `存在预约单 ${h.order_id}（${h.business_type}），不能办理冲突业务`, en: `Reservation order ${h.order_id} (${h.business_type}) conflicts with this order` }
+      : { zh: `存在在途受理单 ${h.order_id}（${h.business_type}）`, en: `Order ${h.order_id} (${h.business_type}) is still in transit` },
+    { zh: '请先完成或撤销该受理单', en: 'Complete or cancel that order first' },
+    { subject: h.subject, orderId: h.order_id },
+  );
+}
+
 function orderRecords(records: ChangeRecord[], expected: OrderRow): OrderRecord[] {
   const after = summaryView(expected);
   return records.map((r) => ({

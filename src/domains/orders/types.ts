@@ -12,6 +12,7 @@ import type { BundleService } from '../bundles/service.ts';
 import type { CatalogService, Fee } from '../catalog/service.ts';
 import type { CustomerService } from '../customers/service.ts';
 import type { ResourceService } from '../resources/service.ts';
+import type { CustomerFacts } from './facts.ts';
 
 /** Services a business type may call; it never touches another domain's tables itself (STYLE habit 5). */
 export interface OrderServices {
@@ -38,6 +39,8 @@ export interface OrderEnv {
   departmentCapabilities: string[];
   params: Map<string, number>;
   fees: Map<string, Fee>;
+  /** the order's customer, read with the order in the step's first statement (loadCustomer uses it) */
+  orderCustomer?: CustomerFacts | null | undefined;
 }
 
 export interface LoadContext extends OrderEnv {
