@@ -143,6 +143,28 @@ describe('optimistic check and quote', () => {
     expect((await env.ctx.orders.check(actor, id)).status).toBe('checked');
   });
 
+  test('R-ORD-5 the submission takes the holds of the subjects its check found with the order\'s lock; held by another order after the quote, it is refused and changes nothing', async () => {
+    const actor = await frontDesk();
+    const orders = env.ctx.orders;
+    const db = env.ctx.database.db;
+    const b = await body();
+    const id = (await orders.create(actor, b)).orderId;
+    const subject = numberSubject(String(b.members[0]?.serviceNumber));
+    expect((await orders.check(actor, id)).status).toBe('checked');
+    expect((await orderRepo.byId(db, id))?.hold_subjects).toEqual([subject]);
+    await orders.quote(actor, id);
+    const other = await orders.create(actor, await body());
+    await orderRepo.takeHolds(db, other.orderId, [subject], 'in_transit', null, env.clock.now());
+    await expect(orders.submit(actor, id)).rejects.toMatchObject({ code: 'ORDER_IN_TRANSIT', status: 409, details: { subjects: [subject] } });
+    expect((await orderRepo.byId(db, id))?.status).toBe('quoted');
+    expect(await db.selectFrom('order_holds').select(['subject', 'order_id']).where('subject', '=', subject).execute()).toEqual([{ subject, order_id: other.orderId }]);
+    expect(await db.selectFrom('subscribers').select('subscriber_id').where('service_number', '=', String(b.members[0]?.serviceNumber)).execute()).toEqual([]);
+    // released by the other order, the same submission completes and lets its own holds go
+    await orderRepo.releaseHolds(db, other.orderId);
+    expect((await orders.submit(actor, id)).status).toBe('completed');
+    expect(await db.selectFrom('order_holds').select('subject').where('order_id', '=', id).execute()).toEqual([]);
+  });
+
   test('R-ORD-1 a step that finds the order in another state after the race answers as the locked step would (409 ORDER_STATE)', async () => {
     const actor = await frontDesk();
     const created = await env.ctx.orders.create(actor, await body());

@@ -389,6 +389,8 @@ export interface OrdersTable {
   department_id: string;
   input: Json;
   check_results: Json | null;
+  /** R-ORD-5: the subjects the last check found (the submission takes their holds with its lock) */
+  hold_subjects: string[] | null;
   changes: Json | null;
   notices: Json | null;
   result: Json | null;

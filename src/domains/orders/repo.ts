@@ -27,11 +27,11 @@ export interface OrderCustomerRow {
 export type LockedOrder = OrderRow & { department_capabilities: string[] | null; order_customer: OrderCustomerRow | null };
 
 /** The columns of LockedOrder besides the order's own (an order `o` in the query). */
-const stepContext = [
-  sql<string[] | null>`(SELECT d.capabilities FROM departments d WHERE d.department_id = o.department_id)`.as('department_capabilities'),
-  sql<OrderCustomerRow | null>`(SELECT json_build_object('customer_id', c.customer_id, 'kind', c.kind, 'name', c.name, 'id_type', c.id_type, 'id_number', c.id_number,
-      'segment', c.segment, 'vip_level', c.vip_level, 'has_service_password', c.service_password_hash IS NOT NULL) FROM customers c WHERE c.customer_id = o.customer_id)`.as('order_customer'),
-];
+const departmentCapabilities = sql<string[] | null>`(SELECT d.capabilities FROM departments d WHERE d.department_id = o.department_id)`;
+const orderCustomer = sql<OrderCustomerRow | null>`(SELECT json_build_object('customer_id', c.customer_id, 'kind', c.kind, 'name', c.name, 'id_type', c.id_type,
+    'id_number', c.id_number, 'segment', c.segment, 'vip_level', c.vip_level, 'has_service_password', c.service_password_hash IS NOT NULL)
+    FROM customers c WHERE c.customer_id = o.customer_id)`;
+const stepContext = [departmentCapabilities.as('department_capabilities'), orderCustomer.as('order_customer')];
 
 /** Another order's hold on a subject of this one (R-ORD-5). */
 export interface HoldConflict {
@@ -174,19 +174,29 @@ export const orderRepo = {
       .executeTakeFirst();
   },
 
-  /** lockWithDepartment and the order's fee lines (by line) in the same round trip (the submission). */
-  async lockWithFees(q: Q, id: number): Promise<{ order: LockedOrder; fees: FeeRow[] } | undefined> {
-    const row = await q
-      .selectFrom('orders as o')
-      .selectAll('o')
-      .select(stepContext)
-      .select(sql<FeeRow[]>`(SELECT coalesce(json_agg(f ORDER BY f.line_no), '[]'::json) FROM order_fees f WHERE f.order_id = o.order_id)`.as('fee_rows'))
-      .where('o.order_id', '=', id)
-      .forUpdate()
-      .executeTakeFirst();
+  /**
+   * The submission's first statement: lockWithDepartment, the order's fee lines (by line), and the
+   * in-transit holds (R-ORD-5) of the subjects its last check found (`hold_subjects`), taken as
+   * takeHolds takes them. `held`: those taken; the others are held by another order.
+   */
+  async lockForSubmit(q: Q, id: number, now: Date): Promise<{ order: LockedOrder; fees: FeeRow[]; held: string[] } | undefined> {
+    const r = await sql<LockedOrder & { fee_rows: FeeRow[]; held: string[] | null }>`
+      WITH o AS (SELECT * FROM orders WHERE order_id = ${id} FOR UPDATE),
+      h AS (
+        INSERT INTO order_holds (subject, order_id, kind, held_until, created_at)
+        SELECT s, o.order_id, 'in_transit', NULL, ${now}::timestamptz FROM o CROSS JOIN unnest(o.hold_subjects) AS s WHERE o.status = 'quoted'
+        ON CONFLICT (subject) DO UPDATE SET order_id = excluded.order_id, kind = excluded.kind, held_until = excluded.held_until, created_at = excluded.created_at
+          WHERE order_holds.order_id = excluded.order_id OR (order_holds.held_until IS NOT NULL AND order_holds.held_until <= ${now}::timestamptz)
+        RETURNING subject
+      )
+      SELECT o.*, ${departmentCapabilities} AS department_capabilities, ${orderCustomer} AS order_customer,
+             (SELECT coalesce(json_agg(f ORDER BY f.line_no), '[]'::json) FROM order_fees f WHERE f.order_id = o.order_id) AS fee_rows,
+             (SELECT array_agg(subject) FROM h) AS held
+        FROM o`.execute(q);
+    const row = r.rows[0];
     if (!row) return undefined;
-    const { fee_rows, ...order } = row;
-    return { order: order as LockedOrder, fees: fee_rows };
+    const { fee_rows, held, ...order } = row;
+    return { order, fees: fee_rows, held: held ?? [] };
   },
 
   async update(q: Q, id: number, set: Partial<Record<keyof OrdersTable, unknown>>, now: Date) {

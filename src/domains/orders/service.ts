@@ -125,6 +125,7 @@ export class OrderService {
           account_id: refs.accountId ?? null,
           subscriber_id: refs.subscriberId ?? null,
           check_results: null,
+          hold_subjects: null,
           changes: null,
           notices: null,
           authorised_at: null,
@@ -182,6 +183,7 @@ export class OrderService {
     }
     const changes = t.describe(facts, input, env);
     const notices = t.notices?.(facts, input, env) ?? [];
+    const subjects = t.subjects(facts, input);
     // R-ORD-5: other orders' holds on the subjects are judged by the write itself (holdGuard): it writes
     // nothing while one is held, and the step writes again with those holds among the failures
     const write = (held: HoldConflict[] | undefined) => {
@@ -195,10 +197,11 @@ export class OrderService {
         authorised_at: authorisedAt,
         checked_at: env.now,
         quoted_at: null,
+        hold_subjects: subjects,
       };
       const records = [{ action: 'order.check', event: passed ? 'order.checked' : 'order.check_failed' }];
       // a failed check clears the fee lines
-      const guard = held ? undefined : { subjects: t.subjects(facts, input) };
+      const guard = held ? undefined : { subjects };
       return { passed, written: this.changeStep(q, actor, o, set, env.now, records, optimistic, passed ? undefined : [], guard) };
     };
     let step = write(undefined);
@@ -247,8 +250,8 @@ export class OrderService {
    */
   async submit(actor: Actor, id: number) {
     return this.afterMoney(await this.activating(actor, id, (sent) => this.deps.db.transaction().execute(async (tx) => {
-      // the order and its stored quote in one round trip
-      const locked = await orderRepo.lockWithFees(tx, id);
+      // the order, its stored quote and the in-transit holds of the subjects its check found, in one round trip
+      const locked = await orderRepo.lockForSubmit(tx, id, this.deps.clock.now());
       const o = this.assertOpen(locked?.order, id, ['quoted']);
       const storedRows = locked?.fees ?? [];
       const t = this.type(o.business_type);
@@ -265,8 +268,14 @@ export class OrderService {
       if (!sameQuote(stored, fresh)) {
         throw new DomainError('QUOTE_STALE', '费用已变化，请重新预算', 'The fees changed since the quote; quote again', 409);
       }
-      // R-ORD-5: the order holds its subjects while in transit; another order holding them wins
-      const busy = await orderRepo.takeHolds(tx, id, t.subjects(facts, input), 'in_transit', null, env.now);
+      // R-ORD-5: the order holds its subjects while in transit; another order holding them wins. The
+      // subjects of its check were taken with the lock; any its facts give now besides are taken here
+      const subjects = t.subjects(facts, input);
+      const checked = new Set(o.hold_subjects ?? []);
+      const held = new Set(locked?.held ?? []);
+      const busy = subjects.filter((x) => checked.has(x) && !held.has(x));
+      const more = subjects.filter((x) => !checked.has(x));
+      if (more.length) busy.push(...(await orderRepo.takeHolds(tx, id, more, 'in_transit', null, env.now)));
       if (busy.length) {
         throw new DomainError('ORDER_IN_TRANSIT', '该用户有在途受理单，不能重复受理', 'Another order for the same subscriber is in transit', 409, { subjects: busy });
       }
@@ -805,6 +814,7 @@ function newOrderRow(d: NewOrder): OrderRow {
     department_id: d.department_id,
     input: d.input,
     check_results: null,
+    hold_subjects: null,
     changes: null,
     notices: null,
     result: null,
