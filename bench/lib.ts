@@ -2,7 +2,7 @@
 // bench databases, the server as a child process, pgbench, percentiles. Used by bench/payments.ts
 // and bench/orders.ts.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -45,10 +45,25 @@ export interface CommonSettings {
   dbSettings: { name: string; value: string }[];
 }
 
+/**
+ * PostgreSQL on this machine is reached over its Unix socket, as psql and pgbench reach it by default:
+ * a TCP URL to 127.0.0.1 or localhost (DATABASE_URL, or the default) becomes the same server's socket
+ * when the socket exists. BENCH_DATABASE_URL is taken as it is, and BENCH_TCP=1 keeps TCP.
+ */
+export function localSocketUrl(url: string, dir = process.env.BENCH_SOCKET_DIR || '/var/run/postgresql'): string {
+  if (process.env.BENCH_TCP === '1') return url;
+  const u = new URL(url);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname) || u.searchParams.has('host')) return url;
+  if (!existsSync(`${dir}/.s.PGSQL.${u.port || '5432'}`)) return url;
+  u.hostname = 'localhost';
+  u.searchParams.set('host', dir);
+  return u.toString();
+}
+
 export function commonSettings(defaults: { seconds: number; connections: number }): CommonSettings {
   const connections = intEnv('BENCH_CONNECTIONS', defaults.connections);
   return {
-    baseUrl: process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+    baseUrl: process.env.BENCH_DATABASE_URL || localSocketUrl(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'),
     seconds: intEnv('BENCH_SECONDS', defaults.seconds),
     warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 3, 0),
     connections,
