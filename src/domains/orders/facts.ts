@@ -122,21 +122,11 @@ export async function loadCustomer(c: LoadContext, id: number | undefined): Prom
   // the order's own customer was read with the order (orderRepo's step reads)
   if (c.orderCustomer?.customerId === id) return c.orderCustomer;
   const r = await c.services.customers.record(id, c.q);
-  if (!r) return null;
-  return {
-    customerId: r.customer_id,
-    kind: r.kind as CustomerFacts['kind'],
-    name: r.name,
-    idType: r.id_type,
-    idNumber: r.id_number,
-    segment: r.segment,
-    vipLevel: r.vip_level,
-    hasServicePassword: r.service_password_hash !== null,
-  };
+  return r ? orderCustomerFacts({ ...r, has_service_password: r.service_password_hash !== null }) : null;
 }
 
-/** The order's customer as the order's step read it with the order (orderRepo's LockedOrder). */
-export function orderCustomerFacts(r: OrderCustomerRow | null): CustomerFacts | null {
+/** A customer's facts from its row (the order's own customer comes with the order: orderRepo's LockedOrder). */
+export function orderCustomerFacts(r: OrderCustomerRow | null | undefined): CustomerFacts | null {
   if (!r) return null;
   return {
     customerId: Number(r.customer_id),
