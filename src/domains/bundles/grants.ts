@@ -152,6 +152,7 @@ export class BundleGrantService {
         const r: ChunkResult = await this.deps.db.transaction().execute(async (tx) => {
           // a concurrent run touching these bundles waits here, then finds them done
           await grantsRepo.lockBundles(tx, ids);
+          await grantsRepo.chunkSettings(tx);
           const res = await grantsRepo.grantChunk(tx, { mode, ids, cycle, start, end, now, previousCycle: addCycles(cycle, -1), actor, seq });
           if (res.settle.length) {
             // the account lock (as money.grant takes it) before reading the lines the new book may pay
