@@ -220,12 +220,28 @@ export const usageRepo = {
 
 /**
  * The rating of the records of a CTE `c` (account_id, record_id, subscriber_id, cycle, usage, scope,
- * other_party, started_at, quantity and any other columns, carried along): CTEs p, u, w, f and r,
+ * other_party, started_at, quantity and any other columns, carried along): CTEs tf, bc, p, u, w, f and r,
  * r holding per record the rated columns, `pool` and `factor` (see usageRepo.rate).
  */
 const RATED = sql`
-      p AS (
-        -- per record, index lookups only (no join of one CTE with another: that would be O(n²))
+      tf AS (
+        -- the offers of the chunk's subscribers with their tariffs, loaded once per chunk
+        SELECT so.subscriber_id, so.started_at, so.ended_at, t.usage, t.scope AS tscope, t.unit, t.rate_fen, t.offer_code,
+               CASE so.kind WHEN 'plan' THEN 1 WHEN 'package' THEN 2 ELSE 3 END AS rank,
+               t.included_units * CASE t.unit WHEN 'mb' THEN 1024 ELSE 1 END AS included
+          FROM subscriber_offers so
+          JOIN offer_tariffs t ON t.offer_code = so.offer_code AND (t.member_role IS NULL OR t.member_role = so.member_role)
+         WHERE so.subscriber_id IN (SELECT DISTINCT subscriber_id FROM c) AND so.kind IN ('plan', 'package', 'pack')
+      ), bc AS (
+        -- per record, the tariffs in force at its start: own scope before 'any'; a plan's price before a
+        -- package's before a pack's; the allowance: every such offer's included units of that scope, in base units
+        SELECT c.account_id, c.record_id, tf.tscope, tf.unit, tf.rate_fen, tf.offer_code,
+               sum(tf.included) OVER (PARTITION BY c.account_id, c.record_id, tf.tscope)::bigint AS included,
+               row_number() OVER (PARTITION BY c.account_id, c.record_id ORDER BY (tf.tscope = 'any'), tf.rank, tf.offer_code) AS k
+          FROM c JOIN tf ON tf.subscriber_id = c.subscriber_id AND tf.usage = c.usage AND tf.tscope IN (c.scope, 'any')
+           AND tf.started_at <= c.started_at AND (tf.ended_at IS NULL OR tf.ended_at > c.started_at)
+      ), p AS (
+        -- family numbers and the VPMN group: index lookups per voice record
         SELECT c.*,
                CASE WHEN fam.rate_fen IS NOT NULL THEN 'family' WHEN vp.rate_fen IS NOT NULL THEN 'vpmn' END AS special,
                CASE WHEN fam.rate_fen IS NOT NULL OR vp.rate_fen IS NOT NULL THEN 'minute' ELSE coalesce(b.unit, bt.unit) END AS unit,
@@ -236,19 +252,7 @@ const RATED = sql`
                CASE c.usage WHEN 'sms' THEN 'SMS' WHEN 'data' THEN 'DATA'
                     ELSE CASE c.scope WHEN 'local' THEN 'VOICE_LOCAL' WHEN 'long_distance' THEN 'VOICE_LD' ELSE 'VOICE_ROAM' END END AS item_code
           FROM c
-          -- the tariff: own scope before 'any'; a plan's price before a package's before a pack's; the
-          -- allowance in force: every such offer's included units of that scope, in base units (one lookup)
-          LEFT JOIN LATERAL (
-            SELECT t.scope AS tscope, t.unit, t.rate_fen, t.offer_code,
-                   sum(t.included_units * CASE t.unit WHEN 'mb' THEN 1024 ELSE 1 END) OVER (PARTITION BY t.scope)::bigint AS included
-              FROM subscriber_offers so
-              JOIN offer_tariffs t ON t.offer_code = so.offer_code AND t.usage = c.usage AND t.scope IN (c.scope, 'any')
-               AND (t.member_role IS NULL OR t.member_role = so.member_role)
-             WHERE so.subscriber_id = c.subscriber_id AND so.kind IN ('plan', 'package', 'pack')
-               AND so.started_at <= c.started_at AND (so.ended_at IS NULL OR so.ended_at > c.started_at)
-             ORDER BY (t.scope = 'any'), CASE so.kind WHEN 'plan' THEN 1 WHEN 'package' THEN 2 ELSE 3 END, t.offer_code
-             LIMIT 1
-          ) b ON true
+          LEFT JOIN bc b ON b.account_id = c.account_id AND b.record_id = c.record_id AND b.k = 1
           LEFT JOIN LATERAL (
             SELECT f.rate_fen FROM family_numbers f
              WHERE c.usage = 'voice' AND f.subscriber_id = c.subscriber_id AND f.family_number = c.other_party

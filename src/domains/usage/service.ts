@@ -140,11 +140,20 @@ export class UsageService {
   /**
    * R-BIL-1..3: a staged file (usage_pending_<fileId>) rated into cdrs, whole accounts per chunk in
    * account order; each chunk in its own transaction under the rating lock, its virtual accounts
-   * charged in it (R-BIL-8) and the file's counters raised. Returns the records matched and stored.
+   * charged in it (R-BIL-8) and the file's counters raised; the onCharged listeners of one chunk run
+   * after its commit, beside the next chunk's rating. Returns the records matched and stored.
    */
   private async rateFile(fileId: number, accounts: Map<number, number>): Promise<{ matched: number; accepted: number }> {
     const ids = [...accounts.keys()].sort((a, b) => a - b);
     const totals = { matched: 0, accepted: 0 };
+    // the listeners (credit control) of a chunk's charged accounts run while the next chunk is rated:
+    // the chunks' accounts are disjoint, and at most one chunk's listeners are in flight
+    let listening: Promise<void> = Promise.resolve();
+    let failed: { err: unknown } | undefined;
+    const listened = async () => {
+      await listening;
+      if (failed) throw failed.err;
+    };
     for (let i = 0; i < ids.length; ) {
       const lo = ids[i] as number;
       let size = 0;
@@ -167,8 +176,16 @@ export class UsageService {
       });
       totals.matched += c.matched;
       totals.accepted += c.accepted;
-      if (charged.length) for (const fn of this.chargedListeners) await fn(charged);
+      await listened();
+      if (charged.length) {
+        listening = (async () => {
+          for (const fn of this.chargedListeners) await fn(charged);
+        })().catch((err: unknown) => {
+          failed = { err };
+        });
+      }
     }
+    await listened();
     return totals;
   }
 
