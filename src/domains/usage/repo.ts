@@ -224,14 +224,19 @@ export const usageRepo = {
  * r holding per record the rated columns, `pool` and `factor` (see usageRepo.rate).
  */
 const RATED = sql`
-      tf AS (
-        -- the offers of the chunk's subscribers with their tariffs, loaded once per chunk
+      cs AS MATERIALIZED (
+        SELECT DISTINCT subscriber_id FROM c
+      ), tf AS MATERIALIZED (
+        -- the offers of the chunk's subscribers with their tariffs, loaded once per chunk (materialized:
+        -- never planned into a lookup per record)
         SELECT so.subscriber_id, so.started_at, so.ended_at, t.usage, t.scope AS tscope, t.unit, t.rate_fen, t.offer_code,
                CASE so.kind WHEN 'plan' THEN 1 WHEN 'package' THEN 2 ELSE 3 END AS rank,
                t.included_units * CASE t.unit WHEN 'mb' THEN 1024 ELSE 1 END AS included
-          FROM subscriber_offers so
+          FROM cs
+          -- an index lookup per subscriber, never a scan of every subscriber's offers (OFFSET 0 keeps the
+          -- planner from flattening the LATERAL into a join)
+          JOIN LATERAL (SELECT * FROM subscriber_offers x WHERE x.subscriber_id = cs.subscriber_id AND x.kind IN ('plan', 'package', 'pack') OFFSET 0) so ON true
           JOIN offer_tariffs t ON t.offer_code = so.offer_code AND (t.member_role IS NULL OR t.member_role = so.member_role)
-         WHERE so.subscriber_id IN (SELECT DISTINCT subscriber_id FROM c) AND so.kind IN ('plan', 'package', 'pack')
       ), bc AS (
         -- per record, the tariffs in force at its start: own scope before 'any'; a plan's price before a
         -- package's before a pack's; the allowance: every such offer's included units of that scope, in base units
