@@ -229,6 +229,33 @@ test('R-BIL-8 a virtual account is charged as usage arrives: usage bill lines wr
   await conserved();
 });
 
+test('R-BIL-8 a file rated in several chunks of whole accounts: each virtual account charged in its chunk and credit control told; monthly ones wait', async () => {
+  const v1 = await subscriberOn(env.ctx, 'T-PLAN', 'virtual');
+  const m = await subscriberOn(env.ctx, 'T-PLAN');
+  const v2 = await subscriberOn(env.ctx, 'T-PLAN', 'virtual');
+  for (const v of [v1, v2]) await env.ctx.money.pay(system, v.accountId, { amountFen: 1000, bookType: 'cash', channel: 'hall', idempotencyKey: `chunks-${v.accountId}` });
+  const told: number[][] = [];
+  env.ctx.usage.onCharged((ids) => {
+    told.push(ids);
+  });
+  const calls = [v2, m, v1, v2, m, v1].map((s, i) => cdr(s.number, `2026-12-1${i} 10:00:00`, 'voice', 'long_distance', 60)); // 30 fen each
+  const path = join(mkdtempSync(join(tmpdir(), 'openboss-rating-')), 'virtual.csv');
+  writeFileSync(path, toCsv(calls));
+  // one record per rating chunk at most: a chunk per account (two records each)
+  const r = await env.ctx.usage.importFile(system, path, { chunkRows: 2, rateChunkRecords: 1 });
+  expect(r).toMatchObject({ status: 'completed', accepted: 6, duplicate: 0, rated: 6 });
+  expect(told.filter((ids) => ids.includes(v1.accountId) || ids.includes(v2.accountId)).map((ids) => ids.filter((id) => id === v1.accountId || id === v2.accountId))).toEqual(
+    [[v1.accountId], [v2.accountId]].sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0)),
+  );
+  for (const v of [v1, v2]) {
+    const lines = await db().selectFrom('bill_lines').select(['source', 'amount_fen', 'paid_fen']).where('account_id', '=', v.accountId).execute();
+    expect(lines).toEqual([{ source: 'usage', amount_fen: 60, paid_fen: 60 }]);
+  }
+  expect(await db().selectFrom('bill_lines').select('line_id').where('account_id', '=', m.accountId).execute()).toEqual([]);
+  expect(await env.ctx.usage.unbilledFen(db(), m.accountId, '2026-12')).toBe(60);
+  await conserved();
+});
+
 test('R-BIL-8 monthly accounts wait for the bill run: unbilled until charged once (chargesForSubscribers + markBilled twice bills once)', async () => {
   const s = await subscriberOn(env.ctx, 'T-PLAN');
   await importing([cdr(s.number, '2026-12-10 10:00:00', 'voice', 'long_distance', 120)]);

@@ -85,12 +85,14 @@ export interface FileImportOptions {
   chunkRows?: number | undefined;
   /** Import even when this very file was imported before (after fixing what its rows were rejected for); record ids still count once. */
   force?: boolean | undefined;
+  /** Records per rating chunk (whole accounts; default RATE_CHUNK_RECORDS of the service). */
+  rateChunkRecords?: number | undefined;
   /** Called per chunk; while the file is staged `accepted` counts the records matched to a subscriber, the last call has the stored ones. */
   onProgress?: ((p: UsageProgress) => void) | undefined;
 }
 
 /** Rates a staged file (its pending table, indexed) whole accounts at a time; `accounts`: pending records per account. */
-export type RateFile = (fileId: number, accounts: Map<number, number>) => Promise<{ matched: number; accepted: number }>;
+export type RateFile = (fileId: number, accounts: Map<number, number>, chunkRecords?: number) => Promise<{ matched: number; accepted: number }>;
 
 export interface ImportResult {
   fileId: number | null;
@@ -275,7 +277,7 @@ export class UsageFileImport {
       copyClient = undefined;
       // the whole file is staged: rate it (R-BIL-1: allowances in start-time order across the file)
       await usageRepo.indexPending(db, fileId);
-      const rated = await this.deps.rateFile(fileId, accounts);
+      const rated = await this.deps.rateFile(fileId, accounts, o.rateChunkRecords);
       totals.accepted = rated.accepted;
       totals.duplicate = rated.matched - rated.accepted;
       o.onProgress?.({ bytes: totals.bytes, rows: totals.rows, accepted: totals.accepted, rejected: totals.rejected, duplicate: totals.duplicate });

@@ -62,7 +62,7 @@ export class UsageService {
    */
   async importFile(actor: Actor, path: string, o: FileImportOptions = {}): Promise<ImportResult> {
     this.mayImport(actor);
-    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, accounts) => this.rateFile(fileId, accounts) }).run(actor, path, o);
+    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, accounts, chunk) => this.rateFile(fileId, accounts, chunk) }).run(actor, path, o);
   }
 
   /**
@@ -141,13 +141,15 @@ export class UsageService {
    * R-BIL-1..3: a staged file (usage_pending_<fileId>) rated into cdrs, whole accounts per chunk in
    * account order; each chunk in its own transaction under the rating lock, its virtual accounts
    * charged in it (R-BIL-8) and the file's counters raised; the onCharged listeners of one chunk run
-   * after its commit, beside the next chunk's rating. Returns the records matched and stored.
+   * after its commit (on PostgreSQL beside the next chunk's rating). Returns the records matched and stored.
    */
-  private async rateFile(fileId: number, accounts: Map<number, number>): Promise<{ matched: number; accepted: number }> {
+  private async rateFile(fileId: number, accounts: Map<number, number>, chunkRecords = RATE_CHUNK_RECORDS): Promise<{ matched: number; accepted: number }> {
     const ids = [...accounts.keys()].sort((a, b) => a - b);
     const totals = { matched: 0, accepted: 0 };
-    // the listeners (credit control) of a chunk's charged accounts run while the next chunk is rated:
-    // the chunks' accounts are disjoint, and at most one chunk's listeners are in flight
+    // on PostgreSQL the listeners (credit control) of a chunk's charged accounts run while the next
+    // chunk is rated: the chunks' accounts are disjoint, and at most one chunk's listeners are in
+    // flight. PGlite has one connection, whose transactions must not overlap: there they are awaited.
+    const beside = this.deps.database.kind === 'pg';
     let listening: Promise<void> = Promise.resolve();
     let failed: { err: unknown } | undefined;
     const listened = async () => {
@@ -158,7 +160,7 @@ export class UsageService {
       const lo = ids[i] as number;
       let size = 0;
       let hi = lo;
-      while (i < ids.length && size < RATE_CHUNK_RECORDS) {
+      while (i < ids.length && size < Math.max(1, chunkRecords)) {
         hi = ids[i] as number;
         size += accounts.get(hi) ?? 0;
         i++;
@@ -183,6 +185,7 @@ export class UsageService {
         })().catch((err: unknown) => {
           failed = { err };
         });
+        if (!beside) await listened();
       }
     }
     await listened();
