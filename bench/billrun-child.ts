@@ -56,20 +56,16 @@ instrument('money', ctx.money, ['settle']);
 const out: Record<string, unknown> = { cmd, openedSeconds };
 try {
   if (cmd === 'import' && arg1) {
-    // importFile imports, then rates (ratePending): timing ratePending on the instance splits the two
-    const usage = ctx.usage;
-    const ratePending = usage.ratePending.bind(usage);
+    // importFile stages the whole file, then rates it into cdrs chunk by chunk: the first rating chunk splits the two
+    const rateFileChunk = usageRepo.rateFileChunk.bind(usageRepo);
     let rateStarted = 0;
-    let rateSeconds = 0;
-    usage.ratePending = async () => {
-      rateStarted = performance.now();
-      const r = await ratePending();
-      rateSeconds = (performance.now() - rateStarted) / 1000;
-      return r;
+    usageRepo.rateFileChunk = (...args: Parameters<typeof rateFileChunk>) => {
+      if (!rateStarted) rateStarted = performance.now();
+      return rateFileChunk(...args);
     };
     const started = performance.now();
     let lastLog = started;
-    const r = await usage.importFile(actor, arg1, {
+    const r = await ctx.usage.importFile(actor, arg1, {
       onProgress: (p) => {
         if (performance.now() - lastLog > 10_000) {
           lastLog = performance.now();
@@ -87,7 +83,7 @@ try {
       rated: r.rated,
       firstErrors: r.errors.slice(0, 5),
       importSeconds: rateStarted ? (rateStarted - started) / 1000 : total,
-      rateSeconds,
+      rateSeconds: rateStarted ? total - (rateStarted - started) / 1000 : 0,
       totalSeconds: total,
     });
   } else if (cmd === 'start' && arg1) {

@@ -1,27 +1,35 @@
-// Diagnostics for bench/billrun.ts (kept database, BENCH_KEEP=1): EXPLAIN ANALYZE (auto_explain into the
-// PostgreSQL log) of the rating statement for all subscribers, rolled back.
+// Diagnostics for bench/billrun.ts (kept database, BENCH_KEEP=1): EXPLAIN (ANALYZE, BUFFERS) of the
+// rating statement (usageRepo.rateFileChunk) over the first RATE_CHUNK_RECORDS records of the last
+// imported file, rolled back: the file's CDRs are put back into a pending table as the import staged
+// them and removed from cdrs, usage_charges and usage_allowances emptied, then the chunk is rated.
 //   DATABASE_URL=postgres://…/openboss_bench_billrun node bench/billrun-explain.ts
 import { sql } from 'kysely';
 import pino from 'pino';
 import { createContext } from '../src/app/context.ts';
-import { usageRepo } from '../src/domains/usage/repo.ts';
+import { PENDING_COLUMNS, pendingTable, usageRepo } from '../src/domains/usage/repo.ts';
+import { RATE_CHUNK_RECORDS } from '../src/domains/usage/service.ts';
 import { loadConfig } from '../src/platform/config.ts';
 
 const ctx = await createContext(loadConfig(), { log: pino({ level: 'warn' }) });
 class Rollback extends Error {}
 try {
   await ctx.database.db.transaction().execute(async (tx) => {
-    await sql`UPDATE cdrs SET rated_at = NULL, item_code = NULL, charge_fen = NULL`.execute(tx);
+    const fileId = Number((await sql<{ f: number }>`SELECT max(file_id) AS f FROM cdrs`.execute(tx)).rows[0]?.f);
+    const t = sql.table(pendingTable(fileId));
+    await usageRepo.createPending(tx, fileId);
+    await sql`INSERT INTO ${t} (${sql.raw(PENDING_COLUMNS.join(', '))})
+              SELECT ${sql.raw(PENDING_COLUMNS.join(', '))} FROM cdrs WHERE file_id = ${fileId}`.execute(tx);
+    await sql`DELETE FROM cdrs WHERE file_id = ${fileId}`.execute(tx);
     await sql`DELETE FROM usage_charges`.execute(tx);
     await sql`DELETE FROM usage_allowances`.execute(tx);
-    const ids = (await usageRepo.pendingSubscribers(tx)).map((s) => s.subscriberId);
-    await sql`LOAD 'auto_explain'`.execute(tx);
-    await sql`SET LOCAL auto_explain.log_min_duration = 0`.execute(tx);
-    await sql`SET LOCAL auto_explain.log_analyze = on`.execute(tx);
-    await sql`SET LOCAL auto_explain.log_buffers = on`.execute(tx);
-    const t = performance.now();
-    const n = await usageRepo.rate(tx, ids, new Date());
-    console.log(`rated ${n} records of ${ids.length} subscribers in ${((performance.now() - t) / 1000).toFixed(2)} s`);
+    await usageRepo.indexPending(tx, fileId);
+    const hi = Number(
+      (await sql<{ hi: number }>`SELECT max(account_id) AS hi FROM (SELECT account_id FROM ${t} ORDER BY account_id LIMIT ${RATE_CHUNK_RECORDS}) x`.execute(tx)).rows[0]?.hi,
+    );
+    await usageRepo.rateSettings(tx);
+    const started = performance.now();
+    console.log(await usageRepo.explainRateFile(tx, fileId, 0, hi, new Date()));
+    console.log(`file ${fileId}: accounts ≤ ${hi} in ${((performance.now() - started) / 1000).toFixed(2)} s`);
     throw new Rollback();
   });
 } catch (err) {

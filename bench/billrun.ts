@@ -27,8 +27,8 @@
 //    20 on average), 50 % voice, 25 % SMS, 25 % data; 70 % local, 20 % long distance, 10 % roaming;
 //    start times spread over the last finished cycle (the one billed).
 // 3. Each stage in its own process under /usr/bin/time (peak RSS, CPU seconds), via the CLI on
-//    PostgreSQL: `openboss usage import FILE --json` (import, then rating: the split is the moment
-//    the file's row turns completed); `openboss billrun CYCLE --workers 1` beside --workers − 1
+//    PostgreSQL: `openboss usage import FILE --json` (import, then rating: the split is the first
+//    rated_at of the file's CDRs — the file is staged whole, then rated into cdrs chunk by chunk); `openboss billrun CYCLE --workers 1` beside --workers − 1
 //    `openboss billrun worker` processes (the stage ends when the run is prebilled); `openboss billrun
 //    CYCLE --publish` with the same workers (ends when published). `--via child` (always on PGlite)
 //    runs the same functions through bench/billrun-child.ts instead, which times them from inside and
@@ -535,7 +535,7 @@ async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 3_600_000)
 /**
  * The CLI (PostgreSQL): `usage import FILE --json`; `billrun CYCLE --workers 1` with W−1 `billrun
  * worker` processes beside it; `billrun CYCLE --publish` with the same. The import/rating split is the
- * moment the file's row turns completed (import.ts does that before it rates); a stage ends when the
+ * first rated_at of the file's CDRs (the file is staged whole, then rated chunk by chunk); a stage ends when the
  * run's state says so, then the worker processes are stopped (SIGTERM).
  */
 async function stagesViaCli(ctx: AppContext, env: NodeJS.ProcessEnv, file: string): Promise<Stages> {
@@ -544,35 +544,35 @@ async function stagesViaCli(ctx: AppContext, env: NodeJS.ProcessEnv, file: strin
   const m = meter();
   m.start();
   const t0 = performance.now();
+  const wall0 = Date.now();
   const proc = startChild([CLI, 'usage', 'import', file, '--json'], env, 'import', false, [0, 1]);
-  let imported = 0;
   let opened = 0;
   const poll = setInterval(() => {
     void sql<{ status: string }>`SELECT status FROM usage_files ORDER BY file_id DESC LIMIT 1`
       .execute(db)
       .then((r) => {
-        const now = performance.now();
-        if (!opened && r.rows[0]) opened = now;
-        if (!imported && r.rows[0]?.status === 'completed') imported = now;
+        if (!opened && r.rows[0]) opened = performance.now();
       })
       .catch(() => undefined);
   }, 100);
   const imp = await proc.done;
   clearInterval(poll);
   const impCpu = m.stop();
-  const end = t0 + imp.seconds * 1000;
-  const out = JSON.parse(imp.stdout.slice(imp.stdout.indexOf('{'))) as { accepted: number; rejected: number; rated: number; errors: unknown[] };
+  const out = JSON.parse(imp.stdout.slice(imp.stdout.indexOf('{'))) as { fileId: number; accepted: number; rejected: number; rated: number; errors: unknown[] };
+  // the split: the file is staged whole, then rated into cdrs; rated_at is the clock when its chunk began
+  const first = (await sql<{ t: Date | null }>`SELECT min(rated_at) AS t FROM cdrs WHERE file_id = ${out.fileId}`.execute(db)).rows[0]?.t;
+  const split = first ? Math.min(imp.seconds, Math.max(0, (first.getTime() - wall0) / 1000)) : imp.seconds;
   const ir: ImportFigures = {
     accepted: out.accepted,
     rejected: out.rejected,
     rated: out.rated,
-    // opened: the file's row appeared (after the sha256 pass); imported: it turned completed
+    // opened: the file's row appeared (after the sha256 pass); staged: rating of the first chunk began
     openedSeconds: opened ? (opened - t0) / 1000 : 0,
-    importSeconds: ((imported || end) - t0) / 1000,
-    rateSeconds: imported ? (end - imported) / 1000 : 0,
+    importSeconds: split,
+    rateSeconds: imp.seconds - split,
     firstErrors: (out.errors ?? []).slice(0, 5),
   };
-  log(`import: ${fmt(ir.accepted)} accepted, ${fmt(ir.rejected)} rejected, ${fmt(ir.rated)} rated; ${imp.seconds.toFixed(1)} s (until imported ${ir.importSeconds.toFixed(1)} s, then rating and exit ${ir.rateSeconds.toFixed(1)} s), peak RSS ${imp.maxRssMb} MB`);
+  log(`import: ${fmt(ir.accepted)} accepted, ${fmt(ir.rejected)} rejected, ${fmt(ir.rated)} rated; ${imp.seconds.toFixed(1)} s (until staged ${ir.importSeconds.toFixed(1)} s, then rating and exit ${ir.rateSeconds.toFixed(1)} s), peak RSS ${imp.maxRssMb} MB`);
   if (ir.rejected > 0) log(`first rejections: ${JSON.stringify(ir.firstErrors)}`);
 
   const stage = async (phase: 'bill' | 'publish') => {
@@ -688,8 +688,8 @@ async function main(): Promise<void> {
     console.log(`bill-run bench — ${pgInfo.short}, ${os.cpus().length} cores, Node ${process.version}, ${fmt(n)} subscribers, ${fmt(rows)} CDRs, ${settings.workers} worker process(es), via ${via}`);
     console.log(`  population (SQL)     ${seedSeconds.toFixed(1).padStart(7)} s   CDR file ${fmt(gen.bytes / 1024 / 1024, 1)} MiB in ${genSeconds.toFixed(1)} s   bench process peak RSS ${Math.round(peakParent / 1024 / 1024)} MB`);
     console.log(`  import + rating      ${imp.seconds.toFixed(1).padStart(7)} s  ${fmt(rows / imp.seconds).padStart(9)} CDRs/s   peak RSS ${imp.maxRssMb} MB, ${imp.cpuSeconds.toFixed(1)} CPU-s; postgres ${pgCpuSeconds(st.impCpu, imp.seconds)} CPU-s; cores: ${cores(st.impCpu)}`);
-    console.log(`    import (parse, COPY, load) ${ir.importSeconds.toFixed(1).padStart(6)} s  ${fmt(rows / ir.importSeconds).padStart(9)} CDRs/s   (process start + open ${ir.openedSeconds.toFixed(1)} s)`);
-    console.log(`    rating (ratePending)       ${ir.rateSeconds.toFixed(1).padStart(6)} s  ${fmt(rateOnly).padStart(9)} CDRs/s  [target ${fmt(TARGET_RATE_CDRS_PER_SEC)}: ${ok(rateOnly >= TARGET_RATE_CDRS_PER_SEC)}]`);
+    console.log(`    import (parse, match, COPY) ${ir.importSeconds.toFixed(1).padStart(6)} s  ${fmt(rows / ir.importSeconds).padStart(9)} CDRs/s   (process start + open ${ir.openedSeconds.toFixed(1)} s)`);
+    console.log(`    rating (into cdrs)         ${ir.rateSeconds.toFixed(1).padStart(6)} s  ${fmt(rateOnly).padStart(9)} CDRs/s  [target ${fmt(TARGET_RATE_CDRS_PER_SEC)}: ${ok(rateOnly >= TARGET_RATE_CDRS_PER_SEC)}]`);
     console.log(`  bill run (pre-bill)  ${billSeconds.toFixed(1).padStart(7)} s  ${fmt(n / billSeconds).padStart(9)} subscribers/s   ${procs(billProcs)}; postgres ${pgCpuSeconds(billCpu, billSeconds)} CPU-s; cores: ${cores(billCpu)}`);
     console.log(`  publish + write-off  ${pubSeconds.toFixed(1).padStart(7)} s  ${fmt(pop.monthly / pubSeconds).padStart(9)} accounts/s   ${procs(pubProcs)}; postgres ${pgCpuSeconds(pubCpu, pubSeconds)} CPU-s; cores: ${cores(pubCpu)}`);
     // the 5-minute targets are for 1,000,000 subscribers (PostgreSQL) and 100,000 (PGlite): as a rate, 20 M or 2 M CDRs in 300 s

@@ -1,12 +1,15 @@
 // R-BIL-1, R-BIL-2, R-BIL-8: rating against plan tariffs, allowances per cycle, family numbers,
 // the VPMN hook, virtual accounts charged at once; conservation (R-ACC-18) after every change.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { baseFactor, freeUnits, itemOf, type Scope, type Unit, unitsOf, type Usage } from '../src/domains/usage/rules.ts';
 import { cycleOf } from '../src/platform/clock.ts';
 import { system, testEnv, type TestEnv } from './helpers.ts';
-import { addOffer, cdr, type Cdr, seedTestOffers, subscriberOn } from './fixtures/usage/helpers.ts';
+import { addOffer, cdr, type Cdr, seedTestOffers, subscriberOn, toCsv } from './fixtures/usage/helpers.ts';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -68,6 +71,31 @@ test('R-BIL-1 included minutes first in start-time order, then per started minut
   await importing([later]);
   expect((await rated([later.recordId]))[0]).toMatchObject({ units: 1, free_units: 0, charge_fen: 15, free_reason: null });
   expect(await charges(s.subscriberId)).toEqual({ '2026-11 VOICE_LOCAL': 45 });
+});
+
+test('R-BIL-1 a file of many chunks: the allowance follows the start time across the whole file; a record id repeated in a later chunk counts once (R-BIL-3)', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN'); // 10 local minutes included
+  const late = cdr(s.number, '2026-11-20 10:00:00', 'voice', 'local', 300); // 5 min: the 2 left free, 3 charged
+  const calls = [
+    late,
+    cdr(s.number, '2026-11-19 10:00:00', 'voice', 'local', 240), // 4 min free
+    { ...late }, // the same record again, in the second chunk
+    cdr(s.number, '2026-11-10 10:00:00', 'voice', 'local', 180), // 3 min free (first in time, third in the file)
+    cdr(s.number, '2026-11-15 10:00:00', 'voice', 'local', 60), // 1 min free, in the last chunk
+  ];
+  const path = join(mkdtempSync(join(tmpdir(), 'openboss-rating-')), 'chunks.csv');
+  writeFileSync(path, toCsv(calls));
+  const r = await env.ctx.usage.importFile(system, path, { chunkRows: 2 });
+  expect(r).toMatchObject({ status: 'completed', rowsTotal: 5, accepted: 4, duplicate: 1, rejected: 0, rated: 4 });
+  const rows = await rated([...new Set(calls.map((c) => c.recordId))]);
+  expect(rows.map((x) => [x.units, x.free_units, x.charge_fen])).toEqual([
+    [3, 3, 0],
+    [1, 1, 0],
+    [4, 4, 0],
+    [5, 2, 45],
+  ]);
+  expect(await charges(s.subscriberId)).toEqual({ '2026-11 VOICE_LOCAL': 45 });
+  expect(await db().selectFrom('usage_files').select(['accepted', 'duplicate', 'status']).where('file_id', '=', r.fileId ?? 0).executeTakeFirstOrThrow()).toEqual({ accepted: 4, duplicate: 1, status: 'completed' });
 });
 
 test('R-BIL-1 scopes: long distance and roaming use their tariff and bill items; SMS per message; data per MB and per KB', async () => {
@@ -198,6 +226,33 @@ test('R-BIL-8 a virtual account is charged as usage arrives: usage bill lines wr
   await env.ctx.money.pay(system, s.accountId, { amountFen: 50, bookType: 'cash', channel: 'hall', idempotencyKey: `u2-${s.accountId}` });
   const after = await db().selectFrom('bill_lines').select(['amount_fen', 'paid_fen']).where('account_id', '=', s.accountId).execute();
   expect(after.every((l) => l.paid_fen === l.amount_fen)).toBe(true);
+  await conserved();
+});
+
+test('R-BIL-8 a file rated in several chunks of whole accounts: each virtual account charged in its chunk and credit control told; monthly ones wait', async () => {
+  const v1 = await subscriberOn(env.ctx, 'T-PLAN', 'virtual');
+  const m = await subscriberOn(env.ctx, 'T-PLAN');
+  const v2 = await subscriberOn(env.ctx, 'T-PLAN', 'virtual');
+  for (const v of [v1, v2]) await env.ctx.money.pay(system, v.accountId, { amountFen: 1000, bookType: 'cash', channel: 'hall', idempotencyKey: `chunks-${v.accountId}` });
+  const told: number[][] = [];
+  env.ctx.usage.onCharged((ids) => {
+    told.push(ids);
+  });
+  const calls = [v2, m, v1, v2, m, v1].map((s, i) => cdr(s.number, `2026-12-1${i} 10:00:00`, 'voice', 'long_distance', 60)); // 30 fen each
+  const path = join(mkdtempSync(join(tmpdir(), 'openboss-rating-')), 'virtual.csv');
+  writeFileSync(path, toCsv(calls));
+  // one record per rating chunk at most: a chunk per account (two records each)
+  const r = await env.ctx.usage.importFile(system, path, { chunkRows: 2, rateChunkRecords: 1 });
+  expect(r).toMatchObject({ status: 'completed', accepted: 6, duplicate: 0, rated: 6 });
+  expect(told.filter((ids) => ids.includes(v1.accountId) || ids.includes(v2.accountId)).map((ids) => ids.filter((id) => id === v1.accountId || id === v2.accountId))).toEqual(
+    [[v1.accountId], [v2.accountId]].sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0)),
+  );
+  for (const v of [v1, v2]) {
+    const lines = await db().selectFrom('bill_lines').select(['source', 'amount_fen', 'paid_fen']).where('account_id', '=', v.accountId).execute();
+    expect(lines).toEqual([{ source: 'usage', amount_fen: 60, paid_fen: 60 }]);
+  }
+  expect(await db().selectFrom('bill_lines').select('line_id').where('account_id', '=', m.accountId).execute()).toEqual([]);
+  expect(await env.ctx.usage.unbilledFen(db(), m.accountId, '2026-12')).toBe(60);
   await conserved();
 });
 

@@ -1,7 +1,10 @@
-// R-BIL-3 CDR files: streamed through csv-parse in chunks (bounded memory whatever the file size),
-// each chunk bulk-loaded into the unlogged staging table (COPY on PostgreSQL, one INSERT from arrays
-// on PGlite) and moved into cdrs by one set-based statement. Rejected rows go to an error CSV (line,
-// record id, code, reason) and the first of them onto the file's row; the rest is imported.
+// R-BIL-3 CDR files: streamed through csv-parse in chunks (bounded memory whatever the file size);
+// each chunk's records are matched to their subscribers (one lookup of the chunk's numbers) and
+// bulk-loaded into the file's unlogged pending table (COPY on PostgreSQL, one INSERT from arrays on
+// PGlite). When the whole file is staged, the service rates it whole accounts at a time straight into
+// cdrs (R-BIL-1: allowances in start-time order across the whole file), so a CDR is written once,
+// rated. Rejected rows go to an error CSV (line, record id, code, reason) and the first of them onto
+// the file's row; the rest is imported.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -13,13 +16,13 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Actor } from '../../platform/audit.ts';
 import type { Text } from '../../platform/checks.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Database } from '../../platform/db.ts';
+import type { Database, Q } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
 import { recordChange } from '../../platform/outbox.ts';
-import { usageRepo } from './repo.ts';
+import { type NumberHolder, PENDING_COLUMNS, type PendingCdr, pendingTable, usageRepo } from './repo.ts';
 import { CDR_COLUMNS, type ParsedCdr, parseCdr, REJECT_REASONS, type RejectCode } from './rules.ts';
 
-/** Rows per chunk: one staging load and one INSERT … SELECT. */
+/** Rows per chunk: one lookup of the chunk's numbers and one COPY into the pending table. */
 export const USAGE_CHUNK_ROWS = 20_000;
 /** The file's row keeps the first rejections; the error CSV has them all. */
 export const MAX_STORED_ERRORS = 1_000;
@@ -82,8 +85,14 @@ export interface FileImportOptions {
   chunkRows?: number | undefined;
   /** Import even when this very file was imported before (after fixing what its rows were rejected for); record ids still count once. */
   force?: boolean | undefined;
+  /** Records per rating chunk (whole accounts; default RATE_CHUNK_RECORDS of the service). */
+  rateChunkRecords?: number | undefined;
+  /** Called per chunk; while the file is staged `accepted` counts the records matched to a subscriber, the last call has the stored ones. */
   onProgress?: ((p: UsageProgress) => void) | undefined;
 }
+
+/** Rates a staged file (its pending table, indexed) whole accounts at a time; `accounts`: pending records per account. */
+export type RateFile = (fileId: number, accounts: Map<number, number>, chunkRecords?: number) => Promise<{ matched: number; accepted: number }>;
 
 export interface ImportResult {
   fileId: number | null;
@@ -98,6 +107,8 @@ export interface ImportResult {
   duplicate: number;
   errorsPath: string | null;
   errors: Rejection[];
+  /** Records rated (every stored record is rated before the file completes). */
+  rated: number;
 }
 
 const rejection = (line: number, recordId: string, code: RejectCode): Rejection => ({ line, recordId: recordId.slice(0, 64), code, reason: REJECT_REASONS[code] });
@@ -106,6 +117,37 @@ const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""'
 /** COPY text format: the checked fields hold no tab, newline or backslash; area is cleaned. */
 const copyField = (s: string | null) => (s === null ? '\\N' : s.replace(/[\t\n\r\\]/g, ' '));
 
+/**
+ * R-BIL-3: each record belongs to the subscriber (not broadband) in service under its number at its
+ * start time — the latest activated at or before it, not cancelled by then; a number that never had
+ * one is unknown, one whose subscribers were not in service then is refused as such.
+ */
+export function matchRecords(rows: (ParsedCdr & { line: number })[], holders: NumberHolder[]): { pending: PendingCdr[]; refused: { line: number; recordId: string; code: RejectCode }[] } {
+  const byNumber = new Map<string, NumberHolder[]>();
+  for (const h of holders) {
+    const list = byNumber.get(h.serviceNumber);
+    if (list) list.push(h);
+    else byNumber.set(h.serviceNumber, [h]);
+  }
+  const pending: PendingCdr[] = [];
+  const refused: { line: number; recordId: string; code: RejectCode }[] = [];
+  for (const r of rows) {
+    const list = byNumber.get(r.serviceNumber);
+    const us = BigInt(r.startedAt.getTime()) * 1000n;
+    // holders come newest activation first: the first in service at the start time is the one
+    const h = list?.find((x) => x.activatedUs <= us && (x.cancelledUs === null || x.cancelledUs > us));
+    if (h) {
+      pending.push({ line: r.line, accountId: h.accountId, subscriberId: h.subscriberId, recordId: r.recordId, otherParty: r.otherParty, startedAt: r.startedAt, cycle: r.cycle, usage: r.usage, scope: r.scope, quantity: r.quantity, area: r.area });
+    } else refused.push({ line: r.line, recordId: r.recordId, code: list ? 'NOT_IN_SERVICE' : 'UNKNOWN_NUMBER' });
+  }
+  return { pending, refused };
+}
+
+/** matchRecords with the holders of the rows' numbers looked up in one statement. */
+export async function matchChunk(q: Q, rows: (ParsedCdr & { line: number })[]) {
+  return matchRecords(rows, await usageRepo.numberHolders(q, [...new Set(rows.map((r) => r.serviceNumber))]));
+}
+
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
@@ -113,8 +155,8 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 export class UsageFileImport {
-  private readonly deps: { database: Database; clock: Clock };
-  constructor(deps: { database: Database; clock: Clock }) {
+  private readonly deps: { database: Database; clock: Clock; rateFile: RateFile };
+  constructor(deps: { database: Database; clock: Clock; rateFile: RateFile }) {
     this.deps = deps;
   }
 
@@ -126,7 +168,7 @@ export class UsageFileImport {
     const sha = await sha256File(path);
     const previous = await db.selectFrom('usage_files').select('file_id').where('sha256', '=', sha).where('status', '=', 'completed').orderBy('file_id').executeTakeFirst();
     if (previous && !o.force) {
-      return { fileId: null, fileName, sha256: sha, status: 'duplicate_file', duplicateOfFileId: previous.file_id, rowsTotal: 0, accepted: 0, rejected: 0, duplicate: 0, errorsPath: null, errors: [] };
+      return { fileId: null, fileName, sha256: sha, status: 'duplicate_file', duplicateOfFileId: previous.file_id, rowsTotal: 0, accepted: 0, rejected: 0, duplicate: 0, errorsPath: null, errors: [], rated: 0 };
     }
     const { file_id: fileId } = await db
       .insertInto('usage_files')
@@ -146,46 +188,51 @@ export class UsageFileImport {
       if (!errorsOut.write(text)) await once(errorsOut, 'drain');
     };
 
-    const totals = { bytes: 0, rows: 0, accepted: 0, rejected: 0, duplicate: 0, stored: 0 };
+    const totals = { bytes: 0, rows: 0, matched: 0, accepted: 0, rejected: 0, duplicate: 0, stored: 0 };
+    /** Pending records per account: the rating cuts the file into chunks of whole accounts. */
+    const accounts = new Map<number, number>();
     const chunkRows = Math.max(1, o.chunkRows ?? USAGE_CHUNK_ROWS);
-    const copyClient = database.raw.kind === 'pg' ? await database.raw.pool.connect() : undefined;
+    await usageRepo.createPending(db, fileId);
+    let copyClient = database.raw.kind === 'pg' ? await database.raw.pool.connect() : undefined;
 
     const flush = async (rows: (ParsedCdr & { line: number })[], parseErrors: Rejection[]) => {
-      const now = clock.now();
-      if (copyClient && rows.length) {
-        const stream = copyClient.query(copyFrom('COPY usage_staging (file_id, line, record_id, service_number, other_party, started_at, cycle, usage, scope, quantity, area) FROM STDIN'));
-        const text = rows
-          .map((r) => [fileId, r.line, r.recordId, r.serviceNumber, r.otherParty, r.startedAt.toISOString(), r.cycle, r.usage, r.scope, r.quantity, copyField(r.area)].join('\t'))
-          .join('\n');
-        await pipeline(async function* () {
-          yield `${text}\n`;
-        }, stream);
-      }
-      const loaded = await db.transaction().execute(async (tx) => {
-        if (!copyClient) await usageRepo.stage(tx, fileId, rows);
-        const l = rows.length ? await usageRepo.load(tx, fileId, now) : { accepted: 0, matched: 0, refused: [], subscriberIds: [] };
-        const errors = [...parseErrors, ...l.refused.map((x) => rejection(Number(x.line), x.recordId, x.code))].sort((a, b) => a.line - b.line);
-        const kept = errors.slice(0, Math.max(0, MAX_STORED_ERRORS - totals.stored));
-        await tx
+      const m = rows.length ? await matchChunk(db, rows) : { pending: [], refused: [] };
+      const errors = [...parseErrors, ...m.refused.map((x) => rejection(x.line, x.recordId, x.code))].sort((a, b) => a.line - b.line);
+      const kept = errors.slice(0, Math.max(0, MAX_STORED_ERRORS - totals.stored));
+      const count = (q: Q) =>
+        q
           .updateTable('usage_files')
           .set((eb) => ({
             rows_total: eb('rows_total', '+', rows.length + parseErrors.length),
-            accepted: eb('accepted', '+', l.accepted),
             rejected: eb('rejected', '+', errors.length),
-            duplicate: eb('duplicate', '+', l.matched - l.accepted),
             ...(kept.length ? { errors: sql`errors || ${JSON.stringify(kept)}::jsonb` } : {}),
           }))
           .where('file_id', '=', fileId)
           .execute();
-        return { l, errors, kept: kept.length };
-      });
-      totals.stored += loaded.kept;
+      if (copyClient) {
+        if (m.pending.length) {
+          const stream = copyClient.query(copyFrom(`COPY ${pendingTable(fileId)} (${PENDING_COLUMNS.join(', ')}) FROM STDIN`));
+          const text = m.pending
+            .map((r) => [r.line, r.accountId, r.subscriberId, r.recordId, r.otherParty, r.startedAt.toISOString(), r.cycle, r.usage, r.scope, r.quantity, copyField(r.area)].join('\t'))
+            .join('\n');
+          await pipeline(async function* () {
+            yield `${text}\n`;
+          }, stream);
+        }
+        await count(db);
+      } else {
+        await db.transaction().execute(async (tx) => {
+          await usageRepo.stagePending(tx, fileId, m.pending);
+          await count(tx);
+        });
+      }
+      for (const r of m.pending) accounts.set(r.accountId, (accounts.get(r.accountId) ?? 0) + 1);
+      totals.stored += kept.length;
       totals.rows += rows.length + parseErrors.length;
-      totals.accepted += loaded.l.accepted;
-      totals.duplicate += loaded.l.matched - loaded.l.accepted;
-      totals.rejected += loaded.errors.length;
-      await writeErrors(loaded.errors);
-      o.onProgress?.({ bytes: totals.bytes, rows: totals.rows, accepted: totals.accepted, rejected: totals.rejected, duplicate: totals.duplicate });
+      totals.matched += m.pending.length;
+      totals.rejected += errors.length;
+      await writeErrors(errors);
+      o.onProgress?.({ bytes: totals.bytes, rows: totals.rows, accepted: totals.matched, rejected: totals.rejected, duplicate: 0 });
     };
 
     try {
@@ -226,12 +273,21 @@ export class UsageFileImport {
       }
       errors.push(...skipped.splice(0));
       if (rows.length || errors.length) await flush(rows, errors);
+      copyClient?.release();
+      copyClient = undefined;
+      // the whole file is staged: rate it (R-BIL-1: allowances in start-time order across the file)
+      await usageRepo.indexPending(db, fileId);
+      const rated = await this.deps.rateFile(fileId, accounts, o.rateChunkRecords);
+      totals.accepted = rated.accepted;
+      totals.duplicate = rated.matched - rated.accepted;
+      o.onProgress?.({ bytes: totals.bytes, rows: totals.rows, accepted: totals.accepted, rejected: totals.rejected, duplicate: totals.duplicate });
     } catch (err) {
+      copyClient?.release();
+      copyClient = undefined;
       await db.updateTable('usage_files').set({ status: 'failed', finished_at: clock.now() }).where('file_id', '=', fileId).execute();
-      await db.deleteFrom('usage_staging').where('file_id', '=', fileId).execute();
+      await usageRepo.dropPending(db, fileId);
       throw err instanceof DomainError ? err : new DomainError('USAGE_FILE_UNREADABLE', `话单文件读取失败：${(err as Error).message}`, `The CDR file could not be read: ${(err as Error).message}`, 422);
     } finally {
-      copyClient?.release();
       if (errorsOut) {
         errorsOut.end();
         await once(errorsOut, 'finish');
@@ -249,6 +305,7 @@ export class UsageFileImport {
         { type: 'usage.file_imported', aggregateType: 'usage_file', aggregateId: fileId, payload: summary },
       );
     });
+    await usageRepo.dropPending(db, fileId);
     const stored = await db.selectFrom('usage_files').select('errors').where('file_id', '=', fileId).executeTakeFirstOrThrow();
     return {
       ...summary,
@@ -256,6 +313,7 @@ export class UsageFileImport {
       duplicateOfFileId: null,
       errorsPath: totals.rejected > 0 ? errorsPath : null,
       errors: (stored.errors as Rejection[]).sort((a, b) => a.line - b.line),
+      rated: totals.accepted,
     };
   }
 }

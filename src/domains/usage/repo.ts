@@ -2,7 +2,6 @@
 import { sql } from 'kysely';
 import type { Q } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
-import type { ParsedCdr, RejectCode } from './rules.ts';
 
 /**
  * Rating takes this advisory lock exclusively for each chunk it rates; the bill run takes it shared
@@ -10,59 +9,116 @@ import type { ParsedCdr, RejectCode } from './rules.ts';
  */
 export const RATING_LOCK = 7_573_616_765;
 
-export interface LoadResult {
-  accepted: number;
+/** A record matched to its subscriber, waiting in its file's pending table to be rated (R-BIL-3). */
+export interface PendingCdr {
+  line: number;
+  accountId: number;
+  subscriberId: number;
+  recordId: string;
+  otherParty: string;
+  startedAt: Date;
+  cycle: string;
+  usage: string;
+  scope: string;
+  quantity: number;
+  area: string | null;
+}
+
+/** The columns of a pending table, in COPY order. */
+export const PENDING_COLUMNS = ['line', 'account_id', 'subscriber_id', 'record_id', 'other_party', 'started_at', 'cycle', 'usage', 'scope', 'quantity', 'area'] as const;
+
+/** A subscriber a number belonged to (not broadband): times in microseconds since the epoch, exact. */
+export interface NumberHolder {
+  serviceNumber: string;
+  subscriberId: number;
+  accountId: number;
+  activatedUs: bigint;
+  cancelledUs: bigint | null;
+}
+
+/** The pending table of one file or API batch: its matched records until they are rated into cdrs. */
+export const pendingTable = (fileId: number) => `usage_pending_${fileId}`;
+
+export interface RatedChunk {
+  /** Pending records of the chunk (duplicates included). */
   matched: number;
-  refused: { line: number; recordId: string; code: RejectCode }[];
+  /** Records stored (and rated) in cdrs; matched − accepted were already stored. */
+  accepted: number;
   subscriberIds: number[];
 }
 
 export const usageRepo = {
-  /** PGlite (and small API batches): a chunk into the staging table as one INSERT from arrays. */
-  async stage(q: Q, fileId: number, rows: (ParsedCdr & { line: number })[]): Promise<void> {
-    if (rows.length === 0) return;
-    await sql`
-      INSERT INTO usage_staging (file_id, line, record_id, service_number, other_party, started_at, cycle, usage, scope, quantity, area)
-      SELECT ${fileId}::bigint, * FROM unnest(${rows.map((r) => r.line)}::bigint[], ${rows.map((r) => r.recordId)}::text[], ${rows.map((r) => r.serviceNumber)}::text[],
-        ${rows.map((r) => r.otherParty)}::text[], ${rows.map((r) => r.startedAt.toISOString())}::timestamptz[], ${rows.map((r) => r.cycle)}::text[],
-        ${rows.map((r) => r.usage)}::text[], ${rows.map((r) => r.scope)}::text[], ${rows.map((r) => r.quantity)}::bigint[], ${rows.map((r) => r.area)}::text[])`.execute(q);
+  /**
+   * The subscribers (not broadband) these numbers have belonged to, newest activation first: the
+   * import matches each record to the one in service at its start time (R-BIL-3).
+   */
+  async numberHolders(q: Q, numbers: string[]): Promise<NumberHolder[]> {
+    if (numbers.length === 0) return [];
+    const r = await sql<{ service_number: string; subscriber_id: number; account_id: number; activated_us: string; cancelled_us: string | null }>`
+      SELECT service_number, subscriber_id, default_account_id AS account_id,
+             (extract(epoch FROM activated_at) * 1000000)::bigint::text AS activated_us,
+             (extract(epoch FROM cancelled_at) * 1000000)::bigint::text AS cancelled_us
+        FROM subscribers WHERE service_number = ANY(${numbers}::text[]) AND network <> 'broadband'
+       ORDER BY service_number, activated_at DESC, subscriber_id DESC`.execute(q);
+    return r.rows.map((x) => ({
+      serviceNumber: x.service_number,
+      subscriberId: Number(x.subscriber_id),
+      accountId: Number(x.account_id),
+      activatedUs: BigInt(x.activated_us),
+      cancelledUs: x.cancelled_us === null ? null : BigInt(x.cancelled_us),
+    }));
   },
 
   /**
-   * R-BIL-3: the staged chunk into cdrs in one statement. Each record belongs to the subscriber in
-   * service under its number at its start time; a record id already stored for that account is
-   * left alone (ON CONFLICT DO NOTHING), so the same record imported twice changes nothing.
+   * A file's pending table (unlogged: its rows are rated into cdrs before the file completes; a
+   * crash leaves the file 'running' and it is imported again). `temp`: dropped at commit (API batches).
    */
-  async load(q: Q, fileId: number, now: Date): Promise<LoadResult> {
-    const r = await sql<{ accepted: number; matched: number; refused: LoadResult['refused']; subscriber_ids: number[] | null }>`
-      WITH m AS (
-        SELECT s.*, sub.subscriber_id, sub.default_account_id AS account_id,
-               CASE WHEN sub.subscriber_id IS NOT NULL THEN NULL
-                    WHEN EXISTS (SELECT 1 FROM subscribers x WHERE x.service_number = s.service_number AND x.network <> 'broadband') THEN 'NOT_IN_SERVICE'
-                    ELSE 'UNKNOWN_NUMBER' END AS problem
-          FROM usage_staging s
-          LEFT JOIN LATERAL (
-            SELECT x.subscriber_id, x.default_account_id FROM subscribers x
-             WHERE x.service_number = s.service_number AND x.network <> 'broadband'
-               AND x.activated_at <= s.started_at AND (x.cancelled_at IS NULL OR x.cancelled_at > s.started_at)
-             ORDER BY x.activated_at DESC LIMIT 1
-          ) sub ON true
-         WHERE s.file_id = ${fileId}
-      ), ins AS (
-        INSERT INTO cdrs (account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, file_id, line, imported_at)
-        SELECT account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, file_id, line, ${now}::timestamptz
-          FROM m WHERE problem IS NULL
-        ON CONFLICT DO NOTHING
-        RETURNING subscriber_id
-      ), del AS (
-        DELETE FROM usage_staging WHERE file_id = ${fileId}
-      )
-      SELECT (SELECT count(*) FROM ins)::int AS accepted,
-             (SELECT count(*) FROM m WHERE problem IS NULL)::int AS matched,
-             (SELECT coalesce(json_agg(json_build_object('line', line, 'recordId', record_id, 'code', problem) ORDER BY line), '[]'::json) FROM m WHERE problem IS NOT NULL) AS refused,
-             (SELECT array_agg(DISTINCT subscriber_id) FROM ins) AS subscriber_ids`.execute(q);
-    const row = r.rows[0] as { accepted: number; matched: number; refused: LoadResult['refused']; subscriber_ids: number[] | null };
-    return { accepted: Number(row.accepted), matched: Number(row.matched), refused: row.refused, subscriberIds: (row.subscriber_ids ?? []).map(Number) };
+  async createPending(q: Q, fileId: number, temp = false): Promise<void> {
+    await sql`CREATE ${sql.raw(temp ? 'TEMP' : 'UNLOGGED')} TABLE ${sql.table(pendingTable(fileId))} (
+      line bigint NOT NULL, account_id bigint NOT NULL, subscriber_id bigint NOT NULL, record_id text NOT NULL, other_party text NOT NULL,
+      started_at timestamptz NOT NULL, cycle text NOT NULL, usage text NOT NULL, scope text NOT NULL, quantity bigint NOT NULL, area text
+    )${sql.raw(temp ? ' ON COMMIT DROP' : '')}`.execute(q);
+  },
+
+  /** PGlite and API batches: matched records into the pending table as one INSERT from arrays. */
+  async stagePending(q: Q, fileId: number, rows: PendingCdr[]): Promise<void> {
+    if (rows.length === 0) return;
+    await sql`
+      INSERT INTO ${sql.table(pendingTable(fileId))} (${sql.raw(PENDING_COLUMNS.join(', '))})
+      SELECT * FROM unnest(${rows.map((r) => r.line)}::bigint[], ${rows.map((r) => r.accountId)}::bigint[], ${rows.map((r) => r.subscriberId)}::bigint[],
+        ${rows.map((r) => r.recordId)}::text[], ${rows.map((r) => r.otherParty)}::text[], ${rows.map((r) => r.startedAt.toISOString())}::timestamptz[],
+        ${rows.map((r) => r.cycle)}::text[], ${rows.map((r) => r.usage)}::text[], ${rows.map((r) => r.scope)}::text[], ${rows.map((r) => r.quantity)}::bigint[],
+        ${rows.map((r) => r.area)}::text[])`.execute(q);
+  },
+
+  /** After the last chunk is staged: the index the rating chunks read by (built once, in bulk) and statistics. */
+  async indexPending(q: Q, fileId: number): Promise<void> {
+    const t = pendingTable(fileId);
+    await sql`CREATE INDEX ${sql.id(`${t}_account_idx`)} ON ${sql.table(t)} (account_id)`.execute(q);
+    await sql`ANALYZE ${sql.table(t)}`.execute(q);
+  },
+
+  async dropPending(q: Q, fileId: number): Promise<void> {
+    await sql`DROP TABLE IF EXISTS ${sql.table(pendingTable(fileId))}`.execute(q);
+  },
+
+  /**
+   * R-BIL-1/R-BIL-2/R-BIL-3: the pending records of the accounts lo..hi (whole accounts, so every
+   * allowance pool and every record id of an account is in one chunk) rated and stored in cdrs in one
+   * statement: a record id stored before, or earlier in the same file, is a duplicate and left out
+   * before the allowances are counted. Run under the rating lock (lockRating), so no other import
+   * stores the same record in between.
+   */
+  async rateFileChunk(q: Q, fileId: number, lo: number, hi: number, now: Date): Promise<RatedChunk> {
+    const r = await rateFileStatement(fileId, lo, hi, now).execute(q);
+    const row = r.rows[0] as { matched: number; accepted: number; subscriber_ids: number[] | null };
+    return { matched: Number(row.matched), accepted: Number(row.accepted), subscriberIds: (row.subscriber_ids ?? []).map(Number) };
+  },
+
+  /** The file rating statement's plan with its timings (it runs: use inside a transaction to roll back). */
+  async explainRateFile(q: Q, fileId: number, lo: number, hi: number, now: Date): Promise<string> {
+    const r = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, BUFFERS) ${rateFileStatement(fileId, lo, hi, now)}`.execute(q);
+    return r.rows.map((x) => x['QUERY PLAN']).join('\n');
   },
 
   /** Subscribers with unrated records and how many each has (to cut the rating into chunks). */
@@ -162,14 +218,35 @@ export const usageRepo = {
   },
 };
 
-/** R-BIL-1/R-BIL-2: see usageRepo.rate. */
-function rateStatement(subscriberIds: number[], now: Date) {
-  return sql<{ n: number }>`
-      WITH c AS (
-        SELECT account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity
-          FROM cdrs WHERE subscriber_id = ANY(${subscriberIds}::bigint[]) AND rated_at IS NULL
+/**
+ * The rating of the records of a CTE `c` (account_id, record_id, subscriber_id, cycle, usage, scope,
+ * other_party, started_at, quantity and any other columns, carried along): CTEs tf, bc, p, u, w, f and r,
+ * r holding per record the rated columns, `pool` and `factor` (see usageRepo.rate).
+ */
+const RATED = sql`
+      cs AS MATERIALIZED (
+        SELECT DISTINCT subscriber_id FROM c
+      ), tf AS MATERIALIZED (
+        -- the offers of the chunk's subscribers with their tariffs, loaded once per chunk (materialized:
+        -- never planned into a lookup per record)
+        SELECT so.subscriber_id, so.started_at, so.ended_at, t.usage, t.scope AS tscope, t.unit, t.rate_fen, t.offer_code,
+               CASE so.kind WHEN 'plan' THEN 1 WHEN 'package' THEN 2 ELSE 3 END AS rank,
+               t.included_units * CASE t.unit WHEN 'mb' THEN 1024 ELSE 1 END AS included
+          FROM cs
+          -- an index lookup per subscriber, never a scan of every subscriber's offers (OFFSET 0 keeps the
+          -- planner from flattening the LATERAL into a join)
+          JOIN LATERAL (SELECT * FROM subscriber_offers x WHERE x.subscriber_id = cs.subscriber_id AND x.kind IN ('plan', 'package', 'pack') OFFSET 0) so ON true
+          JOIN offer_tariffs t ON t.offer_code = so.offer_code AND (t.member_role IS NULL OR t.member_role = so.member_role)
+      ), bc AS (
+        -- per record, the tariffs in force at its start: own scope before 'any'; a plan's price before a
+        -- package's before a pack's; the allowance: every such offer's included units of that scope, in base units
+        SELECT c.account_id, c.record_id, tf.tscope, tf.unit, tf.rate_fen, tf.offer_code,
+               sum(tf.included) OVER (PARTITION BY c.account_id, c.record_id, tf.tscope)::bigint AS included,
+               row_number() OVER (PARTITION BY c.account_id, c.record_id ORDER BY (tf.tscope = 'any'), tf.rank, tf.offer_code) AS k
+          FROM c JOIN tf ON tf.subscriber_id = c.subscriber_id AND tf.usage = c.usage AND tf.tscope IN (c.scope, 'any')
+           AND tf.started_at <= c.started_at AND (tf.ended_at IS NULL OR tf.ended_at > c.started_at)
       ), p AS (
-        -- per record, index lookups only (no join of one CTE with another: that would be O(n²))
+        -- family numbers and the VPMN group: index lookups per voice record
         SELECT c.*,
                CASE WHEN fam.rate_fen IS NOT NULL THEN 'family' WHEN vp.rate_fen IS NOT NULL THEN 'vpmn' END AS special,
                CASE WHEN fam.rate_fen IS NOT NULL OR vp.rate_fen IS NOT NULL THEN 'minute' ELSE coalesce(b.unit, bt.unit) END AS unit,
@@ -180,19 +257,7 @@ function rateStatement(subscriberIds: number[], now: Date) {
                CASE c.usage WHEN 'sms' THEN 'SMS' WHEN 'data' THEN 'DATA'
                     ELSE CASE c.scope WHEN 'local' THEN 'VOICE_LOCAL' WHEN 'long_distance' THEN 'VOICE_LD' ELSE 'VOICE_ROAM' END END AS item_code
           FROM c
-          -- the tariff: own scope before 'any'; a plan's price before a package's before a pack's; the
-          -- allowance in force: every such offer's included units of that scope, in base units (one lookup)
-          LEFT JOIN LATERAL (
-            SELECT t.scope AS tscope, t.unit, t.rate_fen, t.offer_code,
-                   sum(t.included_units * CASE t.unit WHEN 'mb' THEN 1024 ELSE 1 END) OVER (PARTITION BY t.scope)::bigint AS included
-              FROM subscriber_offers so
-              JOIN offer_tariffs t ON t.offer_code = so.offer_code AND t.usage = c.usage AND t.scope IN (c.scope, 'any')
-               AND (t.member_role IS NULL OR t.member_role = so.member_role)
-             WHERE so.subscriber_id = c.subscriber_id AND so.kind IN ('plan', 'package', 'pack')
-               AND so.started_at <= c.started_at AND (so.ended_at IS NULL OR so.ended_at > c.started_at)
-             ORDER BY (t.scope = 'any'), CASE so.kind WHEN 'plan' THEN 1 WHEN 'package' THEN 2 ELSE 3 END, t.offer_code
-             LIMIT 1
-          ) b ON true
+          LEFT JOIN bc b ON b.account_id = c.account_id AND b.record_id = c.record_id AND b.k = 1
           LEFT JOIN LATERAL (
             SELECT f.rate_fen FROM family_numbers f
              WHERE c.usage = 'voice' AND f.subscriber_id = c.subscriber_id AND f.family_number = c.other_party
@@ -234,7 +299,15 @@ function rateStatement(subscriberIds: number[], now: Date) {
         SELECT f.*, (f.units - f.free_units) * f.rate_fen AS charge_fen,
                coalesce(f.special, CASE WHEN f.free_units > 0 THEN 'allowance' END) AS free_reason
           FROM f
-      ), upd AS (
+      )`;
+
+/** R-BIL-1/R-BIL-2: see usageRepo.rate (records stored unrated in cdrs). */
+function rateStatement(subscriberIds: number[], now: Date) {
+  return sql<{ n: number }>`
+      WITH c AS (
+        SELECT account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity
+          FROM cdrs WHERE subscriber_id = ANY(${subscriberIds}::bigint[]) AND rated_at IS NULL
+      ), ${RATED}, upd AS (
         UPDATE cdrs x SET rated_at = ${now}::timestamptz, item_code = r.item_code, unit = r.unit, units = r.units, free_units = r.free_units,
                rate_fen = r.rate_fen, charge_fen = r.charge_fen, offer_code = r.offer_code, free_reason = r.free_reason
           FROM r WHERE x.account_id = r.account_id AND x.record_id = r.record_id
@@ -253,4 +326,38 @@ function rateStatement(subscriberIds: number[], now: Date) {
               records = usage_charges.records + EXCLUDED.records, updated_at = EXCLUDED.updated_at
       )
       SELECT count(*)::int AS n FROM upd`;
+}
+
+/** R-BIL-1..3: see usageRepo.rateFileChunk (a file's pending records rated straight into cdrs). */
+function rateFileStatement(fileId: number, lo: number, hi: number, now: Date) {
+  const t = sql.table(pendingTable(fileId));
+  return sql<{ matched: number; accepted: number; subscriber_ids: number[] | null }>`
+      WITH s AS (
+        SELECT DISTINCT ON (account_id, record_id) * FROM ${t} WHERE account_id BETWEEN ${lo}::bigint AND ${hi}::bigint
+         ORDER BY account_id, record_id, line
+      ), c AS (
+        SELECT s.* FROM s WHERE NOT EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = s.account_id AND x.record_id = s.record_id)
+      ), ${RATED}, ins AS (
+        INSERT INTO cdrs (account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, file_id, line, imported_at,
+                          rated_at, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason)
+        SELECT account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, ${fileId}::bigint, line, ${now}::timestamptz,
+               ${now}::timestamptz, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason
+          FROM r
+        RETURNING subscriber_id
+      ), al AS (
+        INSERT INTO usage_allowances (account_id, subscriber_id, cycle, usage, scope, used_units)
+        SELECT account_id, subscriber_id, cycle, usage, pool, sum(units * factor) FROM r WHERE pool IS NOT NULL
+         GROUP BY account_id, subscriber_id, cycle, usage, pool
+        ON CONFLICT (account_id, subscriber_id, cycle, usage, scope) DO UPDATE SET used_units = usage_allowances.used_units + EXCLUDED.used_units
+      ), ch AS (
+        INSERT INTO usage_charges (account_id, subscriber_id, cycle, item_code, amount_fen, units, records, updated_at)
+        SELECT account_id, subscriber_id, cycle, item_code, sum(charge_fen), sum(units), count(*), ${now}::timestamptz FROM r
+         GROUP BY account_id, subscriber_id, cycle, item_code
+        ON CONFLICT (account_id, subscriber_id, cycle, item_code) DO UPDATE
+          SET amount_fen = usage_charges.amount_fen + EXCLUDED.amount_fen, units = usage_charges.units + EXCLUDED.units,
+              records = usage_charges.records + EXCLUDED.records, updated_at = EXCLUDED.updated_at
+      )
+      SELECT (SELECT count(*) FROM ${t} WHERE account_id BETWEEN ${lo}::bigint AND ${hi}::bigint)::int AS matched,
+             (SELECT count(*) FROM ins)::int AS accepted,
+             (SELECT array_agg(DISTINCT subscriber_id) FROM ins) AS subscriber_ids`;
 }

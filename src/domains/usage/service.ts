@@ -16,12 +16,12 @@ import type { MoneyService } from '../accounts/money.ts';
 import { accountRepo } from '../accounts/repo.ts';
 import { moneyRepo } from '../accounts/money-repo.ts';
 import { maskPhone } from '../customers/rules.ts';
-import { type FileImportOptions, type ImportResult, type Rejection, UsageFileImport } from './import.ts';
+import { type FileImportOptions, type ImportResult, matchChunk, type Rejection, UsageFileImport } from './import.ts';
 import { usageRepo } from './repo.ts';
 import { type ParsedCdr, parseCdr, REJECT_REASONS, type RawCdr } from './rules.ts';
 
 export const RATE_JOB = 'usage-rate';
-/** Records per rating statement (a chunk holds whole subscribers, so their allowance order is kept). */
+/** Records per rating statement (a chunk holds whole accounts, so their allowance order is kept). */
 export const RATE_CHUNK_RECORDS = 50_000;
 export const MAX_BATCH_RECORDS = 10_000;
 
@@ -56,15 +56,19 @@ export class UsageService {
     jobs.schedule(RATE_JOB, '*/5 * * * *');
   }
 
-  /** R-BIL-3: a CSV file; the same file again or a record id seen before changes nothing. Rates at the end. */
-  async importFile(actor: Actor, path: string, o: FileImportOptions = {}): Promise<ImportResult & { rated: number }> {
+  /**
+   * R-BIL-3: a CSV file; the same file again or a record id seen before changes nothing. The file is
+   * staged whole, then rated into cdrs (R-BIL-1) before it completes.
+   */
+  async importFile(actor: Actor, path: string, o: FileImportOptions = {}): Promise<ImportResult> {
     this.mayImport(actor);
-    const r = await new UsageFileImport({ database: this.deps.database, clock: this.deps.clock }).run(actor, path, o);
-    const { rated } = r.status === 'completed' && r.accepted > 0 ? await this.ratePending() : { rated: 0 };
-    return { ...r, rated };
+    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, accounts, chunk) => this.rateFile(fileId, accounts, chunk) }).run(actor, path, o);
   }
 
-  /** R-BIL-3 over the API: a batch of records; each bad one is rejected with its index, the rest imported and rated. */
+  /**
+   * R-BIL-3 over the API: a batch of records; each bad one is rejected with its index, the rest
+   * stored and rated in one transaction (R-BIL-8: virtual accounts charged in it).
+   */
   async importBatch(actor: Actor, records: RawCdr[]): Promise<BatchResult> {
     this.mayImport(actor);
     if (records.length === 0 || records.length > MAX_BATCH_RECORDS) {
@@ -85,12 +89,20 @@ export class UsageService {
         .values({ kind: 'api', file_name: `api-${now.toISOString()}`, operator_id: actor.operatorId, department_id: actor.departmentId, started_at: now, status: 'completed', finished_at: now })
         .returning('file_id')
         .executeTakeFirstOrThrow();
-      await usageRepo.stage(tx, fileId, rows);
-      const l = rows.length ? await usageRepo.load(tx, fileId, now) : { accepted: 0, matched: 0, refused: [], subscriberIds: [] };
-      for (const x of l.refused) {
-        const code = x.code;
-        rejections.push({ index: Number(x.line), recordId: x.recordId, code, reason: REJECT_REASONS[code] });
+      const m = rows.length ? await matchChunk(tx, rows) : { pending: [], refused: [] };
+      let l = { matched: 0, accepted: 0, subscriberIds: [] as number[] };
+      let charged: number[] = [];
+      if (m.pending.length) {
+        await usageRepo.createPending(tx, fileId, true);
+        await usageRepo.stagePending(tx, fileId, m.pending);
+        await usageRepo.indexPending(tx, fileId);
+        await usageRepo.lockRating(tx, false);
+        await usageRepo.rateSettings(tx);
+        const ids = m.pending.map((r) => r.accountId);
+        l = await usageRepo.rateFileChunk(tx, fileId, Math.min(...ids), Math.max(...ids), now);
+        charged = await this.chargeVirtual(tx, l.subscriberIds);
       }
+      for (const x of m.refused) rejections.push({ index: x.line, recordId: x.recordId, code: x.code, reason: REJECT_REASONS[x.code] });
       rejections.sort((a, b) => a.index - b.index);
       const stored: Rejection[] = rejections.slice(0, 1000).map((x) => ({ line: x.index, recordId: x.recordId, code: x.code as Rejection['code'], reason: x.reason }));
       await tx
@@ -106,25 +118,78 @@ export class UsageService {
         { action: 'usage.import_batch', targetType: 'usage_file', targetId: fileId, after: summary },
         { type: 'usage.batch_imported', aggregateType: 'usage_file', aggregateId: fileId, payload: summary },
       );
-      return { ...summary, subscriberIds: l.subscriberIds };
+      return { summary, charged };
     });
-    const { rated } = result.accepted > 0 ? await this.rateSubscribers(result.subscriberIds) : { rated: 0 };
-    return { fileId: result.fileId, received: result.received, accepted: result.accepted, rejected: result.rejected, duplicate: result.duplicate, rejections, rated };
+    if (result.charged.length) for (const fn of this.chargedListeners) await fn(result.charged);
+    return { ...result.summary, rejections, rated: result.summary.accepted };
   }
 
   private mayImport(actor: Actor): void {
     if (!can(actor, 'usage.import')) throw new DomainError('FORBIDDEN', '无权导入话单', 'Not allowed to import usage', 403, { permission: 'usage.import' });
   }
 
-  /** R-BIL-1: rates every unrated record, whole subscribers per chunk. The bill run calls this first. */
+  /**
+   * R-BIL-1: rates every record stored unrated (imports rate their records as they store them; this
+   * finds records of an older import), whole subscribers per chunk. The bill run calls this first.
+   */
   async ratePending(): Promise<{ rated: number }> {
     const pending = await usageRepo.pendingSubscribers(this.db);
     return this.rateChunks(pending);
   }
 
-  /** Rates the unrated records of these subscribers (right after an import). */
-  async rateSubscribers(subscriberIds: number[]): Promise<{ rated: number }> {
-    return this.rateChunks(subscriberIds.map((id) => ({ subscriberId: id, records: 1 })));
+  /**
+   * R-BIL-1..3: a staged file (usage_pending_<fileId>) rated into cdrs, whole accounts per chunk in
+   * account order; each chunk in its own transaction under the rating lock, its virtual accounts
+   * charged in it (R-BIL-8) and the file's counters raised; the onCharged listeners of one chunk run
+   * after its commit (on PostgreSQL beside the next chunk's rating). Returns the records matched and stored.
+   */
+  private async rateFile(fileId: number, accounts: Map<number, number>, chunkRecords = RATE_CHUNK_RECORDS): Promise<{ matched: number; accepted: number }> {
+    const ids = [...accounts.keys()].sort((a, b) => a - b);
+    const totals = { matched: 0, accepted: 0 };
+    // on PostgreSQL the listeners (credit control) of a chunk's charged accounts run while the next
+    // chunk is rated: the chunks' accounts are disjoint, and at most one chunk's listeners are in
+    // flight. PGlite has one connection, whose transactions must not overlap: there they are awaited.
+    const beside = this.deps.database.kind === 'pg';
+    let listening: Promise<void> = Promise.resolve();
+    let failed: { err: unknown } | undefined;
+    const listened = async () => {
+      await listening;
+      if (failed) throw failed.err;
+    };
+    for (let i = 0; i < ids.length; ) {
+      const lo = ids[i] as number;
+      let size = 0;
+      let hi = lo;
+      while (i < ids.length && size < Math.max(1, chunkRecords)) {
+        hi = ids[i] as number;
+        size += accounts.get(hi) ?? 0;
+        i++;
+      }
+      const { c, charged } = await this.db.transaction().execute(async (tx) => {
+        await usageRepo.lockRating(tx, false);
+        await usageRepo.rateSettings(tx);
+        const c = await usageRepo.rateFileChunk(tx, fileId, lo, hi, this.deps.clock.now());
+        await tx
+          .updateTable('usage_files')
+          .set((eb) => ({ accepted: eb('accepted', '+', c.accepted), duplicate: eb('duplicate', '+', c.matched - c.accepted) }))
+          .where('file_id', '=', fileId)
+          .execute();
+        return { c, charged: await this.chargeVirtual(tx, c.subscriberIds) };
+      });
+      totals.matched += c.matched;
+      totals.accepted += c.accepted;
+      await listened();
+      if (charged.length) {
+        listening = (async () => {
+          for (const fn of this.chargedListeners) await fn(charged);
+        })().catch((err: unknown) => {
+          failed = { err };
+        });
+        if (!beside) await listened();
+      }
+    }
+    await listened();
+    return totals;
   }
 
   private async rateChunks(subs: { subscriberId: number; records: number }[]): Promise<{ rated: number }> {
