@@ -301,18 +301,9 @@ const RATED = sql`
           FROM f
       )`;
 
-/** R-BIL-1/R-BIL-2: see usageRepo.rate (records stored unrated in cdrs). */
-function rateStatement(subscriberIds: number[], now: Date) {
-  return sql<{ n: number }>`
-      WITH c AS (
-        SELECT account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity
-          FROM cdrs WHERE subscriber_id = ANY(${subscriberIds}::bigint[]) AND rated_at IS NULL
-      ), ${RATED}, upd AS (
-        UPDATE cdrs x SET rated_at = ${now}::timestamptz, item_code = r.item_code, unit = r.unit, units = r.units, free_units = r.free_units,
-               rate_fen = r.rate_fen, charge_fen = r.charge_fen, offer_code = r.offer_code, free_reason = r.free_reason
-          FROM r WHERE x.account_id = r.account_id AND x.record_id = r.record_id
-        RETURNING 1
-      ), al AS (
+/** The allowance used and the charges of the rated records `r`, added to the pools' and items' totals (CTEs `al`, `ch`). */
+function usageTotals(now: Date) {
+  return sql`al AS (
         INSERT INTO usage_allowances (account_id, subscriber_id, cycle, usage, scope, used_units)
         SELECT account_id, subscriber_id, cycle, usage, pool, sum(units * factor) FROM r WHERE pool IS NOT NULL
          GROUP BY account_id, subscriber_id, cycle, usage, pool
@@ -324,7 +315,21 @@ function rateStatement(subscriberIds: number[], now: Date) {
         ON CONFLICT (account_id, subscriber_id, cycle, item_code) DO UPDATE
           SET amount_fen = usage_charges.amount_fen + EXCLUDED.amount_fen, units = usage_charges.units + EXCLUDED.units,
               records = usage_charges.records + EXCLUDED.records, updated_at = EXCLUDED.updated_at
-      )
+      )`;
+}
+
+/** R-BIL-1/R-BIL-2: see usageRepo.rate (records stored unrated in cdrs). */
+function rateStatement(subscriberIds: number[], now: Date) {
+  return sql<{ n: number }>`
+      WITH c AS (
+        SELECT account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity
+          FROM cdrs WHERE subscriber_id = ANY(${subscriberIds}::bigint[]) AND rated_at IS NULL
+      ), ${RATED}, upd AS (
+        UPDATE cdrs x SET rated_at = ${now}::timestamptz, item_code = r.item_code, unit = r.unit, units = r.units, free_units = r.free_units,
+               rate_fen = r.rate_fen, charge_fen = r.charge_fen, offer_code = r.offer_code, free_reason = r.free_reason
+          FROM r WHERE x.account_id = r.account_id AND x.record_id = r.record_id
+        RETURNING 1
+      ), ${usageTotals(now)}
       SELECT count(*)::int AS n FROM upd`;
 }
 
@@ -344,19 +349,7 @@ function rateFileStatement(fileId: number, lo: number, hi: number, now: Date) {
                ${now}::timestamptz, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason
           FROM r
         RETURNING subscriber_id
-      ), al AS (
-        INSERT INTO usage_allowances (account_id, subscriber_id, cycle, usage, scope, used_units)
-        SELECT account_id, subscriber_id, cycle, usage, pool, sum(units * factor) FROM r WHERE pool IS NOT NULL
-         GROUP BY account_id, subscriber_id, cycle, usage, pool
-        ON CONFLICT (account_id, subscriber_id, cycle, usage, scope) DO UPDATE SET used_units = usage_allowances.used_units + EXCLUDED.used_units
-      ), ch AS (
-        INSERT INTO usage_charges (account_id, subscriber_id, cycle, item_code, amount_fen, units, records, updated_at)
-        SELECT account_id, subscriber_id, cycle, item_code, sum(charge_fen), sum(units), count(*), ${now}::timestamptz FROM r
-         GROUP BY account_id, subscriber_id, cycle, item_code
-        ON CONFLICT (account_id, subscriber_id, cycle, item_code) DO UPDATE
-          SET amount_fen = usage_charges.amount_fen + EXCLUDED.amount_fen, units = usage_charges.units + EXCLUDED.units,
-              records = usage_charges.records + EXCLUDED.records, updated_at = EXCLUDED.updated_at
-      )
+      ), ${usageTotals(now)}
       SELECT (SELECT count(*) FROM ${t} WHERE account_id BETWEEN ${lo}::bigint AND ${hi}::bigint)::int AS matched,
              (SELECT count(*) FROM ins)::int AS accepted,
              (SELECT array_agg(DISTINCT subscriber_id) FROM ins) AS subscriber_ids`;
