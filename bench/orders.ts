@@ -163,6 +163,11 @@ async function seed(ctx: AppContext, n: number): Promise<Stock> {
     SELECT 'person', '压测客户' || i, 'resident_id', idn, '139' || lpad(i::text, 8, '0'), '天津市河西区友谊路 10 号', 'personal', ${servicePasswordHash}, ${DEPARTMENT}, now(), now()
       FROM unnest(${ids}::text[]) WITH ORDINALITY AS t(idn, i)`.execute(db);
   await sql`VACUUM ANALYZE`.execute(db);
+  // experiments only: SQL run on the app database once it is seeded, e.g. BENCH_SQL="DROP INDEX orders_open_idx"
+  if (process.env.BENCH_SQL) {
+    await sql.raw(process.env.BENCH_SQL).execute(db);
+    log(`BENCH_SQL: ${process.env.BENCH_SQL}`);
+  }
 
   const [customers, numbers, sims] = await Promise.all([
     db.selectFrom('customers').select('customer_id').where('department_id', '=', DEPARTMENT).orderBy('customer_id').execute(),
