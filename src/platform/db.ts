@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
 
@@ -10,6 +10,19 @@ export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;
 /** Either the database or an open transaction: repositories accept both. */
 export type Q = Kysely<DB> | Transaction<DB>;
+
+/**
+ * For the rest of the transaction, plans fit for a big set-based statement over a chunk of rows (stock
+ * imports, rating, bundle grants): planned for each chunk's arrays (a generic plan of a prepared
+ * statement guesses their size), never JIT-compiled (it costs more than it saves per chunk); with
+ * `randomPageCost`, index probes priced as the cached pages they are; with `workMem`, the chunk's
+ * sorts and CTEs kept in memory.
+ */
+export async function bulkPlanSettings(q: Q, o: { randomPageCost?: string; workMem?: string } = {}): Promise<void> {
+  await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)
+    ${o.randomPageCost ? sql`, set_config('random_page_cost', ${o.randomPageCost}, true)` : sql``}
+    ${o.workMem ? sql`, set_config('work_mem', ${o.workMem}, true)` : sql``}`.execute(q);
+}
 
 /** Runs `fn` in the caller's transaction when there is one, otherwise in a new one. */
 export function inTransaction<T>(db: Db, callerTx: Tx | undefined, fn: (tx: Tx) => Promise<T>): Promise<T> {

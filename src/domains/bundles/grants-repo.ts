@@ -4,7 +4,7 @@
 // can tie each item to its bundle.
 import { sql } from 'kysely';
 import type { Actor } from '../../platform/audit.ts';
-import type { Q } from '../../platform/db.ts';
+import { bulkPlanSettings, type Q } from '../../platform/db.ts';
 import type { BundleGrantSkip } from '../../platform/schema.ts';
 
 /**
@@ -130,8 +130,7 @@ export const grantsRepo = {
    * CTEs to stay in memory (4 MB spilled the audit view to a temporary file).
    */
   async chunkSettings(q: Q): Promise<void> {
-    await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('random_page_cost', '1.1', true),
-                     set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`.execute(q);
+    await bulkPlanSettings(q, { randomPageCost: '1.1', workMem: '64MB' });
   },
 
   /** The family numbers a line has at `at` (what the network should hold, R-BND-9). */

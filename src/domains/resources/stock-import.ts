@@ -17,7 +17,7 @@ import { sql } from 'kysely';
 import { type Actor, can } from '../../platform/audit.ts';
 import type { Text } from '../../platform/checks.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Db, Q } from '../../platform/db.ts';
+import { bulkPlanSettings, type Db, type Q } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
 import { recordChange } from '../../platform/outbox.ts';
 import type { SimCardType } from '../../platform/schema.ts';
@@ -437,8 +437,7 @@ export class StockImportService {
         // are looked up by key: with the default random_page_cost the planner hashes the whole
         // million-row card table for every chunk instead (the import slowed down as the stock grew),
         // and compiles the statement with JIT each time.
-        await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('random_page_cost', '1.1', true),
-                         set_config('jit', 'off', true)`.execute(tx);
+        await bulkPlanSettings(tx, { randomPageCost: '1.1' });
         // the history rows of the stored cards are written by the same statement
         const refused = c.rows.length ? await k.store(tx, batchId, c.rows, clock.now()) : [];
         const bad = new Set(refused.map((x) => x.line));

@@ -1,6 +1,6 @@
 // SQL of usage: loading CDRs from the staging table, rating them set-based, charge totals.
 import { sql } from 'kysely';
-import type { Q } from '../../platform/db.ts';
+import { bulkPlanSettings, type Q } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
 
 /**
@@ -133,7 +133,7 @@ export const usageRepo = {
    * plan would guess their size), never JIT-compiled (seconds per statement), sorted in memory.
    */
   async rateSettings(q: Q): Promise<void> {
-    await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`.execute(q);
+    await bulkPlanSettings(q, { workMem: '64MB' });
   },
 
   async lockRating(q: Q, shared: boolean): Promise<void> {
