@@ -1,5 +1,5 @@
 // The only SQL of orders, order fees, holds (R-ORD-5) and work orders.
-import { type Selectable, sql } from 'kysely';
+import { type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Actor } from '../../platform/audit.ts';
 import type { Q } from '../../platform/db.ts';
 import { type ChangeRow, changesCtes } from '../../platform/outbox.ts';
@@ -32,6 +32,19 @@ const orderCustomer = sql<OrderCustomerRow | null>`(SELECT json_build_object('cu
     'id_number', c.id_number, 'segment', c.segment, 'vip_level', c.vip_level, 'has_service_password', c.service_password_hash IS NOT NULL)
     FROM customers c WHERE c.customer_id = o.customer_id)`;
 const stepContext = [departmentCapabilities.as('department_capabilities'), orderCustomer.as('order_customer')];
+
+/**
+ * R-ORD-5: takes the holds of `rows` (subject, order id, kind, held until); a hold of the same order, or
+ * one past its time, is taken over. Returns the subjects taken (the others another order still holds).
+ */
+function holdsTaken(rows: RawBuilder<unknown>, now: Date) {
+  return sql<{ subject: string }>`
+    INSERT INTO order_holds (subject, order_id, kind, held_until, created_at)
+    SELECT t.subject, t.order_id, t.kind, t.held_until, ${now}::timestamptz FROM (${rows}) AS t(subject, order_id, kind, held_until)
+    ON CONFLICT (subject) DO UPDATE SET order_id = excluded.order_id, kind = excluded.kind, held_until = excluded.held_until, created_at = excluded.created_at
+      WHERE order_holds.order_id = excluded.order_id OR (order_holds.held_until IS NOT NULL AND order_holds.held_until <= ${now}::timestamptz)
+    RETURNING subject`;
+}
 
 /** Another order's hold on a subject of this one (R-ORD-5). */
 export interface HoldConflict {
@@ -182,13 +195,7 @@ export const orderRepo = {
   async lockForSubmit(q: Q, id: number, now: Date): Promise<{ order: LockedOrder; fees: FeeRow[]; held: string[] } | undefined> {
     const r = await sql<LockedOrder & { fee_rows: FeeRow[]; held: string[] | null }>`
       WITH o AS (SELECT * FROM orders WHERE order_id = ${id} FOR UPDATE),
-      h AS (
-        INSERT INTO order_holds (subject, order_id, kind, held_until, created_at)
-        SELECT s, o.order_id, 'in_transit', NULL, ${now}::timestamptz FROM o CROSS JOIN unnest(o.hold_subjects) AS s WHERE o.status = 'quoted'
-        ON CONFLICT (subject) DO UPDATE SET order_id = excluded.order_id, kind = excluded.kind, held_until = excluded.held_until, created_at = excluded.created_at
-          WHERE order_holds.order_id = excluded.order_id OR (order_holds.held_until IS NOT NULL AND order_holds.held_until <= ${now}::timestamptz)
-        RETURNING subject
-      )
+      h AS (${holdsTaken(sql`SELECT s, o.order_id, 'in_transit', NULL::timestamptz FROM o CROSS JOIN unnest(o.hold_subjects) AS s WHERE o.status = 'quoted'`, now)})
       SELECT o.*, ${departmentCapabilities} AS department_capabilities, ${orderCustomer} AS order_customer,
              (SELECT coalesce(json_agg(f ORDER BY f.line_no), '[]'::json) FROM order_fees f WHERE f.order_id = o.order_id) AS fee_rows,
              (SELECT array_agg(subject) FROM h) AS held
@@ -349,12 +356,7 @@ export const orderRepo = {
   /** Takes the holds; a hold past its time is taken over. Returns the subjects another order still holds. */
   async takeHolds(q: Q, orderId: number, subjects: string[], kind: 'in_transit' | 'reservation', heldUntil: Date | null, now: Date): Promise<string[]> {
     if (subjects.length === 0) return [];
-    const taken = await sql<{ subject: string }>`
-      INSERT INTO order_holds (subject, order_id, kind, held_until, created_at)
-      SELECT s, ${orderId}, ${kind}, ${heldUntil}, ${now} FROM unnest(${subjects}::text[]) AS s
-      ON CONFLICT (subject) DO UPDATE SET order_id = excluded.order_id, kind = excluded.kind, held_until = excluded.held_until, created_at = excluded.created_at
-        WHERE order_holds.order_id = excluded.order_id OR (order_holds.held_until IS NOT NULL AND order_holds.held_until <= ${now})
-      RETURNING subject`.execute(q);
+    const taken = await holdsTaken(sql`SELECT s, ${orderId}::bigint, ${kind}::text, ${heldUntil}::timestamptz FROM unnest(${subjects}::text[]) AS s`, now).execute(q);
     const got = new Set(taken.rows.map((r) => r.subject));
     return subjects.filter((s) => !got.has(s));
   },
