@@ -56,12 +56,12 @@ instrument('money', ctx.money, ['settle']);
 const out: Record<string, unknown> = { cmd, openedSeconds };
 try {
   if (cmd === 'import' && arg1) {
-    // importFile stages the whole file, then rates it into cdrs chunk by chunk: the first rating chunk splits the two
-    const rateFileChunk = usageRepo.rateFileChunk.bind(usageRepo);
+    // importFile stages the whole file, then rates it into cdrs chunk by chunk: the first rating chunk's read splits the two
+    const fileChunkRecords = usageRepo.fileChunkRecords.bind(usageRepo);
     let rateStarted = 0;
-    usageRepo.rateFileChunk = (...args: Parameters<typeof rateFileChunk>) => {
+    usageRepo.fileChunkRecords = (...args: Parameters<typeof fileChunkRecords>) => {
       if (!rateStarted) rateStarted = performance.now();
-      return rateFileChunk(...args);
+      return fileChunkRecords(...args);
     };
     const started = performance.now();
     let lastLog = started;

@@ -29,6 +29,28 @@ export function inTransaction<T>(db: Db, callerTx: Tx | undefined, fn: (tx: Tx) 
   return callerTx ? fn(callerTx) : db.transaction().execute(fn);
 }
 
+/**
+ * Runs `fn` on one connection of its own: PostgreSQL, a pool client wrapped as a Kysely whose
+ * transactions all run on it, and the client itself (COPY inside those transactions); PGlite, the
+ * database itself (one connection anyway) and no client. A failed run's client is closed, not reused.
+ */
+export async function withConnection<T>(database: Database, fn: (db: Db, client: pg.PoolClient | undefined) => Promise<T>): Promise<T> {
+  if (database.raw.kind !== 'pg') return fn(database.db, undefined);
+  const client = await database.raw.pool.connect();
+  const one = { connect: () => Promise.resolve({ query: client.query.bind(client), release: () => undefined }), end: () => Promise.resolve() };
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: one as unknown as pg.Pool }) });
+  let failed = false;
+  try {
+    return await fn(db, client);
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    await db.destroy();
+    client.release(failed);
+  }
+}
+
 export interface Database {
   db: Db;
   kind: 'pglite' | 'pg';

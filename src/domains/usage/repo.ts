@@ -1,7 +1,12 @@
 // SQL of usage: loading CDRs from the staging table, rating them set-based, charge totals.
 import { sql } from 'kysely';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
 import { bulkPlanSettings, type Q } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
+import type { AllowanceUse, ChargeTotal, FamilyNumber, OfferTariff, RatedRecord, RatingRecord, RatingReference, VpmnPeer } from './rating.ts';
+import { allowanceKey } from './rating.ts';
 
 /**
  * Rating takes this advisory lock exclusively for each chunk it rates; the bill run takes it shared
@@ -46,6 +51,20 @@ export interface RatedChunk {
   accepted: number;
   subscriberIds: number[];
 }
+
+/** A timestamptz as microseconds since the epoch (exact). */
+const us = (col: string) => sql.raw(`(extract(epoch FROM ${col}) * 1000000)::bigint`);
+const usOrNull = (v: number | string | null) => (v === null ? null : Number(v));
+/** COPY text format: NULL as \\N; tab, newline and backslash never reach a field (see import.ts). */
+const copyText = (s: string | null) => (s === null ? '\\N' : s.replace(/[\t\n\r\\]/g, ' '));
+/** Microseconds since the epoch as an ISO 8601 timestamp with microseconds (UTC). */
+export function isoMicros(t: number): string {
+  const ms = Math.floor(t / 1000);
+  return `${new Date(ms).toISOString().slice(0, 23)}${String(t - ms * 1000).padStart(3, '0')}Z`;
+}
+
+/** The columns of cdrs a rated record is stored with, in COPY order. */
+const CDR_COLUMNS_RATED = 'account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, file_id, line, imported_at, rated_at, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason';
 
 export const usageRepo = {
   /**
@@ -113,6 +132,146 @@ export const usageRepo = {
     const r = await rateFileStatement(fileId, lo, hi, now).execute(q);
     const row = r.rows[0] as { matched: number; accepted: number; subscriber_ids: number[] | null };
     return { matched: Number(row.matched), accepted: Number(row.accepted), subscriberIds: (row.subscriber_ids ?? []).map(Number) };
+  },
+
+  /**
+   * R-BIL-3: the pending records of the accounts lo..hi not stored before (an earlier line of the
+   * same record id, or a record id already in cdrs, is a duplicate), in the order the allowance pools
+   * use them (account, subscriber, cycle, usage, start time, record id: the database's order, so ties
+   * sort as in the SQL statement); `matched` counts every pending record of the accounts.
+   */
+  async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number): Promise<{ matched: number; records: RatingRecord[] }> {
+    const t = sql.table(pendingTable(fileId));
+    const r = await sql<{
+      line: number; account_id: number; subscriber_id: number; record_id: string; other_party: string; started_us: number;
+      cycle: string; usage: string; scope: string; quantity: number; area: string | null; stored: boolean;
+    }>`
+      SELECT p.line, p.account_id, p.subscriber_id, p.record_id, p.other_party, ${us('p.started_at')} AS started_us, p.cycle, p.usage, p.scope, p.quantity, p.area,
+             EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = p.account_id AND x.record_id = p.record_id) AS stored
+        FROM ${t} p WHERE p.account_id BETWEEN ${lo}::bigint AND ${hi}::bigint
+       ORDER BY p.account_id, p.subscriber_id, p.cycle, p.usage, p.started_at, p.record_id, p.line`.execute(q);
+    // the first line of a record id in the file is the one (DISTINCT ON … ORDER BY line)
+    const first = new Map<string, number>();
+    for (const x of r.rows) {
+      const k = `${x.account_id}|${x.record_id}`;
+      const l = first.get(k);
+      if (l === undefined || Number(x.line) < l) first.set(k, Number(x.line));
+    }
+    const records: RatingRecord[] = [];
+    for (const x of r.rows) {
+      if (x.stored || first.get(`${x.account_id}|${x.record_id}`) !== Number(x.line)) continue;
+      records.push({
+        line: Number(x.line), accountId: Number(x.account_id), subscriberId: Number(x.subscriber_id), recordId: x.record_id, otherParty: x.other_party,
+        startedUs: Number(x.started_us), cycle: x.cycle, usage: x.usage, scope: x.scope, quantity: Number(x.quantity), area: x.area,
+      });
+    }
+    return { matched: r.rows.length, records };
+  },
+
+  /**
+   * What rating these records needs (rating.ts): the subscribers' offers with their tariffs, family
+   * numbers, VPMN peers among the voice records' other parties, the standard rates and what each
+   * pool used before (usage_allowances of the records' accounts and cycles).
+   */
+  async ratingReference(q: Q, records: RatingRecord[]): Promise<RatingReference> {
+    const subs = [...new Set(records.map((r) => r.subscriberId))];
+    const accounts = [...new Set(records.map((r) => r.accountId))];
+    const cycles = [...new Set(records.map((r) => r.cycle))];
+    const parties = [...new Set(records.filter((r) => r.usage === 'voice').map((r) => r.otherParty))];
+    if (subs.length === 0) return { tariffs: [], family: [], vpmn: [], base: new Map(), used: new Map() };
+    const [tf, fam, vp, base, used] = await Promise.all([
+      sql<{ subscriber_id: number; started_us: number; ended_us: number | null; usage: string; tscope: string; unit: string; rate_fen: number; offer_code: string; rank: number; included: number; code_order: number }>`
+        SELECT so.subscriber_id, ${us('so.started_at')} AS started_us, ${us('so.ended_at')} AS ended_us, t.usage, t.scope AS tscope, t.unit, t.rate_fen, t.offer_code,
+               CASE so.kind WHEN 'plan' THEN 1 WHEN 'package' THEN 2 ELSE 3 END AS rank,
+               t.included_units * CASE t.unit WHEN 'mb' THEN 1024 ELSE 1 END AS included,
+               dense_rank() OVER (ORDER BY t.offer_code)::int AS code_order
+          FROM unnest(${subs}::bigint[]) AS cs (subscriber_id)
+          JOIN LATERAL (SELECT * FROM subscriber_offers x WHERE x.subscriber_id = cs.subscriber_id AND x.kind IN ('plan', 'package', 'pack') OFFSET 0) so ON true
+          JOIN offer_tariffs t ON t.offer_code = so.offer_code AND (t.member_role IS NULL OR t.member_role = so.member_role)`.execute(q),
+      sql<{ subscriber_id: number; family_number: string; from_us: number; to_us: number | null; rate_fen: number }>`
+        SELECT subscriber_id, family_number, ${us('valid_from')} AS from_us, ${us('valid_to')} AS to_us, rate_fen
+          FROM family_numbers WHERE subscriber_id = ANY(${subs}::bigint[]) AND family_number = ANY(${parties}::text[])`.execute(q),
+      sql<{ subscriber_id: number; from_us: number; to_us: number | null; peer_number: string; peer_short: string | null; peer_from_us: number; peer_to_us: number | null; rate_fen: number }>`
+        SELECT m.subscriber_id, ${us('m.valid_from')} AS from_us, ${us('m.valid_to')} AS to_us, o.service_number AS peer_number, o.short_number AS peer_short,
+               ${us('o.valid_from')} AS peer_from_us, ${us('o.valid_to')} AS peer_to_us, g.voice_rate_fen AS rate_fen
+          FROM usage_vpmn_members m
+          JOIN usage_vpmn_members o ON o.group_code = m.group_code AND o.subscriber_id <> m.subscriber_id
+           AND (o.service_number = ANY(${parties}::text[]) OR o.short_number = ANY(${parties}::text[]))
+          JOIN usage_vpmn_groups g ON g.group_code = m.group_code
+         WHERE m.subscriber_id = ANY(${subs}::bigint[])`.execute(q),
+      sql<{ usage: string; scope: string; unit: string; rate_fen: number }>`SELECT usage, scope, unit, rate_fen FROM usage_base_tariffs`.execute(q),
+      sql<{ account_id: number; subscriber_id: number; cycle: string; usage: string; scope: string; used_units: number }>`
+        SELECT account_id, subscriber_id, cycle, usage, scope, used_units FROM usage_allowances
+         WHERE account_id = ANY(${accounts}::bigint[]) AND cycle = ANY(${cycles}::text[])`.execute(q),
+    ]);
+    return {
+      tariffs: tf.rows.map((x): OfferTariff => ({
+        subscriberId: Number(x.subscriber_id), startedUs: Number(x.started_us), endedUs: usOrNull(x.ended_us), usage: x.usage, tscope: x.tscope, unit: x.unit,
+        rateFen: Number(x.rate_fen), offerCode: x.offer_code, rank: Number(x.rank), codeOrder: Number(x.code_order), included: Number(x.included),
+      })),
+      family: fam.rows.map((x): FamilyNumber => ({ subscriberId: Number(x.subscriber_id), number: x.family_number, fromUs: Number(x.from_us), toUs: usOrNull(x.to_us), rateFen: Number(x.rate_fen) })),
+      vpmn: vp.rows.map((x): VpmnPeer => ({
+        subscriberId: Number(x.subscriber_id), fromUs: Number(x.from_us), toUs: usOrNull(x.to_us), peerNumber: x.peer_number, peerShort: x.peer_short,
+        peerFromUs: Number(x.peer_from_us), peerToUs: usOrNull(x.peer_to_us), rateFen: Number(x.rate_fen),
+      })),
+      base: new Map(base.rows.map((x) => [`${x.usage}|${x.scope}`, { unit: x.unit, rateFen: Number(x.rate_fen) }])),
+      used: new Map(used.rows.map((x) => [allowanceKey(Number(x.account_id), Number(x.subscriber_id), x.cycle, x.usage, x.scope), Number(x.used_units)])),
+    };
+  },
+
+  /**
+   * Rated records into cdrs: COPY on the transaction's own connection (`client`, PostgreSQL), else
+   * one INSERT from arrays (PGlite). A record id stored before was left out by fileChunkRecords, under the rating lock.
+   */
+  async storeRated(q: Q, client: pg.ClientBase | undefined, fileId: number, rows: RatedRecord[], now: Date): Promise<void> {
+    if (rows.length === 0) return;
+    const at = now.toISOString();
+    if (client) {
+      const stream = client.query(copyFrom(`COPY cdrs (${CDR_COLUMNS_RATED}) FROM STDIN`));
+      await pipeline(function* () {
+        const step = 5000;
+        for (let i = 0; i < rows.length; i += step) {
+          let text = '';
+          for (const r of rows.slice(i, i + step)) {
+            text += `${r.accountId}\t${copyText(r.recordId)}\t${r.subscriberId}\t${r.cycle}\t${r.usage}\t${r.scope}\t${copyText(r.otherParty)}\t${isoMicros(r.startedUs)}\t${r.quantity}\t${copyText(r.area)}\t${fileId}\t${r.line}\t${at}\t${at}\t${r.itemCode}\t${r.unit}\t${r.units}\t${r.freeUnits}\t${r.rateFen}\t${r.chargeFen}\t${copyText(r.offerCode)}\t${copyText(r.freeReason)}\n`;
+          }
+          yield text;
+        }
+      }, stream);
+      return;
+    }
+    const col = <T>(f: (r: RatedRecord) => T) => rows.map(f);
+    await sql`
+      INSERT INTO cdrs (${sql.raw(CDR_COLUMNS_RATED)})
+      SELECT a, rid, s, cy, u, sc, op, st, qn, ar, ${fileId}::bigint, ln, ${now}::timestamptz, ${now}::timestamptz, it, un, uts, fu, rf, cf, oc, fr
+        FROM unnest(${col((r) => r.accountId)}::bigint[], ${col((r) => r.recordId)}::text[], ${col((r) => r.subscriberId)}::bigint[], ${col((r) => r.cycle)}::text[],
+                    ${col((r) => r.usage)}::text[], ${col((r) => r.scope)}::text[], ${col((r) => r.otherParty)}::text[], ${col((r) => isoMicros(r.startedUs))}::timestamptz[],
+                    ${col((r) => r.quantity)}::bigint[], ${col((r) => r.area)}::text[], ${col((r) => r.line)}::bigint[], ${col((r) => r.itemCode)}::text[],
+                    ${col((r) => r.unit)}::text[], ${col((r) => r.units)}::bigint[], ${col((r) => r.freeUnits)}::bigint[], ${col((r) => r.rateFen)}::bigint[],
+                    ${col((r) => r.chargeFen)}::bigint[], ${col((r) => r.offerCode)}::text[], ${col((r) => r.freeReason)}::text[])
+             AS t (a, rid, s, cy, u, sc, op, st, qn, ar, ln, it, un, uts, fu, rf, cf, oc, fr)`.execute(q);
+  },
+
+  /** The allowance used and the charges of rated records added to the pools' and items' totals (as the rating statement does). */
+  async addUsageTotals(q: Q, allowances: AllowanceUse[], charges: ChargeTotal[], now: Date): Promise<void> {
+    if (allowances.length) {
+      await sql`
+        INSERT INTO usage_allowances (account_id, subscriber_id, cycle, usage, scope, used_units)
+        SELECT * FROM unnest(${allowances.map((a) => a.accountId)}::bigint[], ${allowances.map((a) => a.subscriberId)}::bigint[], ${allowances.map((a) => a.cycle)}::text[],
+                             ${allowances.map((a) => a.usage)}::text[], ${allowances.map((a) => a.scope)}::text[], ${allowances.map((a) => a.units)}::bigint[])
+        ON CONFLICT (account_id, subscriber_id, cycle, usage, scope) DO UPDATE SET used_units = usage_allowances.used_units + EXCLUDED.used_units`.execute(q);
+    }
+    if (charges.length) {
+      await sql`
+        INSERT INTO usage_charges (account_id, subscriber_id, cycle, item_code, amount_fen, units, records, updated_at)
+        SELECT a, s, c, i, f, u, n, ${now}::timestamptz
+          FROM unnest(${charges.map((c) => c.accountId)}::bigint[], ${charges.map((c) => c.subscriberId)}::bigint[], ${charges.map((c) => c.cycle)}::text[],
+                      ${charges.map((c) => c.itemCode)}::text[], ${charges.map((c) => c.amountFen)}::bigint[], ${charges.map((c) => c.units)}::bigint[],
+                      ${charges.map((c) => c.records)}::bigint[]) AS t (a, s, c, i, f, u, n)
+        ON CONFLICT (account_id, subscriber_id, cycle, item_code) DO UPDATE
+          SET amount_fen = usage_charges.amount_fen + EXCLUDED.amount_fen, units = usage_charges.units + EXCLUDED.units,
+              records = usage_charges.records + EXCLUDED.records, updated_at = EXCLUDED.updated_at`.execute(q);
+    }
   },
 
   /** The file rating statement's plan with its timings (it runs: use inside a transaction to roll back). */

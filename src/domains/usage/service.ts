@@ -7,7 +7,8 @@
 // `SELECT pg_advisory_xact_lock_shared(RATING_LOCK)`).
 import { type Actor, can, systemActor } from '../../platform/audit.ts';
 import { type Clock, compareCycles, cycleOf } from '../../platform/clock.ts';
-import type { Database, Db, Q, Tx } from '../../platform/db.ts';
+import type pg from 'pg';
+import { type Database, type Db, type Q, type Tx, withConnection } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
@@ -17,13 +18,29 @@ import { accountRepo } from '../accounts/repo.ts';
 import { moneyRepo } from '../accounts/money-repo.ts';
 import { maskPhone } from '../customers/rules.ts';
 import { type FileImportOptions, type ImportResult, matchChunk, type Rejection, UsageFileImport } from './import.ts';
-import { usageRepo } from './repo.ts';
+import { type RatedChunk, usageRepo } from './repo.ts';
+import { rateRecords } from './rating.ts';
 import { type ParsedCdr, parseCdr, REJECT_REASONS, type RawCdr } from './rules.ts';
 
 export const RATE_JOB = 'usage-rate';
 /** Records per rating statement (a chunk holds whole accounts, so their allowance order is kept). */
 export const RATE_CHUNK_RECORDS = 50_000;
 export const MAX_BATCH_RECORDS = 10_000;
+
+/**
+ * R-BIL-1..3: the pending records of the accounts lo..hi rated in TypeScript (rating.ts) and stored
+ * in cdrs (COPY on `client`, the transaction's connection, when given), their allowance and charge
+ * totals added set-based. A chunk whose values do not fit safe integers is rated by the SQL statement
+ * (usageRepo.rateFileChunk) instead. Run under the rating lock.
+ */
+export async function rateStagedChunk(q: Q, client: pg.ClientBase | undefined, fileId: number, lo: number, hi: number, now: Date): Promise<RatedChunk> {
+  const { matched, records } = await usageRepo.fileChunkRecords(q, fileId, lo, hi);
+  const rated = rateRecords(records, await usageRepo.ratingReference(q, records));
+  if (!rated) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
+  await usageRepo.storeRated(q, client, fileId, rated.rated, now);
+  await usageRepo.addUsageTotals(q, rated.allowances, rated.charges, now);
+  return { matched, accepted: rated.rated.length, subscriberIds: [...new Set(rated.rated.map((r) => r.subscriberId))].sort((a, b) => a - b) };
+}
 
 export interface BatchResult {
   fileId: number;
@@ -99,7 +116,7 @@ export class UsageService {
         await usageRepo.lockRating(tx, false);
         await usageRepo.rateSettings(tx);
         const ids = m.pending.map((r) => r.accountId);
-        l = await usageRepo.rateFileChunk(tx, fileId, Math.min(...ids), Math.max(...ids), now);
+        l = await rateStagedChunk(tx, undefined, fileId, Math.min(...ids), Math.max(...ids), now);
         charged = await this.chargeVirtual(tx, l.subscriberIds);
       }
       for (const x of m.refused) rejections.push({ index: x.line, recordId: x.recordId, code: x.code, reason: REJECT_REASONS[x.code] });
@@ -156,38 +173,40 @@ export class UsageService {
       await listening;
       if (failed) throw failed.err;
     };
-    for (let i = 0; i < ids.length; ) {
-      const lo = ids[i] as number;
-      let size = 0;
-      let hi = lo;
-      while (i < ids.length && size < Math.max(1, chunkRecords)) {
-        hi = ids[i] as number;
-        size += accounts.get(hi) ?? 0;
-        i++;
-      }
-      const { c, charged } = await this.db.transaction().execute(async (tx) => {
-        await usageRepo.lockRating(tx, false);
-        await usageRepo.rateSettings(tx);
-        const c = await usageRepo.rateFileChunk(tx, fileId, lo, hi, this.deps.clock.now());
-        await tx
-          .updateTable('usage_files')
-          .set((eb) => ({ accepted: eb('accepted', '+', c.accepted), duplicate: eb('duplicate', '+', c.matched - c.accepted) }))
-          .where('file_id', '=', fileId)
-          .execute();
-        return { c, charged: await this.chargeVirtual(tx, c.subscriberIds) };
-      });
-      totals.matched += c.matched;
-      totals.accepted += c.accepted;
-      await listened();
-      if (charged.length) {
-        listening = (async () => {
-          for (const fn of this.chargedListeners) await fn(charged);
-        })().catch((err: unknown) => {
-          failed = { err };
+    await withConnection(this.deps.database, async (db, client) => {
+      for (let i = 0; i < ids.length; ) {
+        const lo = ids[i] as number;
+        let size = 0;
+        let hi = lo;
+        while (i < ids.length && size < Math.max(1, chunkRecords)) {
+          hi = ids[i] as number;
+          size += accounts.get(hi) ?? 0;
+          i++;
+        }
+        const { c, charged } = await db.transaction().execute(async (tx) => {
+          await usageRepo.lockRating(tx, false);
+          await usageRepo.rateSettings(tx);
+          const c = await rateStagedChunk(tx, client, fileId, lo, hi, this.deps.clock.now());
+          await tx
+            .updateTable('usage_files')
+            .set((eb) => ({ accepted: eb('accepted', '+', c.accepted), duplicate: eb('duplicate', '+', c.matched - c.accepted) }))
+            .where('file_id', '=', fileId)
+            .execute();
+          return { c, charged: await this.chargeVirtual(tx, c.subscriberIds) };
         });
-        if (!beside) await listened();
+        totals.matched += c.matched;
+        totals.accepted += c.accepted;
+        await listened();
+        if (charged.length) {
+          listening = (async () => {
+            for (const fn of this.chargedListeners) await fn(charged);
+          })().catch((err: unknown) => {
+            failed = { err };
+          });
+          if (!beside) await listened();
+        }
       }
-    }
+    });
     await listened();
     return totals;
   }

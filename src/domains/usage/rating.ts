@@ -1,0 +1,250 @@
+// R-BIL-1/R-BIL-2 rating of a chunk of records in TypeScript: the same arithmetic as the rating
+// statement in repo.ts (RATED), record by record over the chunk's records in the database's order,
+// with the chunk's tariffs, family numbers, VPMN peers and allowances read beforehand. Pure: no I/O.
+// Times are microseconds since the epoch (exact: timestamptz has microseconds, and they fit a safe
+// integer); integer arithmetic is exact or the chunk is left to the SQL statement (null).
+
+/** A pending record not stored before, in the order the pools use it (see rateRecords). */
+export interface RatingRecord {
+  line: number;
+  accountId: number;
+  subscriberId: number;
+  recordId: string;
+  otherParty: string;
+  startedUs: number;
+  cycle: string;
+  usage: string;
+  scope: string;
+  quantity: number;
+  area: string | null;
+}
+
+/** A tariff of an offer a subscriber has (plan, package or pack), in force startedUs ≤ t < endedUs. */
+export interface OfferTariff {
+  subscriberId: number;
+  startedUs: number;
+  endedUs: number | null;
+  usage: string;
+  /** the tariff's scope: a record's own scope, or 'any' */
+  tscope: string;
+  unit: string;
+  rateFen: number;
+  offerCode: string;
+  /** 1 plan, 2 package, 3 pack: whose price applies first */
+  rank: number;
+  /** the offer's place in the database's order of offer codes (ties of scope and rank) */
+  codeOrder: number;
+  /** included units in base units (an MB is 1024 KB) */
+  included: number;
+}
+
+/** R-BIL-2: a family number of a subscriber (rate 0 = free) in force fromUs ≤ t < toUs. */
+export interface FamilyNumber {
+  subscriberId: number;
+  number: string;
+  fromUs: number;
+  toUs: number | null;
+  rateFen: number;
+}
+
+/** R-BIL-2: another member of a VPMN group the subscriber belongs to (both memberships with their windows). */
+export interface VpmnPeer {
+  subscriberId: number;
+  fromUs: number;
+  toUs: number | null;
+  peerNumber: string;
+  peerShort: string | null;
+  peerFromUs: number;
+  peerToUs: number | null;
+  rateFen: number;
+}
+
+export interface RatingReference {
+  tariffs: OfferTariff[];
+  family: FamilyNumber[];
+  vpmn: VpmnPeer[];
+  /** the standard rates, by `usage|scope` */
+  base: Map<string, { unit: string; rateFen: number }>;
+  /** what each pool used before this chunk (usage_allowances), by allowanceKey */
+  used: Map<string, number>;
+}
+
+export interface RatedRecord extends RatingRecord {
+  itemCode: string;
+  unit: string;
+  units: number;
+  freeUnits: number;
+  rateFen: number;
+  chargeFen: number;
+  offerCode: string | null;
+  freeReason: string | null;
+}
+
+export interface AllowanceUse {
+  accountId: number;
+  subscriberId: number;
+  cycle: string;
+  usage: string;
+  scope: string;
+  units: number;
+}
+
+export interface ChargeTotal {
+  accountId: number;
+  subscriberId: number;
+  cycle: string;
+  itemCode: string;
+  amountFen: number;
+  units: number;
+  records: number;
+}
+
+export interface RatedChunkRows {
+  rated: RatedRecord[];
+  allowances: AllowanceUse[];
+  charges: ChargeTotal[];
+}
+
+export const allowanceKey = (accountId: number, subscriberId: number, cycle: string, usage: string, scope: string) => `${accountId}|${subscriberId}|${cycle}|${usage}|${scope}`;
+
+const inForce = (fromUs: number, toUs: number | null, t: number) => fromUs <= t && (toUs === null || toUs > t);
+/** Integer division of non-negative safe integers, exact. */
+const idiv = (a: number, b: number) => (a - (a % b)) / b;
+
+function itemCode(usage: string, scope: string): string {
+  if (usage === 'sms') return 'SMS';
+  if (usage === 'data') return 'DATA';
+  return scope === 'local' ? 'VOICE_LOCAL' : scope === 'long_distance' ? 'VOICE_LD' : 'VOICE_ROAM';
+}
+
+function unitsOf(unit: string, quantity: number): number {
+  switch (unit) {
+    case 'minute':
+      return idiv(quantity + 59, 60);
+    case 'message':
+      return quantity;
+    case 'kb':
+      return idiv(quantity + 1023, 1024);
+    default:
+      return idiv(quantity + 1_048_575, 1_048_576);
+  }
+}
+
+function groupBy<T>(list: T[], key: (x: T) => number): Map<number, T[]> {
+  const m = new Map<number, T[]>();
+  for (const x of list) {
+    const k = key(x);
+    const l = m.get(k);
+    if (l) l.push(x);
+    else m.set(k, [x]);
+  }
+  return m;
+}
+
+/**
+ * R-BIL-1/R-BIL-2 over records given in the order (account, subscriber, cycle, usage, start time,
+ * record id) — the database's order, so that ties sort as the SQL statement sorts them:
+ * - tariff: of the offers in force at the start, one of the record's own scope before 'any', a
+ *   plan's before a package's before a pack's, then by offer code; the included units of every
+ *   offer with that tariff scope add up;
+ * - family numbers (the lowest rate; 0 = free), then the VPMN group's rate, use no allowance; usage
+ *   no offer prices falls to the standard rate;
+ * - allowance: a pool (account, subscriber, cycle, usage, tariff scope) covers its first `included`
+ *   base units in start-time order, after what it used before (`used`).
+ * Returns null when a value would not be a safe integer or a record has no rate at all: the caller
+ * rates such a chunk with the SQL statement, which has bigints.
+ */
+export function rateRecords(records: RatingRecord[], ref: RatingReference): RatedChunkRows | null {
+  const tariffs = groupBy(ref.tariffs, (t) => t.subscriberId);
+  const family = groupBy(ref.family, (f) => f.subscriberId);
+  const vpmn = groupBy(ref.vpmn, (v) => v.subscriberId);
+  const used = new Map(ref.used);
+  const uses = new Map<string, AllowanceUse>();
+  const charges = new Map<string, ChargeTotal>();
+  const rated: RatedRecord[] = [];
+  for (const c of records) {
+    const t = c.startedUs;
+    let special: 'family' | 'vpmn' | null = null;
+    let specialRate = 0;
+    if (c.usage === 'voice') {
+      let best: number | null = null;
+      for (const f of family.get(c.subscriberId) ?? []) {
+        if (f.number === c.otherParty && inForce(f.fromUs, f.toUs, t) && (best === null || f.rateFen < best)) best = f.rateFen;
+      }
+      if (best !== null) {
+        special = 'family';
+        specialRate = best;
+      } else {
+        for (const v of vpmn.get(c.subscriberId) ?? []) {
+          if ((v.peerNumber === c.otherParty || v.peerShort === c.otherParty) && inForce(v.fromUs, v.toUs, t) && inForce(v.peerFromUs, v.peerToUs, t) && (best === null || v.rateFen < best)) best = v.rateFen;
+        }
+        if (best !== null) {
+          special = 'vpmn';
+          specialRate = best;
+        }
+      }
+    }
+    // the tariff (also for a special record: the SQL statement looks it up all the same, and uses none of it)
+    let tariff: OfferTariff | null = null;
+    const mine = tariffs.get(c.subscriberId) ?? [];
+    for (const x of mine) {
+      if (x.usage !== c.usage || (x.tscope !== c.scope && x.tscope !== 'any') || !inForce(x.startedUs, x.endedUs, t)) continue;
+      if (
+        tariff === null ||
+        Number(x.tscope === 'any') - Number(tariff.tscope === 'any') < 0 ||
+        (x.tscope === tariff.tscope && (x.rank < tariff.rank || (x.rank === tariff.rank && x.codeOrder < tariff.codeOrder)))
+      ) {
+        tariff = x;
+      }
+    }
+    let included = 0;
+    if (tariff) {
+      for (const x of mine) {
+        if (x.usage === c.usage && x.tscope === tariff.tscope && inForce(x.startedUs, x.endedUs, t)) included += x.included;
+      }
+    }
+    const base = ref.base.get(`${c.usage}|${c.scope}`);
+    let unit: string;
+    let rateFen: number;
+    if (special) {
+      unit = 'minute';
+      rateFen = specialRate;
+    } else if (tariff) {
+      unit = tariff.unit;
+      rateFen = tariff.rateFen;
+    } else if (base) {
+      unit = base.unit;
+      rateFen = base.rateFen;
+    } else return null;
+    const pool = special ? null : (tariff?.tscope ?? c.scope);
+    const units = unitsOf(unit, c.quantity);
+    const factor = unit === 'mb' ? 1024 : 1;
+    let freeUnits = 0;
+    if (special === 'family' && rateFen === 0) freeUnits = units;
+    else if (pool !== null) {
+      const key = allowanceKey(c.accountId, c.subscriberId, c.cycle, c.usage, pool);
+      const before = used.get(key) ?? 0;
+      freeUnits = idiv(Math.max(0, Math.min(units * factor, included - before)), factor);
+      const after = before + units * factor;
+      if (!Number.isSafeInteger(after)) return null;
+      used.set(key, after);
+      const u = uses.get(key);
+      if (u) u.units += units * factor;
+      else uses.set(key, { accountId: c.accountId, subscriberId: c.subscriberId, cycle: c.cycle, usage: c.usage, scope: pool, units: units * factor });
+    }
+    const chargeFen = (units - freeUnits) * rateFen;
+    if (!Number.isSafeInteger(chargeFen)) return null;
+    const item = itemCode(c.usage, c.scope);
+    const freeReason = special ?? (freeUnits > 0 ? 'allowance' : null);
+    rated.push({ ...c, itemCode: item, unit, units, freeUnits, rateFen, chargeFen, offerCode: special ? null : (tariff?.offerCode ?? null), freeReason });
+    const ck = `${c.accountId}|${c.subscriberId}|${c.cycle}|${item}`;
+    const ch = charges.get(ck);
+    if (ch) {
+      ch.amountFen += chargeFen;
+      ch.units += units;
+      ch.records++;
+      if (!Number.isSafeInteger(ch.amountFen) || !Number.isSafeInteger(ch.units)) return null;
+    } else charges.set(ck, { accountId: c.accountId, subscriberId: c.subscriberId, cycle: c.cycle, itemCode: item, amountFen: chargeFen, units, records: 1 });
+  }
+  return { rated, allowances: [...uses.values()], charges: [...charges.values()] };
+}
