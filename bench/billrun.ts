@@ -61,7 +61,8 @@ import { addCycles, cycleOf, cycleStart } from '../src/platform/clock.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { CLI, commonSettings, CpuMeter, cpuLine, dbUrl, dropDatabase, fmt, intEnv, log, PgPids, postgresInfo, recreateDatabase, ROOT, round, run, shown } from './lib.ts';
 
-const BENCH_DB = 'openboss_bench_billrun';
+/** BENCH_DB_NAME: another name, so that a database kept with --keep survives another session's bench. */
+const BENCH_DB = process.env.BENCH_DB_NAME ?? 'openboss_bench_billrun';
 const CHILD = fileURLToPath(new URL('./billrun-child.ts', import.meta.url));
 const TARGET_SECONDS = 300;
 const TARGET_E2E_CDRS_PER_SEC = 67_000;

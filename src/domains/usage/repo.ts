@@ -147,7 +147,8 @@ export const usageRepo = {
       cycle: string; usage: string; scope: string; quantity: number; area: string | null; stored: boolean;
     }>`
       SELECT p.line, p.account_id, p.subscriber_id, p.record_id, p.other_party, ${us('p.started_at')} AS started_us, p.cycle, p.usage, p.scope, p.quantity, p.area,
-             EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = p.account_id AND x.record_id = p.record_id) AS stored
+             -- a primary-key probe per record (OFFSET 0: never the hashed subplan, which reads all of cdrs per chunk)
+             EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = p.account_id AND x.record_id = p.record_id OFFSET 0) AS stored
         FROM ${t} p WHERE p.account_id BETWEEN ${lo}::bigint AND ${hi}::bigint
        ORDER BY p.account_id, p.subscriber_id, p.cycle, p.usage, p.started_at, p.record_id, p.line`.execute(q);
     // the first line of a record id in the file is the one (DISTINCT ON … ORDER BY line)
