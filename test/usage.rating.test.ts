@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
+import { creditRepo } from '../src/domains/credit/repo.ts';
 import { baseFactor, freeUnits, itemOf, type Scope, type Unit, unitsOf, type Usage } from '../src/domains/usage/rules.ts';
 import { cycleOf } from '../src/platform/clock.ts';
 import { system, testEnv, type TestEnv } from './helpers.ts';
@@ -226,6 +227,32 @@ test('R-BIL-8 a virtual account is charged as usage arrives: usage bill lines wr
   await env.ctx.money.pay(system, s.accountId, { amountFen: 50, bookType: 'cash', channel: 'hall', idempotencyKey: `u2-${s.accountId}` });
   const after = await db().selectFrom('bill_lines').select(['amount_fen', 'paid_fen']).where('account_id', '=', s.accountId).execute();
   expect(after.every((l) => l.paid_fen === l.amount_fen)).toBe(true);
+  await conserved();
+});
+
+test('R-BIL-8 credit control after a charge: evaluated where it can act (below the threshold: reminded; unpaid: stopped); an account left out is one its evaluation changes nothing for', async () => {
+  const rich = await subscriberOn(env.ctx, 'T-PLAN', 'virtual');
+  const low = await subscriberOn(env.ctx, 'T-PLAN', 'virtual');
+  const broke = await subscriberOn(env.ctx, 'T-PLAN', 'virtual');
+  const payer = await subscriberOn(env.ctx, 'T-PLAN', 'virtual'); // pays another account's subscriber by relation: always followed
+  await env.ctx.money.pay(system, rich.accountId, { amountFen: 5000, bookType: 'cash', channel: 'hall', idempotencyKey: `cc-${rich.accountId}` });
+  await env.ctx.money.pay(system, low.accountId, { amountFen: 1500, bookType: 'cash', channel: 'hall', idempotencyKey: `cc-${low.accountId}` });
+  await env.ctx.money.pay(system, payer.accountId, { amountFen: 5000, bookType: 'cash', channel: 'hall', idempotencyKey: `cc-${payer.accountId}` });
+  await db().insertInto('payment_relations').values({ payer_account_id: payer.accountId, subscriber_id: rich.subscriberId, priority: 1, created_at: env.clock.now() }).execute();
+  // 600 fen each: rich keeps 4400, low 900 (< the 1000 threshold), broke owes 600
+  await importing([rich, low, broke, payer].map((s) => cdr(s.number, '2026-12-12 10:00:00', 'voice', 'long_distance', 20 * 60)));
+  const state = async (subscriberId: number) => (await db().selectFrom('credit_states').select('state').where('subscriber_id', '=', subscriberId).executeTakeFirst())?.state;
+  expect(await state(low.subscriberId)).toBe('reminded');
+  expect(await state(broke.subscriberId)).toBe('stopped_one_way');
+  expect(await state(rich.subscriberId)).toBeUndefined();
+  const ids = [rich, low, broke, payer].map((s) => s.accountId);
+  const judged = await creditRepo.accountsToJudgeAfterCharge(db(), ids, env.clock.now(), 1000);
+  expect(judged).toEqual([low.accountId, broke.accountId, payer.accountId].sort((a, b) => a - b));
+  // the account left out: evaluating it anyway does and writes nothing
+  const before = await db().selectFrom('credit_states').selectAll().orderBy('subscriber_id').execute();
+  const o = await env.ctx.credit.evaluateAccount(rich.accountId);
+  expect([o.reminded, o.stopped, o.resumed, o.exempted, o.linkedStopped, o.linkedPending, o.commands]).toEqual([[], [], [], [], [], [], []]);
+  expect(await db().selectFrom('credit_states').selectAll().orderBy('subscriber_id').execute()).toEqual(before);
   await conserved();
 });
 

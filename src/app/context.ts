@@ -117,7 +117,7 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
   usage.registerJobs(jobs);
   // R-CC-1 unbilled usage in the real-time balance; R-BIL-8 virtual accounts judged as soon as they are charged
   credit.useUsage(usage);
-  usage.onCharged((accountIds) => credit.evaluateAccounts(accountIds).then(() => undefined));
+  usage.onCharged((accountIds) => credit.evaluateCharged(accountIds).then(() => undefined));
   const billing = new BillRunService({ db, clock, money, reference });
   billing.usage = usage;
   // R-BIL-5 → credit control: after publishing, the accounts where something can happen now; charged advance rent at once

@@ -59,6 +59,37 @@ export const creditRepo = {
     return r.rows.map((x) => Number(x.account_id));
   },
 
+  /**
+   * R-BIL-8: of these accounts just charged for usage, those whose evaluation can do something now.
+   * Left out is a virtual account where it can do nothing: no open bill line of it nor any open line
+   * of its subscribers (so nothing is overdue, R-CC-4), no subscriber stopped or in a credit state
+   * other than ok (nothing to resume or reset), no subscriber it pays for by relation (no other
+   * account to follow), and usable books plus its credit limit at or above the reminder threshold
+   * (R-CC-1: with no open lines and no unbilled usage — a virtual account's usage is billed as rated —
+   * that is its real-time balance). One statement for a rating chunk's charged accounts.
+   */
+  async accountsToJudgeAfterCharge(q: Q, accountIds: readonly number[], now: Date, thresholdFen: number): Promise<number[]> {
+    if (accountIds.length === 0) return [];
+    const r = await sql<{ account_id: number }>`
+      SELECT a.account_id FROM accounts a
+       WHERE a.account_id = ANY(${[...accountIds]}::bigint[])
+         AND NOT (
+           a.billing_type = 'virtual'
+           AND NOT EXISTS (SELECT 1 FROM payment_relations r WHERE r.payer_account_id = a.account_id AND r.revoked_at IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM bill_lines l WHERE l.account_id = a.account_id AND l.paid_fen < l.amount_fen)
+           AND NOT EXISTS (
+             SELECT 1 FROM subscribers s
+              WHERE s.default_account_id = a.account_id
+                AND (s.stop_reasons <> '{}'
+                     OR EXISTS (SELECT 1 FROM credit_states cs WHERE cs.subscriber_id = s.subscriber_id AND cs.state <> 'ok')
+                     OR EXISTS (SELECT 1 FROM bill_lines l WHERE l.subscriber_id = s.subscriber_id AND l.paid_fen < l.amount_fen)))
+           AND (SELECT coalesce(sum(k.balance_fen), 0) FROM books k
+                 WHERE k.account_id = a.account_id AND k.balance_fen > 0 AND k.start_at <= ${now} AND (k.expiry_at IS NULL OR k.expiry_at > ${now}))
+               + a.credit_limit_fen >= ${thresholdFen})
+       ORDER BY a.account_id`.execute(q);
+    return r.rows.map((x) => Number(x.account_id));
+  },
+
   async hasArrearsStops(q: Q, accountId: number): Promise<boolean> {
     const r = await sql<{ found: boolean }>`
       SELECT EXISTS (

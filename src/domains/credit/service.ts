@@ -157,6 +157,16 @@ export class CreditService {
    * payments after they commit, R-CC-2). Each account in its own transaction.
    */
   /**
+   * R-BIL-8: after usage charged these (virtual) accounts: only those where evaluating can do
+   * something now are evaluated (creditRepo.accountsToJudgeAfterCharge), each as evaluateAccount does;
+   * one statement for the rest instead of a transaction per account.
+   */
+  async evaluateCharged(accountIds: readonly number[]): Promise<CreditOutcome[]> {
+    const params = await this.params(this.deps.db);
+    return this.evaluateAccounts(await creditRepo.accountsToJudgeAfterCharge(this.deps.db, accountIds, this.deps.clock.now(), params.thresholdFen));
+  }
+
+  /**
    * After a bill run publishes a chunk: a fresh monthly bill is not arrears before its due date
    * (R-CC-4), so only accounts where something can happen now are judged here — one statement for
    * the chunk instead of a transaction per account; low-balance reminders come with the scheduled job.
