@@ -18,7 +18,7 @@ import { accountRepo } from '../accounts/repo.ts';
 import { moneyRepo } from '../accounts/money-repo.ts';
 import { maskPhone } from '../customers/rules.ts';
 import { type FileImportOptions, type ImportResult, matchChunk, type Rejection, UsageFileImport } from './import.ts';
-import { type RatedChunk, usageRepo } from './repo.ts';
+import { RATING_LOCK, type RatedChunk, usageRepo } from './repo.ts';
 import { rateRecords } from './rating.ts';
 import { type ParsedCdr, parseCdr, REJECT_REASONS, type RawCdr } from './rules.ts';
 
@@ -26,6 +26,8 @@ export const RATE_JOB = 'usage-rate';
 /** Records per rating statement (a chunk holds whole accounts, so their allowance order is kept). */
 export const RATE_CHUNK_RECORDS = 50_000;
 export const MAX_BATCH_RECORDS = 10_000;
+/** Chunks of a file rated at once on PostgreSQL (each on its own connection; the machine has 2 cores). */
+export const RATE_WORKERS = 2;
 
 /**
  * R-BIL-1..3: the pending records of the accounts lo..hi rated in TypeScript (rating.ts) and stored
@@ -156,58 +158,80 @@ export class UsageService {
 
   /**
    * R-BIL-1..3: a staged file (usage_pending_<fileId>) rated into cdrs, whole accounts per chunk in
-   * account order; each chunk in its own transaction under the rating lock, its virtual accounts
-   * charged in it (R-BIL-8) and the file's counters raised; the onCharged listeners of one chunk run
-   * after its commit (on PostgreSQL beside the next chunk's rating). Returns the records matched and stored.
+   * account order; each chunk in its own transaction, its virtual accounts charged in it (R-BIL-8)
+   * and the file's counters raised. On PostgreSQL the rating lock is held for the whole file on a
+   * connection of its own (the bill run waits for the file, not a chunk) and RATE_WORKERS chunks of
+   * disjoint accounts are rated at once, each worker on its own connection; the onCharged listeners
+   * (credit control) run after each chunk's commit, one chunk after another, beside the rating. On
+   * PGlite (one connection, whose transactions must not overlap) chunks are rated one at a time, each
+   * under the lock, and the listeners awaited. Returns the records matched and stored.
    */
   private async rateFile(fileId: number, accounts: Map<number, number>, chunkRecords = RATE_CHUNK_RECORDS): Promise<{ matched: number; accepted: number }> {
     const ids = [...accounts.keys()].sort((a, b) => a - b);
+    const chunks: [number, number][] = [];
+    for (let i = 0; i < ids.length; ) {
+      const lo = ids[i] as number;
+      let size = 0;
+      let hi = lo;
+      while (i < ids.length && size < Math.max(1, chunkRecords)) {
+        hi = ids[i] as number;
+        size += accounts.get(hi) ?? 0;
+        i++;
+      }
+      chunks.push([lo, hi]);
+    }
     const totals = { matched: 0, accepted: 0 };
-    // on PostgreSQL the listeners (credit control) of a chunk's charged accounts run while the next
-    // chunk is rated: the chunks' accounts are disjoint, and at most one chunk's listeners are in
-    // flight. PGlite has one connection, whose transactions must not overlap: there they are awaited.
-    const beside = this.deps.database.kind === 'pg';
+    const pg = this.deps.database.kind === 'pg';
     let listening: Promise<void> = Promise.resolve();
     let failed: { err: unknown } | undefined;
-    const listened = async () => {
-      await listening;
-      if (failed) throw failed.err;
-    };
-    await withConnection(this.deps.database, async (db, client) => {
-      for (let i = 0; i < ids.length; ) {
-        const lo = ids[i] as number;
-        let size = 0;
-        let hi = lo;
-        while (i < ids.length && size < Math.max(1, chunkRecords)) {
-          hi = ids[i] as number;
-          size += accounts.get(hi) ?? 0;
-          i++;
-        }
-        const { c, charged } = await db.transaction().execute(async (tx) => {
-          await usageRepo.lockRating(tx, false);
-          await usageRepo.rateSettings(tx);
-          const c = await rateStagedChunk(tx, client, fileId, lo, hi, this.deps.clock.now());
-          await tx
-            .updateTable('usage_files')
-            .set((eb) => ({ accepted: eb('accepted', '+', c.accepted), duplicate: eb('duplicate', '+', c.matched - c.accepted) }))
-            .where('file_id', '=', fileId)
-            .execute();
-          return { c, charged: await this.chargeVirtual(tx, c.subscriberIds) };
+    const tell = async (charged: number[]) => {
+      if (charged.length === 0) return;
+      const run = async () => {
+        for (const fn of this.chargedListeners) await fn(charged);
+      };
+      if (!pg) return run();
+      listening = listening
+        .then(() => (failed ? undefined : run()))
+        .catch((err: unknown) => {
+          failed ??= { err };
         });
-        totals.matched += c.matched;
-        totals.accepted += c.accepted;
-        await listened();
-        if (charged.length) {
-          listening = (async () => {
-            for (const fn of this.chargedListeners) await fn(charged);
-          })().catch((err: unknown) => {
-            failed = { err };
-          });
-          if (!beside) await listened();
-        }
-      }
+    };
+    const rateChunk = async (db: Db, client: pg.PoolClient | undefined, [lo, hi]: [number, number], locked: boolean) => {
+      const { c, charged } = await db.transaction().execute(async (tx) => {
+        if (!locked) await usageRepo.lockRating(tx, false);
+        await usageRepo.rateSettings(tx);
+        const c = await rateStagedChunk(tx, client, fileId, lo, hi, this.deps.clock.now());
+        const charged = await this.chargeVirtual(tx, c.subscriberIds);
+        // last: a concurrent chunk waits for this row only until this one commits
+        await tx
+          .updateTable('usage_files')
+          .set((eb) => ({ accepted: eb('accepted', '+', c.accepted), duplicate: eb('duplicate', '+', c.matched - c.accepted) }))
+          .where('file_id', '=', fileId)
+          .execute();
+        return { c, charged };
+      });
+      totals.matched += c.matched;
+      totals.accepted += c.accepted;
+      await tell(charged);
+    };
+    if (!pg) {
+      for (const chunk of chunks) await rateChunk(this.db, undefined, chunk, false);
+      return totals;
+    }
+    await withConnection(this.deps.database, async (_, lockClient) => {
+      await lockClient?.query('SELECT pg_advisory_lock($1::bigint)', [RATING_LOCK]);
+      let next = 0;
+      const worker = () =>
+        withConnection(this.deps.database, async (db, client) => {
+          while (next < chunks.length && !failed) await rateChunk(db, client, chunks[next++] as [number, number], true);
+        }).catch((err: unknown) => {
+          failed ??= { err };
+        });
+      await Promise.all(Array.from({ length: Math.min(RATE_WORKERS, chunks.length) }, worker));
+      await lockClient?.query('SELECT pg_advisory_unlock($1::bigint)', [RATING_LOCK]);
     });
-    await listened();
+    await listening;
+    if (failed) throw failed.err;
     return totals;
   }
 
