@@ -107,6 +107,6 @@ try {
 out.maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
 out.spent = [...spent.entries()]
   .sort((a, b) => b[1].ms - a[1].ms)
-  .slice(0, 12)
+  .slice(0, Number(process.env.BENCH_SPENT_TOP ?? 12))
   .map(([k, v]) => ({ fn: k, seconds: Math.round(v.ms) / 1000, calls: v.calls }));
 console.log(`BENCH_RESULT ${JSON.stringify(out)}`);

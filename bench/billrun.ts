@@ -307,7 +307,7 @@ const runChild = (args: string[], env: NodeJS.ProcessEnv, label: string) => star
 /** The child's top functions by time (bench/billrun-child.ts wraps the repositories and a few service steps). */
 function spentLines(label: string, r: ChildRun): string[] {
   const spent = (r.result.spent ?? []) as { fn: string; seconds: number; calls: number }[];
-  return spent.filter((x) => x.seconds >= 0.05).slice(0, 8).map((x) => `    ${label.padEnd(9)} ${x.fn.padEnd(40)} ${x.seconds.toFixed(2).padStart(8)} s  ${fmt(x.calls).padStart(9)} calls`);
+  return spent.filter((x) => x.seconds >= 0.05).slice(0, Number(process.env.BENCH_SPENT_TOP ?? 8)).map((x) => `    ${label.padEnd(9)} ${x.fn.padEnd(40)} ${x.seconds.toFixed(2).padStart(8)} s  ${fmt(x.calls).padStart(9)} calls`);
 }
 
 function stopChildrenOnSignal(): void {

@@ -3,7 +3,7 @@
 // One account is evaluated in one transaction under its row lock (the lock payments take), so a
 // payment and a stop never cross; network commands go out right after the commit (R-INT-2), SMS as
 // `notification.sms` outbox events in the transaction (R-CC-3, R-INT-3).
-import { type Selectable, sql } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import { type Actor, systemActor } from '../../platform/audit.ts';
 import { type Clock, cycleOf } from '../../platform/clock.ts';
@@ -201,8 +201,6 @@ export class CreditService {
     // subscribers this account pays by relation are judged with their own account's money
     const others = new Set<number>();
     await this.deps.db.transaction().execute(async (tx) => {
-      // one account's few rows: parallel workers only add their start-up (≈ 10 ms per query when stale statistics overestimate)
-      await sql`SELECT set_config('max_parallel_workers_per_gather', '0', true)`.execute(tx);
       const acc = await creditRepo.lockAccount(tx, accountId);
       if (!acc || acc.status !== 'active') return;
       const w: Work = { outcome, actor, now, params: await this.params(tx) };

@@ -333,21 +333,35 @@ export const usageRepo = {
     return r.rows.map((x) => ({ accountId: Number(x.account_id), subscriberId: Number(x.subscriber_id), cycle: x.cycle, itemCode: x.item_code, deltaFen: Number(x.delta) }));
   },
 
-  /** Bill lines of source 'usage' for one account's bill; the charges they carry are billed. */
-  async postUsageLines(q: Q, accountId: number, billId: number, cycle: string, lines: { subscriberId: number; itemCode: string; deltaFen: Fen }[], now: Date) {
-    const r = await sql<{ line_id: number; subscriber_id: number; item_code: string; amount_fen: number }>`
+  /** R-BIL-8: the bill of each (account, cycle), created when missing (as moneyRepo.ensureBill, for many at once). */
+  async ensureBills(q: Q, pairs: { accountId: number; cycle: string }[], now: Date): Promise<Map<string, number>> {
+    if (pairs.length === 0) return new Map();
+    const r = await sql<{ account_id: number; cycle: string; bill_id: number }>`
+      INSERT INTO bills (account_id, cycle, created_at)
+      SELECT a, c, ${now}::timestamptz FROM unnest(${pairs.map((p) => p.accountId)}::bigint[], ${pairs.map((p) => p.cycle)}::text[]) AS t (a, c)
+      ON CONFLICT (account_id, cycle) DO UPDATE SET cycle = EXCLUDED.cycle
+      RETURNING account_id, cycle, bill_id`.execute(q);
+    return new Map(r.rows.map((x) => [`${x.account_id}|${x.cycle}`, Number(x.bill_id)]));
+  },
+
+  /** Bill lines of source 'usage' on the accounts' bills (in the given order); the charges they carry are billed. */
+  async postUsageLines(q: Q, lines: { accountId: number; billId: number; cycle: string; subscriberId: number; itemCode: string; deltaFen: Fen }[], now: Date) {
+    if (lines.length === 0) return [];
+    const arrays = sql`unnest(${lines.map((l) => l.accountId)}::bigint[], ${lines.map((l) => l.billId)}::bigint[], ${lines.map((l) => l.cycle)}::text[],
+                              ${lines.map((l) => l.subscriberId)}::bigint[], ${lines.map((l) => l.itemCode)}::text[], ${lines.map((l) => l.deltaFen)}::bigint[])
+                       WITH ORDINALITY AS t (acc, bill, cyc, s, i, a, n)`;
+    const r = await sql<{ account_id: number; line_id: number; subscriber_id: number; item_code: string; amount_fen: number }>`
       WITH l AS (
         INSERT INTO bill_lines (account_id, bill_id, cycle, subscriber_id, item_code, amount_fen, source, created_at)
-        SELECT ${accountId}::bigint, ${billId}::bigint, ${cycle}::text, s, i, a, 'usage', ${now}::timestamptz
-          FROM unnest(${lines.map((l) => l.subscriberId)}::bigint[], ${lines.map((l) => l.itemCode)}::text[], ${lines.map((l) => l.deltaFen)}::bigint[]) AS t(s, i, a)
-        RETURNING line_id, subscriber_id, item_code, amount_fen
+        SELECT acc, bill, cyc, s, i, a, 'usage', ${now}::timestamptz FROM ${arrays} ORDER BY n
+        RETURNING account_id, line_id, subscriber_id, item_code, amount_fen
       ), b AS (
         UPDATE usage_charges uc SET billed_fen = uc.billed_fen + t.a, billed_at = ${now}::timestamptz
-          FROM unnest(${lines.map((l) => l.subscriberId)}::bigint[], ${lines.map((l) => l.itemCode)}::text[], ${lines.map((l) => l.deltaFen)}::bigint[]) AS t(s, i, a)
-         WHERE uc.account_id = ${accountId} AND uc.cycle = ${cycle} AND uc.subscriber_id = t.s AND uc.item_code = t.i
+          FROM ${arrays}
+         WHERE uc.account_id = t.acc AND uc.cycle = t.cyc AND uc.subscriber_id = t.s AND uc.item_code = t.i
       )
-      SELECT * FROM l ORDER BY line_id`.execute(q);
-    return r.rows.map((x) => ({ lineId: Number(x.line_id), subscriberId: Number(x.subscriber_id), itemCode: x.item_code, amountFen: Number(x.amount_fen) }));
+      SELECT * FROM l ORDER BY account_id, line_id`.execute(q);
+    return r.rows.map((x) => ({ accountId: Number(x.account_id), lineId: Number(x.line_id), subscriberId: Number(x.subscriber_id), itemCode: x.item_code, amountFen: Number(x.amount_fen) }));
   },
 
   async unbilledFen(q: Q, accountId: number, cycle: string): Promise<Fen> {

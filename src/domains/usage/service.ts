@@ -15,7 +15,8 @@ import type { Fen } from '../../platform/money.ts';
 import { recordChange } from '../../platform/outbox.ts';
 import type { MoneyService } from '../accounts/money.ts';
 import { accountRepo } from '../accounts/repo.ts';
-import { moneyRepo } from '../accounts/money-repo.ts';
+import { type Allocation, writeOff } from '../accounts/writeoff.ts';
+import { billingRepo } from '../billing/repo.ts';
 import { maskPhone } from '../customers/rules.ts';
 import { type FileImportOptions, type ImportResult, matchChunk, type Rejection, UsageFileImport } from './import.ts';
 import { RATING_LOCK, type RatedChunk, usageRepo } from './repo.ts';
@@ -28,6 +29,8 @@ export const RATE_CHUNK_RECORDS = 50_000;
 export const MAX_BATCH_RECORDS = 10_000;
 /** Chunks of a file rated at once on PostgreSQL (each on its own connection; the machine has 2 cores). */
 export const RATE_WORKERS = 2;
+/** Chunks whose charged accounts' listeners (credit control, a transaction per account) run at once on PostgreSQL. */
+export const LISTEN_LANES = 2;
 
 /**
  * R-BIL-1..3: the pending records of the accounts lo..hi rated in TypeScript (rating.ts) and stored
@@ -162,7 +165,7 @@ export class UsageService {
    * and the file's counters raised. On PostgreSQL the rating lock is held for the whole file on a
    * connection of its own (the bill run waits for the file, not a chunk) and RATE_WORKERS chunks of
    * disjoint accounts are rated at once, each worker on its own connection; the onCharged listeners
-   * (credit control) run after each chunk's commit, one chunk after another, beside the rating. On
+   * (credit control) run after each chunk's commit beside the rating, LISTEN_LANES chunks at once. On
    * PGlite (one connection, whose transactions must not overlap) chunks are rated one at a time, each
    * under the lock, and the listeners awaited. Returns the records matched and stored.
    */
@@ -182,7 +185,9 @@ export class UsageService {
     }
     const totals = { matched: 0, accepted: 0 };
     const pg = this.deps.database.kind === 'pg';
-    let listening: Promise<void> = Promise.resolve();
+    // the listeners of the chunks' charged accounts (disjoint sets) in LISTEN_LANES lanes, a chunk at a time in each
+    const lanes: Promise<void>[] = Array.from({ length: LISTEN_LANES }, () => Promise.resolve());
+    let told = 0;
     let failed: { err: unknown } | undefined;
     const tell = async (charged: number[]) => {
       if (charged.length === 0) return;
@@ -190,7 +195,8 @@ export class UsageService {
         for (const fn of this.chargedListeners) await fn(charged);
       };
       if (!pg) return run();
-      listening = listening
+      const lane = told++ % LISTEN_LANES;
+      lanes[lane] = (lanes[lane] as Promise<void>)
         .then(() => (failed ? undefined : run()))
         .catch((err: unknown) => {
           failed ??= { err };
@@ -230,7 +236,7 @@ export class UsageService {
       await Promise.all(Array.from({ length: Math.min(RATE_WORKERS, chunks.length) }, worker));
       await lockClient?.query('SELECT pg_advisory_unlock($1::bigint)', [RATING_LOCK]);
     });
-    await listening;
+    await Promise.all(lanes);
     if (failed) throw failed.err;
     return totals;
   }
@@ -263,7 +269,9 @@ export class UsageService {
 
   /**
    * R-BIL-8: a virtual account's new charges become bill lines (source 'usage') of its bill for the
-   * usage's cycle at once and are written off from its books in the same transaction.
+   * usage's cycle at once and are written off from its books in the same transaction — for all the
+   * chunk's virtual accounts at once: their bills, lines and write-offs in a statement each (the write-off
+   * is MoneyService.settle's, as the bill run's publish does it for many accounts), an audit record each.
    */
   private async chargeVirtual(tx: Tx, subscriberIds: number[]): Promise<number[]> {
     const deltas = (await usageRepo.virtualDeltas(tx, subscriberIds)).filter((d) => d.deltaFen > 0);
@@ -271,17 +279,41 @@ export class UsageService {
     const accountIds = [...new Set(deltas.map((d) => d.accountId))].sort((a, b) => a - b);
     await accountRepo.lockAccounts(tx, accountIds);
     const now = this.deps.clock.now();
-    const actor = systemActor(RATE_JOB);
-    for (const accountId of accountIds) {
-      const mine = deltas.filter((d) => d.accountId === accountId);
-      const lines = [];
-      let billId = 0;
-      for (const cycle of [...new Set(mine.map((d) => d.cycle))].sort(compareCycles)) {
-        billId = await moneyRepo.ensureBill(tx, accountId, cycle, now);
-        lines.push(...(await usageRepo.postUsageLines(tx, accountId, billId, cycle, mine.filter((d) => d.cycle === cycle), now)));
+    const pairs = [...new Map(deltas.map((d) => [`${d.accountId}|${d.cycle}`, { accountId: d.accountId, cycle: d.cycle }])).values()];
+    const bills = await usageRepo.ensureBills(tx, pairs, now);
+    const billOf = (accountId: number, cycle: string) => bills.get(`${accountId}|${cycle}`) as number;
+    // per account, its cycles in order (deltas come by account, cycle, subscriber, item)
+    const byAccount = new Map<number, typeof deltas>();
+    for (const d of deltas) byAccount.set(d.accountId, [...(byAccount.get(d.accountId) ?? []), d]);
+    const ordered = accountIds.flatMap((a) => {
+      const mine = byAccount.get(a) ?? [];
+      return [...new Set(mine.map((d) => d.cycle))].sort(compareCycles).flatMap((c) => mine.filter((d) => d.cycle === c));
+    });
+    const lines = await usageRepo.postUsageLines(tx, ordered.map((d) => ({ ...d, billId: billOf(d.accountId, d.cycle) })), now);
+    // the trigger of each account's write-off: the bill of its latest cycle charged now
+    const trigger = new Map<number, number>();
+    for (const d of ordered) trigger.set(d.accountId, billOf(d.accountId, d.cycle));
+    await billingRepo.expireDueBooks(tx, accountIds, now);
+    const books = await billingRepo.bookStates(tx, accountIds, now);
+    const withBooks = accountIds.filter((a) => books.has(a));
+    const open = await billingRepo.openLines(tx, withBooks);
+    const rows: (Allocation & { accountId: number; triggerKind: 'bill'; triggerId: number })[] = [];
+    const writtenOff = new Map<number, number>();
+    for (const a of withBooks) {
+      const o = open.get(a);
+      if (!o) continue;
+      for (const x of writeOff(books.get(a) ?? [], o, now).allocations) {
+        rows.push({ ...x, accountId: a, triggerKind: 'bill', triggerId: trigger.get(a) as number });
+        writtenOff.set(a, (writtenOff.get(a) ?? 0) + x.amountFen);
       }
-      const allocations = await this.deps.money.settle(tx, accountId, { kind: 'bill', id: billId });
-      const view = { accountId, postedFen: lines.reduce((s, l) => s + l.amountFen, 0), lines, writtenOffFen: allocations.reduce((s, a) => s + a.amountFen, 0) };
+    }
+    await billingRepo.applyWriteOffs(tx, rows, now);
+    const actor = systemActor(RATE_JOB);
+    const posted = new Map<number, { lineId: number; subscriberId: number; itemCode: string; amountFen: number }[]>();
+    for (const { accountId, lineId, subscriberId, itemCode, amountFen } of lines) posted.set(accountId, [...(posted.get(accountId) ?? []), { lineId, subscriberId, itemCode, amountFen }]);
+    for (const accountId of accountIds) {
+      const mine = posted.get(accountId) ?? [];
+      const view = { accountId, postedFen: mine.reduce((s, l) => s + l.amountFen, 0), lines: mine, writtenOffFen: writtenOff.get(accountId) ?? 0 };
       await recordChange(
         tx,
         this.deps.clock,
