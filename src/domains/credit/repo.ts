@@ -117,9 +117,10 @@ export const creditRepo = {
       SELECT l.subscriber_id, (l.amount_fen - l.paid_fen) AS open_fen,
              (a.billing_type = 'virtual' OR b.due_at IS NULL OR b.due_at <= ${now}) AS overdue
         FROM bill_lines l
-        JOIN bills b ON b.account_id = l.account_id AND b.bill_id = l.bill_id
+        -- each open line's bill by its primary key (as overdueBySubscriber)
+        JOIN LATERAL (SELECT b.due_at FROM bills b WHERE b.account_id = l.account_id AND b.bill_id = l.bill_id AND b.status = 'published' OFFSET 0) b ON true
         JOIN accounts a ON a.account_id = l.account_id
-       WHERE l.account_id = ${accountId} AND l.paid_fen < l.amount_fen AND b.status = 'published'`.execute(q);
+       WHERE l.account_id = ${accountId} AND l.paid_fen < l.amount_fen`.execute(q);
     return r.rows.map((x) => ({ subscriberId: Number(x.subscriber_id), openFen: Number(x.open_fen), overdue: x.overdue }));
   },
 

@@ -367,8 +367,10 @@ export const usageRepo = {
   async unbilledFen(q: Q, accountId: number, cycle: string): Promise<Fen> {
     const r = await sql<{ s: number | null }>`
       SELECT sum(uc.amount_fen - uc.billed_fen)::bigint AS s
-        FROM usage_charges uc JOIN accounts a ON a.account_id = uc.account_id AND a.billing_type <> 'virtual'
-       WHERE uc.account_id = ${accountId} AND uc.cycle = ${cycle} AND uc.billed_fen < uc.amount_fen`.execute(q);
+        FROM usage_charges uc
+       WHERE uc.account_id = ${accountId} AND uc.cycle = ${cycle} AND uc.billed_fen < uc.amount_fen
+         -- checked once before the charges are read (a virtual account's are billed as rated: none read)
+         AND EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = ${accountId} AND a.billing_type <> 'virtual')`.execute(q);
     return Number(r.rows[0]?.s ?? 0);
   },
 
