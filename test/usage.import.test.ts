@@ -4,7 +4,11 @@ import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { sql } from 'kysely';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
+import { releaseAbandonedFiles, USAGE_FILE_LOCK } from '../src/domains/usage/import.ts';
+import { pendingTable, usageRepo } from '../src/domains/usage/repo.ts';
+import { withConnection } from '../src/platform/db.ts';
 import { actorOf, system, testApi, type Api, testEnv, type TestEnv } from './helpers.ts';
 import { cdr, seedTestOffers, subscriberOn, toCsv } from './fixtures/usage/helpers.ts';
 
@@ -200,4 +204,34 @@ test('R-BIL-3 a large file is streamed in chunks (COPY on PostgreSQL) and rated:
   const pending = await db().selectFrom('cdrs').select('record_id').where('rated_at', 'is', null).execute();
   expect(pending).toEqual([]);
   expect((await checkConservation(db())).differing).toEqual([]);
+});
+
+test('R-BIL-3 a file left running by an import that is gone (crash between staging and rating) is marked failed and its pending table dropped when the next import starts; imported again, its records count once', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN');
+  const rows = [cdr(s.number, '2026-11-20 10:00:00', 'voice', 'long_distance', 61), cdr(s.number, '2026-11-20 11:00:00', 'sms', 'local', 1)];
+  const path = file(toCsv(rows));
+  // what a crashed import leaves: its row 'running', its pending table, the first record already rated
+  const { file_id: dead } = await db()
+    .insertInto('usage_files')
+    .values({ kind: 'file', file_name: 'crashed.csv', sha256: 'f'.repeat(64), operator_id: system.operatorId, department_id: system.departmentId, started_at: env.clock.now() })
+    .returning('file_id')
+    .executeTakeFirstOrThrow();
+  await usageRepo.createPending(db(), dead);
+  await env.ctx.usage.importBatch(system, [rows[0]!]);
+  const table = async (id: number) => (await sql<{ t: string | null }>`SELECT to_regclass(${pendingTable(id)})::text AS t`.execute(db())).rows[0]?.t ?? null;
+  expect(await table(dead)).not.toBeNull();
+  if (env.ctx.database.kind === 'pg') {
+    // an import still alive holds its file's lock: left alone
+    await withConnection(env.ctx.database, async (_, client) => {
+      await client?.query('SELECT pg_advisory_lock($1::int, $2::int)', [USAGE_FILE_LOCK, dead]);
+      expect(await releaseAbandonedFiles(env.ctx.database, env.clock.now())).toEqual([]);
+      await client?.query('SELECT pg_advisory_unlock($1::int, $2::int)', [USAGE_FILE_LOCK, dead]);
+    });
+  }
+  const r = await env.ctx.usage.importFile(system, path);
+  expect(r).toMatchObject({ status: 'completed', accepted: 1, duplicate: 1, rated: 1 });
+  expect((await db().selectFrom('usage_files').select('status').where('file_id', '=', dead).executeTakeFirstOrThrow()).status).toBe('failed');
+  expect(await table(dead)).toBeNull();
+  expect(await db().selectFrom('usage_files').select('file_id').where('status', '=', 'running').execute()).toEqual([]);
+  expect((await chargesOf(s.subscriberId)).map((c) => c.records)).toEqual([1, 1]);
 });

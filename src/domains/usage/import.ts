@@ -16,7 +16,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Actor } from '../../platform/audit.ts';
 import type { Text } from '../../platform/checks.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Database, Q } from '../../platform/db.ts';
+import { type Database, type Q, withConnection } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
 import { recordChange } from '../../platform/outbox.ts';
 import { type NumberHolder, PENDING_COLUMNS, type PendingCdr, pendingTable, usageRepo } from './repo.ts';
@@ -154,6 +154,40 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** The class of the advisory lock an importing session holds on its file (two-key form: this, file id). */
+export const USAGE_FILE_LOCK = 7_573_617;
+/** Files this process is importing (PGlite: one process owns the database, so any other 'running' file was abandoned). */
+const importing = new Set<number>();
+
+/**
+ * A file left 'running' by an import that is gone (its process crashed between staging and the end of
+ * the rating) becomes 'failed' and its pending table is dropped; what it had rated stays stored, and
+ * importing the file again stores the rest (record ids count once, R-BIL-3). On PostgreSQL an import
+ * holds a session lock on its file while it runs: a running file whose lock is free has no importer.
+ */
+export async function releaseAbandonedFiles(database: Database, now: Date): Promise<number[]> {
+  const db = database.db;
+  const running = await db.selectFrom('usage_files').select('file_id').where('status', '=', 'running').where('kind', '=', 'file').orderBy('file_id').execute();
+  const released: number[] = [];
+  for (const { file_id: fileId } of running) {
+    if (importing.has(fileId)) continue;
+    await withConnection(database, async (one, client) => {
+      if (client) {
+        const r = await client.query<{ free: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS free', [USAGE_FILE_LOCK, fileId]);
+        if (!r.rows[0]?.free) return;
+      }
+      try {
+        const n = await one.updateTable('usage_files').set({ status: 'failed', finished_at: now }).where('file_id', '=', fileId).where('status', '=', 'running').executeTakeFirst();
+        await usageRepo.dropPending(one, fileId);
+        if (Number(n.numUpdatedRows) > 0) released.push(fileId);
+      } finally {
+        await client?.query('SELECT pg_advisory_unlock($1::int, $2::int)', [USAGE_FILE_LOCK, fileId]);
+      }
+    });
+  }
+  return released;
+}
+
 export class UsageFileImport {
   private readonly deps: { database: Database; clock: Clock; rateFile: RateFile };
   constructor(deps: { database: Database; clock: Clock; rateFile: RateFile }) {
@@ -170,11 +204,39 @@ export class UsageFileImport {
     if (previous && !o.force) {
       return { fileId: null, fileName, sha256: sha, status: 'duplicate_file', duplicateOfFileId: previous.file_id, rowsTotal: 0, accepted: 0, rejected: 0, duplicate: 0, errorsPath: null, errors: [], rated: 0 };
     }
-    const { file_id: fileId } = await db
-      .insertInto('usage_files')
-      .values({ kind: 'file', file_name: fileName, sha256: sha, operator_id: actor.operatorId, department_id: actor.departmentId, started_at: clock.now() })
-      .returning('file_id')
-      .executeTakeFirstOrThrow();
+    await releaseAbandonedFiles(database, clock.now());
+    // the file's row and the lock that says its import is alive (held until it ends, on a connection of its own)
+    const fileLock = database.raw.kind === 'pg' ? await database.raw.pool.connect() : undefined;
+    let fileId: number;
+    try {
+      fileId = await db.transaction().execute(async (tx) => {
+        const row = await tx
+          .insertInto('usage_files')
+          .values({ kind: 'file', file_name: fileName, sha256: sha, operator_id: actor.operatorId, department_id: actor.departmentId, started_at: clock.now() })
+          .returning('file_id')
+          .executeTakeFirstOrThrow();
+        // before the row commits, so no one sees it running without its lock
+        await fileLock?.query('SELECT pg_advisory_lock($1::int, $2::int)', [USAGE_FILE_LOCK, row.file_id]);
+        return row.file_id;
+      });
+    } catch (err) {
+      fileLock?.release(true);
+      throw err;
+    }
+    importing.add(fileId);
+    try {
+      return await this.imported(actor, path, o, { fileId, fileName, sha });
+    } finally {
+      importing.delete(fileId);
+      // closing the session ends its lock whatever happened
+      fileLock?.release(true);
+    }
+  }
+
+  private async imported(actor: Actor, path: string, o: FileImportOptions, f: { fileId: number; fileName: string; sha: string }): Promise<ImportResult> {
+    const { database, clock } = this.deps;
+    const db = database.db;
+    const { fileId, fileName, sha } = f;
 
     const errorsPath = o.errorsPath ?? `${path}.errors.csv`;
     let errorsOut: WriteStream | undefined;

@@ -89,8 +89,9 @@ export const usageRepo = {
   },
 
   /**
-   * A file's pending table (unlogged: its rows are rated into cdrs before the file completes; a
-   * crash leaves the file 'running' and it is imported again). `temp`: dropped at commit (API batches).
+   * A file's pending table (unlogged: its rows are rated into cdrs before the file completes; after a
+   * crash the next import marks the file failed and drops it, releaseAbandonedFiles, and the file is
+   * imported again). `temp`: dropped at commit (API batches).
    */
   async createPending(q: Q, fileId: number, temp = false): Promise<void> {
     await sql`CREATE ${sql.raw(temp ? 'TEMP' : 'UNLOGGED')} TABLE ${sql.table(pendingTable(fileId))} (
