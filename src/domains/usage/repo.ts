@@ -242,6 +242,11 @@ export const usageRepo = {
       }, stream);
       return;
     }
+    // PGlite: slices of 10,000 rows (its memory grows with the largest statement and never shrinks)
+    if (rows.length > 10_000) {
+      for (let i = 0; i < rows.length; i += 10_000) await this.storeRated(q, undefined, fileId, rows.slice(i, i + 10_000), now);
+      return;
+    }
     const col = <T>(f: (r: RatedRecord) => T) => rows.map(f);
     await sql`
       INSERT INTO cdrs (${sql.raw(CDR_COLUMNS_RATED)})
