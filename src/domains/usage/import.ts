@@ -12,6 +12,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { sql } from 'kysely';
+import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Actor } from '../../platform/audit.ts';
 import type { Text } from '../../platform/checks.ts';
@@ -92,7 +93,7 @@ export interface FileImportOptions {
 }
 
 /** Rates a staged file (its pending table, indexed) whole accounts at a time; `accounts`: pending records per account. */
-export type RateFile = (fileId: number, accounts: Map<number, number>, chunkRecords?: number) => Promise<{ matched: number; accepted: number }>;
+export type RateFile = (fileId: number, accounts: Map<number, number>, chunkRecords?: number, session?: pg.PoolClient) => Promise<{ matched: number; accepted: number }>;
 
 export interface ImportResult {
   fileId: number | null;
@@ -225,7 +226,7 @@ export class UsageFileImport {
     }
     importing.add(fileId);
     try {
-      return await this.imported(actor, path, o, { fileId, fileName, sha });
+      return await this.imported(actor, path, o, { fileId, fileName, sha }, fileLock);
     } finally {
       importing.delete(fileId);
       // closing the session ends its lock whatever happened
@@ -233,7 +234,8 @@ export class UsageFileImport {
     }
   }
 
-  private async imported(actor: Actor, path: string, o: FileImportOptions, f: { fileId: number; fileName: string; sha: string }): Promise<ImportResult> {
+  /** `session`: the connection holding the file's lock (PostgreSQL): the COPYs of the staging and the rating lock use it too. */
+  private async imported(actor: Actor, path: string, o: FileImportOptions, f: { fileId: number; fileName: string; sha: string }, session: pg.PoolClient | undefined): Promise<ImportResult> {
     const { database, clock } = this.deps;
     const db = database.db;
     const { fileId, fileName, sha } = f;
@@ -255,7 +257,7 @@ export class UsageFileImport {
     const accounts = new Map<number, number>();
     const chunkRows = Math.max(1, o.chunkRows ?? USAGE_CHUNK_ROWS);
     await usageRepo.createPending(db, fileId);
-    let copyClient = database.raw.kind === 'pg' ? await database.raw.pool.connect() : undefined;
+    const copyClient = session;
 
     const flush = async (rows: (ParsedCdr & { line: number })[], parseErrors: Rejection[]) => {
       const m = rows.length ? await matchChunk(db, rows) : { pending: [], refused: [] };
@@ -335,17 +337,13 @@ export class UsageFileImport {
       }
       errors.push(...skipped.splice(0));
       if (rows.length || errors.length) await flush(rows, errors);
-      copyClient?.release();
-      copyClient = undefined;
       // the whole file is staged: rate it (R-BIL-1: allowances in start-time order across the file)
       await usageRepo.indexPending(db, fileId);
-      const rated = await this.deps.rateFile(fileId, accounts, o.rateChunkRecords);
+      const rated = await this.deps.rateFile(fileId, accounts, o.rateChunkRecords, session);
       totals.accepted = rated.accepted;
       totals.duplicate = rated.matched - rated.accepted;
       o.onProgress?.({ bytes: totals.bytes, rows: totals.rows, accepted: totals.accepted, rejected: totals.rejected, duplicate: totals.duplicate });
     } catch (err) {
-      copyClient?.release();
-      copyClient = undefined;
       await db.updateTable('usage_files').set({ status: 'failed', finished_at: clock.now() }).where('file_id', '=', fileId).execute();
       await usageRepo.dropPending(db, fileId);
       throw err instanceof DomainError ? err : new DomainError('USAGE_FILE_UNREADABLE', `话单文件读取失败：${(err as Error).message}`, `The CDR file could not be read: ${(err as Error).message}`, 422);

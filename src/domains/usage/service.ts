@@ -84,7 +84,7 @@ export class UsageService {
    */
   async importFile(actor: Actor, path: string, o: FileImportOptions = {}): Promise<ImportResult> {
     this.mayImport(actor);
-    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, accounts, chunk) => this.rateFile(fileId, accounts, chunk) }).run(actor, path, o);
+    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, accounts, chunk, session) => this.rateFile(fileId, accounts, chunk, session) }).run(actor, path, o);
   }
 
   /**
@@ -169,7 +169,7 @@ export class UsageService {
    * PGlite (one connection, whose transactions must not overlap) chunks are rated one at a time, each
    * under the lock, and the listeners awaited. Returns the records matched and stored.
    */
-  private async rateFile(fileId: number, accounts: Map<number, number>, chunkRecords = RATE_CHUNK_RECORDS): Promise<{ matched: number; accepted: number }> {
+  private async rateFile(fileId: number, accounts: Map<number, number>, chunkRecords = RATE_CHUNK_RECORDS, session?: pg.PoolClient): Promise<{ matched: number; accepted: number }> {
     const ids = [...accounts.keys()].sort((a, b) => a - b);
     const chunks: [number, number][] = [];
     for (let i = 0; i < ids.length; ) {
@@ -224,8 +224,9 @@ export class UsageService {
       for (const chunk of chunks) await rateChunk(this.db, undefined, chunk, false);
       return totals;
     }
-    await withConnection(this.deps.database, async (_, lockClient) => {
-      await lockClient?.query('SELECT pg_advisory_lock($1::bigint)', [RATING_LOCK]);
+    // the rating lock for the whole file on the import's own session (the one holding its file's lock), else a connection of its own
+    const locked = async (lockClient: pg.PoolClient) => {
+      await lockClient.query('SELECT pg_advisory_lock($1::bigint)', [RATING_LOCK]);
       let next = 0;
       const worker = () =>
         withConnection(this.deps.database, async (db, client) => {
@@ -234,8 +235,10 @@ export class UsageService {
           failed ??= { err };
         });
       await Promise.all(Array.from({ length: Math.min(RATE_WORKERS, chunks.length) }, worker));
-      await lockClient?.query('SELECT pg_advisory_unlock($1::bigint)', [RATING_LOCK]);
-    });
+      await lockClient.query('SELECT pg_advisory_unlock($1::bigint)', [RATING_LOCK]);
+    };
+    if (session) await locked(session);
+    else await withConnection(this.deps.database, (_, lockClient) => locked(lockClient as pg.PoolClient));
     await Promise.all(lanes);
     if (failed) throw failed.err;
     return totals;
