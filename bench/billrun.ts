@@ -44,7 +44,8 @@
 // (BENCH_WORKERS, 2; 1 on PGlite), --chunk-accounts N (BENCH_CHUNK_ACCOUNTS: the business parameter
 // billrun_chunk_accounts, default 2000), --pglite (BENCH_PGLITE=1), --via cli|child (BENCH_VIA),
 // --skip-copy (BENCH_SKIP_COPY=1), --keep (BENCH_KEEP=1); BENCH_DATABASE_URL, BENCH_PSQL as in
-// bench/README.md. A kept database can be examined with bench/billrun-explain.ts (the plan of the
+// bench/README.md; BENCH_DB_NAME (the database's name, so that one kept with --keep survives another
+// session's bench); BENCH_SPENT_TOP (how many functions `--via child` lists per process, 8). A kept database can be examined with bench/billrun-explain.ts (the plan of the
 // rating statement).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';

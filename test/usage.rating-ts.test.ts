@@ -5,10 +5,10 @@
 // ids repeated in the file and record ids stored before.
 import fc from 'fast-check';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { usageRepo, type PendingCdr } from '../src/domains/usage/repo.ts';
 import { type RatingRecord, rateRecords } from '../src/domains/usage/rating.ts';
-import { rateStagedChunk } from '../src/domains/usage/service.ts';
+import { rateStagedChunk, TS_RATING_MAX_RECORDS } from '../src/domains/usage/service.ts';
 import { cycleOf } from '../src/platform/clock.ts';
 import { type Q, withConnection } from '../src/platform/db.ts';
 import { system, testEnv, type TestEnv } from './helpers.ts';
@@ -139,4 +139,35 @@ test('R-BIL-1 rateRecords leaves a chunk to the SQL statement when a value would
   const ref = { tariffs: [], family: [], vpmn: [], base: new Map([['data|local', { unit: 'kb', rateFen: 10_000 }]]), used: new Map<string, number>() };
   expect(rateRecords([r], ref)).toBeNull();
   expect(rateRecords([{ ...r, quantity: 2048 }], ref)?.rated[0]).toMatchObject({ unit: 'kb', units: 2, freeUnits: 0, chargeFen: 20_000, freeReason: null, offerCode: null });
+});
+
+test('R-BIL-1 an account with more records in a file than TS_RATING_MAX_RECORDS is rated by the SQL statement (memory stays bounded), with the same result', async () => {
+  const fileId = ++fileSeq;
+  const s = subs[0]!;
+  const at = new Date('2026-11-21T10:00:00+08:00');
+  const pending: PendingCdr[] = [1, 2, 3].map((line) => ({ line, accountId: s.accountId, subscriberId: s.subscriberId, recordId: `BIG-${line}`, otherParty: '13900001111', startedAt: new Date(at.getTime() + line * 60_000), cycle: '2026-11', usage: 'voice', scope: 'local', quantity: 301, area: null }));
+  const db = env.ctx.database.db;
+  await usageRepo.createPending(db, fileId);
+  const sqlPath = vi.spyOn(usageRepo, 'rateFileChunk');
+  try {
+    await usageRepo.stagePending(db, fileId, pending);
+    await usageRepo.indexPending(db, fileId);
+    const run = (size: number) =>
+      db
+        .transaction()
+        .execute(async (tx) => {
+          const c = await rateStagedChunk(tx, undefined, fileId, s.accountId, s.accountId, env.clock.now(), size);
+          throw Object.assign(new Rollback(), { seen: { c, ...(await outcome(tx, fileId)) } });
+        })
+        .catch((err: unknown) => (err as { seen: unknown }).seen);
+    const small = await run(3);
+    expect(sqlPath).not.toHaveBeenCalled();
+    const big = await run(TS_RATING_MAX_RECORDS + 1);
+    expect(sqlPath).toHaveBeenCalledTimes(1);
+    expect(big).toEqual(small);
+    expect((small as { c: { accepted: number } }).c.accepted).toBe(3);
+  } finally {
+    sqlPath.mockRestore();
+    await usageRepo.dropPending(db, fileId);
+  }
 });

@@ -32,13 +32,18 @@ export const RATE_WORKERS = 2;
 /** Chunks whose charged accounts' listeners (credit control, a transaction per account) run at once on PostgreSQL. */
 export const LISTEN_LANES = 2;
 
+/** A chunk of more pending records (an account with that many in one file) is rated by the SQL statement: memory stays bounded. */
+export const TS_RATING_MAX_RECORDS = 400_000;
+
 /**
  * R-BIL-1..3: the pending records of the accounts lo..hi rated in TypeScript (rating.ts) and stored
  * in cdrs (COPY on `client`, the transaction's connection, when given), their allowance and charge
  * totals added set-based. A chunk whose values do not fit safe integers is rated by the SQL statement
  * (usageRepo.rateFileChunk) instead. Run under the rating lock.
  */
-export async function rateStagedChunk(q: Q, client: pg.ClientBase | undefined, fileId: number, lo: number, hi: number, now: Date): Promise<RatedChunk> {
+export async function rateStagedChunk(q: Q, client: pg.ClientBase | undefined, fileId: number, lo: number, hi: number, now: Date, pending = 0): Promise<RatedChunk> {
+  // one account with more records than this in the file (chunks hold whole accounts): rated in the database, not in memory
+  if (pending > TS_RATING_MAX_RECORDS) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
   const { matched, records } = await usageRepo.fileChunkRecords(q, fileId, lo, hi);
   const rated = rateRecords(records, await usageRepo.ratingReference(q, records));
   if (!rated) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
@@ -171,7 +176,7 @@ export class UsageService {
    */
   private async rateFile(fileId: number, accounts: Map<number, number>, chunkRecords = RATE_CHUNK_RECORDS, session?: pg.PoolClient): Promise<{ matched: number; accepted: number }> {
     const ids = [...accounts.keys()].sort((a, b) => a - b);
-    const chunks: [number, number][] = [];
+    const chunks: [number, number, number][] = [];
     for (let i = 0; i < ids.length; ) {
       const lo = ids[i] as number;
       let size = 0;
@@ -181,7 +186,7 @@ export class UsageService {
         size += accounts.get(hi) ?? 0;
         i++;
       }
-      chunks.push([lo, hi]);
+      chunks.push([lo, hi, size]);
     }
     const totals = { matched: 0, accepted: 0 };
     const pg = this.deps.database.kind === 'pg';
@@ -202,11 +207,11 @@ export class UsageService {
           failed ??= { err };
         });
     };
-    const rateChunk = async (db: Db, client: pg.PoolClient | undefined, [lo, hi]: [number, number], locked: boolean) => {
+    const rateChunk = async (db: Db, client: pg.PoolClient | undefined, [lo, hi, size]: [number, number, number], locked: boolean) => {
       const { c, charged } = await db.transaction().execute(async (tx) => {
         if (!locked) await usageRepo.lockRating(tx, false);
         await usageRepo.rateSettings(tx);
-        const c = await rateStagedChunk(tx, client, fileId, lo, hi, this.deps.clock.now());
+        const c = await rateStagedChunk(tx, client, fileId, lo, hi, this.deps.clock.now(), size);
         const charged = await this.chargeVirtual(tx, c.subscriberIds);
         // last: a concurrent chunk waits for this row only until this one commits
         await tx
@@ -230,7 +235,7 @@ export class UsageService {
       let next = 0;
       const worker = () =>
         withConnection(this.deps.database, async (db, client) => {
-          while (next < chunks.length && !failed) await rateChunk(db, client, chunks[next++] as [number, number], true);
+          while (next < chunks.length && !failed) await rateChunk(db, client, chunks[next++] as [number, number, number], true);
         }).catch((err: unknown) => {
           failed ??= { err };
         });
