@@ -143,6 +143,10 @@ export const usageRepo = {
    */
   async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number): Promise<{ matched: number; records: RatingRecord[] }> {
     const t = sql.table(pendingTable(fileId));
+    // Index probes whatever cdrs looked like when the statement was planned: a chunk planned while cdrs was
+    // still empty took a sequential scan of cdrs per record, which another worker's chunks then filled
+    // (minutes per chunk). enable_seqscan is set back to what it was right after.
+    const was = await sql<{ v: string }>`SELECT current_setting('enable_seqscan') AS v, set_config('enable_seqscan', 'off', true)`.execute(q);
     const r = await sql<{
       line: number; account_id: number; subscriber_id: number; record_id: string; other_party: string; started_us: number;
       cycle: string; usage: string; scope: string; quantity: number; area: string | null; stored: boolean;
@@ -152,6 +156,7 @@ export const usageRepo = {
              EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = p.account_id AND x.record_id = p.record_id OFFSET 0) AS stored
         FROM ${t} p WHERE p.account_id BETWEEN ${lo}::bigint AND ${hi}::bigint
        ORDER BY p.account_id, p.subscriber_id, p.cycle, p.usage, p.started_at, p.record_id, p.line`.execute(q);
+    await sql`SELECT set_config('enable_seqscan', ${was.rows[0]?.v ?? 'on'}, true)`.execute(q);
     // the first line of a record id in the file is the one (DISTINCT ON … ORDER BY line)
     const first = new Map<string, number>();
     for (const x of r.rows) {
