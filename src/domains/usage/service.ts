@@ -167,8 +167,8 @@ export class UsageService {
   /**
    * R-BIL-1..3: a staged file (usage_pending_<fileId>) rated into cdrs, whole accounts per chunk in
    * account order; each chunk in its own transaction, its virtual accounts charged in it (R-BIL-8)
-   * and the file's counters raised. On PostgreSQL the rating lock is held for the whole file on a
-   * connection of its own (the bill run waits for the file, not a chunk) and RATE_WORKERS chunks of
+   * and the file's counters raised. On PostgreSQL the rating lock is held for the whole file on the
+   * import's session (the bill run waits for the file, not a chunk) and RATE_WORKERS chunks of
    * disjoint accounts are rated at once, each worker on its own connection; the onCharged listeners
    * (credit control) run after each chunk's commit beside the rating, LISTEN_LANES chunks at once. On
    * PGlite (one connection, whose transactions must not overlap) chunks are rated one at a time, each
@@ -189,7 +189,7 @@ export class UsageService {
       chunks.push([lo, hi, size]);
     }
     const totals = { matched: 0, accepted: 0 };
-    const pg = this.deps.database.kind === 'pg';
+    const onPg = this.deps.database.kind === 'pg';
     // the listeners of the chunks' charged accounts (disjoint sets) in LISTEN_LANES lanes, a chunk at a time in each
     const lanes: Promise<void>[] = Array.from({ length: LISTEN_LANES }, () => Promise.resolve());
     let told = 0;
@@ -199,7 +199,7 @@ export class UsageService {
       const run = async () => {
         for (const fn of this.chargedListeners) await fn(charged);
       };
-      if (!pg) return run();
+      if (!onPg) return run();
       const lane = told++ % LISTEN_LANES;
       lanes[lane] = (lanes[lane] as Promise<void>)
         .then(() => (failed ? undefined : run()))
@@ -225,7 +225,7 @@ export class UsageService {
       totals.accepted += c.accepted;
       await tell(charged);
     };
-    if (!pg) {
+    if (!onPg) {
       for (const chunk of chunks) await rateChunk(this.db, undefined, chunk, false);
       return totals;
     }
