@@ -145,6 +145,7 @@ export class BillRunService {
           const done = await this.deps.db.transaction().execute(async (tx) => {
             claimed = await billingRepo.claimChunk(tx, runId, phase, MAX_ATTEMPTS);
             if (!claimed) return false;
+            await billingRepo.chunkSettings(tx);
             if (phase === 'bill') await this.billChunk(tx, run, claimed, worker);
             else accountIds = await this.publishChunk(tx, run, claimed);
             return true;
