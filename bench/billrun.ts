@@ -703,6 +703,7 @@ async function main(): Promise<void> {
       if (!meta || meta.subscribers !== n) throw new Error(`the snapshot ${SNAPSHOT_DB} holds ${meta?.subscribers ?? '?'} subscribers, not ${n}`);
       ({ pop, gen, seedSeconds, genSeconds } = meta);
       fromSnapshot = meta.import;
+      if (settings.chunkAccounts > 0) await sql`UPDATE business_parameters SET value = ${settings.chunkAccounts} WHERE key = 'billrun_chunk_accounts'`.execute(ctx.database.db);
       log(`from the snapshot: ${fmt(gen.rows)} CDRs imported and rated (import + rating then ${meta.import.imp.seconds.toFixed(1)} s)`);
     } else {
       await ctx.catalog.importCatalog(DEMO_CATALOG);
