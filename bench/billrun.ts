@@ -43,9 +43,14 @@
 // (BENCH_CDRS_PER_SUBSCRIBER, 20), --virtual-percent P (BENCH_VIRTUAL_PERCENT, 10), --workers N
 // (BENCH_WORKERS, 2; 1 on PGlite), --chunk-accounts N (BENCH_CHUNK_ACCOUNTS: the business parameter
 // billrun_chunk_accounts, default 2000), --pglite (BENCH_PGLITE=1), --via cli|child (BENCH_VIA),
-// --skip-copy (BENCH_SKIP_COPY=1), --keep (BENCH_KEEP=1); BENCH_DATABASE_URL, BENCH_PSQL as in
-// bench/README.md. A kept database can be examined with bench/billrun-explain.ts (the plan of the
-// rating statement).
+// --skip-copy (BENCH_SKIP_COPY=1), --keep (BENCH_KEEP=1), --snapshot save|use (BENCH_SNAPSHOT;
+// PostgreSQL via the CLI: `save` keeps a copy of the database once imported and rated as the template
+// openboss_bench_billrun_rated, `use` starts from a fresh copy of it and runs only the bill run and
+// the publish — minutes less per try, the same population every time); BENCH_DATABASE_URL, BENCH_PSQL
+// as in bench/README.md. The report ends with a fingerprint of what the run wrote (lines, write-offs,
+// books, subscribers' states, audit and outbox rows by kind; no ids): two versions of the code on the
+// same snapshot must print the same one. A kept database can be examined with
+// bench/billrun-explain.ts (the plan of the rating statement).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync } from 'node:fs';

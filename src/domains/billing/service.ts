@@ -408,6 +408,7 @@ export class BillRunService {
       if (hi === null) break;
       const lo = after;
       const accounts = await this.deps.db.transaction().execute(async (tx) => {
+        await billingRepo.chunkSettings(tx);
         const subs = await billingRepo.virtualSubscribers(tx, lo, hi, now, recentFrom);
         const offers = subs.flatMap((s) => s.offers.map((o) => ({ o, accountId: s.accountId })));
         const keys = await billingRepo.ledgerKeys(
