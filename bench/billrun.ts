@@ -43,10 +43,16 @@
 // (BENCH_CDRS_PER_SUBSCRIBER, 20), --virtual-percent P (BENCH_VIRTUAL_PERCENT, 10), --workers N
 // (BENCH_WORKERS, 2; 1 on PGlite), --chunk-accounts N (BENCH_CHUNK_ACCOUNTS: the business parameter
 // billrun_chunk_accounts, default 2000), --pglite (BENCH_PGLITE=1), --via cli|child (BENCH_VIA),
-// --skip-copy (BENCH_SKIP_COPY=1), --keep (BENCH_KEEP=1); BENCH_DATABASE_URL, BENCH_PSQL as in
-// bench/README.md; BENCH_DB_NAME (the database's name, so that one kept with --keep survives another
-// session's bench); BENCH_SPENT_TOP (how many functions `--via child` lists per process, 8). A kept database can be examined with bench/billrun-explain.ts (the plan of the
-// rating statement).
+// --skip-copy (BENCH_SKIP_COPY=1), --keep (BENCH_KEEP=1), --snapshot save|use (BENCH_SNAPSHOT;
+// PostgreSQL via the CLI: `save` keeps a copy of the database once imported and rated as the template
+// openboss_bench_billrun_rated, `use` starts from a fresh copy of it and runs only the bill run and
+// the publish — minutes less per try, the same population every time); BENCH_DATABASE_URL, BENCH_PSQL
+// as in bench/README.md; BENCH_DB_NAME (the database's name, default openboss_bench_billrun, its
+// snapshot's name + `_rated`: a database kept with --keep survives another session's bench);
+// BENCH_SPENT_TOP (how many functions `--via child` lists per process, 8). The report ends with a
+// fingerprint of what the run wrote (lines, write-offs, books, subscribers' states, audit and outbox
+// rows by kind; no ids): two versions of the code on the same snapshot must print the same one. A
+// kept database can be examined with bench/billrun-explain.ts (the plan of the rating statement).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync } from 'node:fs';
@@ -60,10 +66,12 @@ import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { DEMO_CATALOG } from '../src/domains/catalog/demo-catalog.ts';
 import { addCycles, cycleOf, cycleStart } from '../src/platform/clock.ts';
 import { loadConfig } from '../src/platform/config.ts';
-import { CLI, commonSettings, CpuMeter, cpuLine, dbUrl, dropDatabase, fmt, intEnv, log, PgPids, postgresInfo, recreateDatabase, ROOT, round, run, shown } from './lib.ts';
+import { CLI, commonSettings, CpuMeter, cpuLine, dbUrl, dropDatabase, fmt, intEnv, log, PgPids, postgresInfo, recreateDatabase, ROOT, round, run, shown, withAdmin } from './lib.ts';
 
 /** BENCH_DB_NAME: another name, so that a database kept with --keep survives another session's bench. */
 const BENCH_DB = process.env.BENCH_DB_NAME ?? 'openboss_bench_billrun';
+/** --snapshot save|use: the database right after import + rating, as a template */
+const SNAPSHOT_DB = `${BENCH_DB}_rated`;
 const CHILD = fileURLToPath(new URL('./billrun-child.ts', import.meta.url));
 const TARGET_SECONDS = 300;
 const TARGET_E2E_CDRS_PER_SEC = 67_000;
@@ -101,7 +109,11 @@ const settings = {
   /** cli: the openboss commands; child: bench/billrun-child.ts (same functions, time per repository function). */
   via: (flag('via') ?? process.env.BENCH_VIA) as 'cli' | 'child' | undefined,
   psql: process.env.BENCH_PSQL || 'psql',
+  /** save: keep a copy of the database once imported and rated (a template); use: start from that copy (bill run and publish only). */
+  snapshot: (flag('snapshot') ?? process.env.BENCH_SNAPSHOT) as 'save' | 'use' | undefined,
 };
+if (settings.snapshot !== undefined && !['save', 'use'].includes(settings.snapshot)) throw new Error('--snapshot save|use');
+if (settings.snapshot && (settings.pglite || settings.via === 'child')) throw new Error('--snapshot: PostgreSQL through the CLI only');
 if (flag('keep') !== undefined) settings.keep = true;
 
 // the last finished cycle is billed; subscribers were activated the cycle before it
@@ -426,6 +438,33 @@ async function verify(ctx: AppContext, runId: number, expected: { cdrs: number; 
   return checks;
 }
 
+/**
+ * What the bill run and publish wrote, without ids (workers take chunks in any order): a digest of the
+ * bill lines, write-offs, books, subscribers' states and the audit/outbox rows by kind, to compare a
+ * faster version's result with the one before on the same population (--snapshot use).
+ */
+async function fingerprint(ctx: AppContext): Promise<Record<string, string>> {
+  const db = ctx.database.db;
+  const digest = async (q: ReturnType<typeof sql<{ d: string; n: number }>>) => {
+    const r = (await q.execute(db)).rows[0];
+    return `${fmt(Number(r?.n ?? 0))}:${String(r?.d ?? '').slice(0, 10)}`;
+  };
+  return {
+    lines: await digest(sql`SELECT count(*) AS n, md5(string_agg(concat_ws('/', l.account_id, l.subscriber_id, l.cycle, l.item_code, l.amount_fen, l.paid_fen, l.source, l.relation_id IS NULL, b.status, b.due_at),
+                                 ',' ORDER BY l.account_id, l.subscriber_id, l.cycle, l.item_code, l.source, l.amount_fen)) AS d
+                              FROM bill_lines l JOIN bills b ON b.account_id = l.account_id AND b.bill_id = l.bill_id`),
+    writeOffs: await digest(sql`SELECT count(*) AS n, md5(string_agg(concat_ws('/', w.account_id, l.subscriber_id, l.cycle, l.item_code, w.book_id, w.amount_fen, w.trigger_kind),
+                                 ',' ORDER BY w.account_id, l.subscriber_id, l.cycle, l.item_code, w.book_id, w.amount_fen)) AS d
+                              FROM write_offs w JOIN bill_lines l ON l.account_id = w.account_id AND l.line_id = w.line_id`),
+    books: await digest(sql`SELECT count(*) AS n, md5(string_agg(concat_ws('/', account_id, book_id, book_type, balance_fen, closed_at IS NULL), ',' ORDER BY account_id, book_id)) AS d FROM books`),
+    subscribers: await digest(sql`SELECT count(*) AS n, md5(string_agg(concat_ws('/', subscriber_id, status, lifecycle, stop_reasons), ',' ORDER BY subscriber_id)) AS d FROM subscribers`),
+    audit: await digest(sql`SELECT sum(n) AS n, md5(string_agg(concat_ws('/', action, target_type, n), ',' ORDER BY action, target_type)) AS d
+                              FROM (SELECT action, target_type, count(*) AS n FROM audit_log GROUP BY 1, 2) x`),
+    outbox: await digest(sql`SELECT sum(n) AS n, md5(string_agg(concat_ws('/', event_type, n), ',' ORDER BY event_type)) AS d
+                              FROM (SELECT event_type, count(*) AS n FROM outbox GROUP BY 1) x`),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function openCtx(url: string | undefined, dataDir: string | undefined): Promise<AppContext> {
@@ -449,6 +488,15 @@ interface ImportFigures {
   rateSeconds: number;
   openedSeconds: number;
   firstErrors: unknown[];
+}
+
+interface SnapshotMeta {
+  subscribers: number;
+  pop: { monthly: number; virtual: number; prepaidFen: number };
+  gen: { rows: number; bytes: number; byUsage: Record<string, number> };
+  seedSeconds: number;
+  genSeconds: number;
+  import: Pick<Stages, 'imp' | 'ir' | 'impCpu'>;
 }
 
 interface Stages {
@@ -540,7 +588,7 @@ async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 3_600_000)
  * first rated_at of the file's CDRs (the file is staged whole, then rated chunk by chunk); a stage ends when the
  * run's state says so, then the worker processes are stopped (SIGTERM).
  */
-async function stagesViaCli(ctx: AppContext, env: NodeJS.ProcessEnv, file: string): Promise<Stages> {
+async function importViaCli(ctx: AppContext, env: NodeJS.ProcessEnv, file: string): Promise<Pick<Stages, 'imp' | 'ir' | 'impCpu'>> {
   const db = ctx.database.db;
   log('import + rating: openboss usage import …');
   const m = meter();
@@ -576,7 +624,11 @@ async function stagesViaCli(ctx: AppContext, env: NodeJS.ProcessEnv, file: strin
   };
   log(`import: ${fmt(ir.accepted)} accepted, ${fmt(ir.rejected)} rejected, ${fmt(ir.rated)} rated; ${imp.seconds.toFixed(1)} s (until staged ${ir.importSeconds.toFixed(1)} s, then rating and exit ${ir.rateSeconds.toFixed(1)} s), peak RSS ${imp.maxRssMb} MB`);
   if (ir.rejected > 0) log(`first rejections: ${JSON.stringify(ir.firstErrors)}`);
+  return { imp, ir, impCpu };
+}
 
+async function billViaCli(ctx: AppContext, env: NodeJS.ProcessEnv): Promise<Omit<Stages, 'imp' | 'ir' | 'impCpu'>> {
+  const db = ctx.database.db;
   const stage = async (phase: 'bill' | 'publish') => {
     const args = phase === 'bill' ? [CLI, 'billrun', CYCLE, '--workers', '1'] : [CLI, 'billrun', CYCLE, '--publish', '--workers', '1'];
     const wanted = phase === 'bill' ? ['prebilled', 'failed'] : ['published', 'failed'];
@@ -605,7 +657,7 @@ async function stagesViaCli(ctx: AppContext, env: NodeJS.ProcessEnv, file: strin
   };
   const bill = await stage('bill');
   const pub = await stage('publish');
-  return { imp, ir, impCpu, runId: bill.runId, billSeconds: bill.seconds, billProcs: bill.procs, billCpu: bill.cores, pubSeconds: pub.seconds, pubProcs: pub.procs, pubCpu: pub.cores };
+  return { runId: bill.runId, billSeconds: bill.seconds, billProcs: bill.procs, billCpu: bill.cores, pubSeconds: pub.seconds, pubProcs: pub.procs, pubCpu: pub.cores };
 }
 
 async function main(): Promise<void> {
@@ -618,7 +670,14 @@ async function main(): Promise<void> {
   if (!settings.pglite) {
     pgInfo = await postgresInfo(settings.baseUrl);
     log(`PostgreSQL ${shown(settings.baseUrl)}: ${pgInfo.short}; ${pgInfo.settings}`);
-    await recreateDatabase(settings, BENCH_DB);
+    if (settings.snapshot === 'use') {
+      await withAdmin(settings.baseUrl, async (c) => {
+        await c.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+        await c.query(`CREATE DATABASE ${BENCH_DB} TEMPLATE ${SNAPSHOT_DB} STRATEGY FILE_COPY`);
+        for (const { name: key, value } of settings.dbSettings) await c.query(`ALTER DATABASE ${BENCH_DB} SET ${key} = '${value}'`);
+      });
+      log(`database ${BENCH_DB} copied from the snapshot ${SNAPSHOT_DB} (imported and rated): bill run and publish only`);
+    } else await recreateDatabase(settings, BENCH_DB);
   } else log(`PGlite in ${pgDir}`);
   log(`${fmt(n)} subscribers, ~${settings.cdrsPerSubscriber} CDRs each, ${settings.virtualPercent} % virtual accounts, cycle ${CYCLE}, ${settings.workers} bill-run worker process(es); ${os.cpus().length} cores, Node ${process.version}`);
   const cliThere = (await cliHas(['usage', 'import'])) && (await cliHas(['billrun']));
@@ -639,26 +698,54 @@ async function main(): Promise<void> {
   await pgPids?.start();
   let failed = false;
   try {
-    // 1. catalog and population
+    // 1. catalog and population; 2. the CDR file (or both from the snapshot)
     let t = performance.now();
-    await ctx.catalog.importCatalog(DEMO_CATALOG);
-    const pop = await seedPopulation(ctx, n);
-    const seedSeconds = (performance.now() - t) / 1000;
-    log(`population: ${fmt(n)} customers, accounts (${fmt(pop.monthly)} monthly, ${fmt(pop.virtual)} virtual), subscribers and plans, ${fmt(pop.prepaidFen / 100)} yuan prestored, in ${seedSeconds.toFixed(1)} s`);
-
-    // 2. the CDR file
-    t = performance.now();
+    let pop: { monthly: number; virtual: number; prepaidFen: number };
+    let gen: { rows: number; bytes: number; byUsage: Record<string, number> };
+    let seedSeconds: number;
+    let genSeconds: number;
+    let fromSnapshot: Pick<Stages, 'imp' | 'ir' | 'impCpu'> | undefined;
     const file = join(dir, 'cdrs.csv');
-    const gen = await writeCdrFile(file, n);
-    const genSeconds = (performance.now() - t) / 1000;
-    log(`CDR file: ${fmt(gen.rows)} rows (voice ${fmt(gen.byUsage.voice ?? 0)}, sms ${fmt(gen.byUsage.sms ?? 0)}, data ${fmt(gen.byUsage.data ?? 0)}), ${fmt(gen.bytes / 1024 / 1024, 1)} MiB in ${genSeconds.toFixed(1)} s`);
+    if (settings.snapshot === 'use') {
+      const meta = (await sql<{ j: SnapshotMeta }>`SELECT j FROM bench_meta`.execute(ctx.database.db)).rows[0]?.j;
+      if (!meta || meta.subscribers !== n) throw new Error(`the snapshot ${SNAPSHOT_DB} holds ${meta?.subscribers ?? '?'} subscribers, not ${n}`);
+      ({ pop, gen, seedSeconds, genSeconds } = meta);
+      fromSnapshot = meta.import;
+      if (settings.chunkAccounts > 0) await sql`UPDATE business_parameters SET value = ${settings.chunkAccounts} WHERE key = 'billrun_chunk_accounts'`.execute(ctx.database.db);
+      log(`from the snapshot: ${fmt(gen.rows)} CDRs imported and rated (import + rating then ${meta.import.imp.seconds.toFixed(1)} s)`);
+    } else {
+      await ctx.catalog.importCatalog(DEMO_CATALOG);
+      pop = await seedPopulation(ctx, n);
+      seedSeconds = (performance.now() - t) / 1000;
+      log(`population: ${fmt(n)} customers, accounts (${fmt(pop.monthly)} monthly, ${fmt(pop.virtual)} virtual), subscribers and plans, ${fmt(pop.prepaidFen / 100)} yuan prestored, in ${seedSeconds.toFixed(1)} s`);
+      t = performance.now();
+      gen = await writeCdrFile(file, n);
+      genSeconds = (performance.now() - t) / 1000;
+      log(`CDR file: ${fmt(gen.rows)} rows (voice ${fmt(gen.byUsage.voice ?? 0)}, sms ${fmt(gen.byUsage.sms ?? 0)}, data ${fmt(gen.byUsage.data ?? 0)}), ${fmt(gen.bytes / 1024 / 1024, 1)} MiB in ${genSeconds.toFixed(1)} s`);
+    }
 
     if (settings.pglite) {
       await ctx.close(); // PGlite is one process's database: the children open it in turn
       ctx = undefined;
     }
     const env = childEnv(url, pgDir);
-    const st = via === 'cli' ? await stagesViaCli(ctx as AppContext, env, file) : await stagesViaChild(ctx, env, file);
+    let st: Stages;
+    if (via === 'cli') {
+      const imported = fromSnapshot ?? (await importViaCli(ctx as AppContext, env, file));
+      if (settings.snapshot === 'save') {
+        const meta: SnapshotMeta = { subscribers: n, pop, gen, seedSeconds, genSeconds, import: imported };
+        await sql`CREATE TABLE bench_meta (j jsonb)`.execute((ctx as AppContext).database.db);
+        await sql`INSERT INTO bench_meta VALUES (${JSON.stringify(meta)}::jsonb)`.execute((ctx as AppContext).database.db);
+        await (ctx as AppContext).close(); // a template has no other sessions
+        await withAdmin(settings.baseUrl, async (c) => {
+          await c.query(`DROP DATABASE IF EXISTS ${SNAPSHOT_DB} WITH (FORCE)`);
+          await c.query(`CREATE DATABASE ${SNAPSHOT_DB} TEMPLATE ${BENCH_DB} STRATEGY FILE_COPY`);
+        });
+        log(`snapshot saved: ${SNAPSHOT_DB} (use it with --snapshot use; drop it with DROP DATABASE ${SNAPSHOT_DB})`);
+        ctx = await openCtx(url, pgDir);
+      }
+      st = { ...imported, ...(await billViaCli(ctx as AppContext, env)) };
+    } else st = await stagesViaChild(ctx, env, file);
     const { imp, ir, runId } = st;
 
     // 6. checks and the COPY baseline
@@ -666,6 +753,7 @@ async function main(): Promise<void> {
     log('checks …');
     t = performance.now();
     const checks = await verify(ctx, runId, { cdrs: gen.rows, monthly: pop.monthly });
+    const fp = await fingerprint(ctx);
     const checkSeconds = (performance.now() - t) / 1000;
     if (checks.failures.length) failed = true;
     let copy: { seconds: number; rowsPerSec: number } | undefined;
@@ -689,7 +777,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`bill-run bench — ${pgInfo.short}, ${os.cpus().length} cores, Node ${process.version}, ${fmt(n)} subscribers, ${fmt(rows)} CDRs, ${settings.workers} worker process(es), via ${via}`);
     console.log(`  population (SQL)     ${seedSeconds.toFixed(1).padStart(7)} s   CDR file ${fmt(gen.bytes / 1024 / 1024, 1)} MiB in ${genSeconds.toFixed(1)} s   bench process peak RSS ${Math.round(peakParent / 1024 / 1024)} MB`);
-    console.log(`  import + rating      ${imp.seconds.toFixed(1).padStart(7)} s  ${fmt(rows / imp.seconds).padStart(9)} CDRs/s   peak RSS ${imp.maxRssMb} MB, ${imp.cpuSeconds.toFixed(1)} CPU-s; postgres ${pgCpuSeconds(st.impCpu, imp.seconds)} CPU-s; cores: ${cores(st.impCpu)}`);
+    console.log(`  import + rating${settings.snapshot === 'use' ? ' (of the snapshot)' : ''}      ${imp.seconds.toFixed(1).padStart(7)} s  ${fmt(rows / imp.seconds).padStart(9)} CDRs/s   peak RSS ${imp.maxRssMb} MB, ${imp.cpuSeconds.toFixed(1)} CPU-s; postgres ${pgCpuSeconds(st.impCpu, imp.seconds)} CPU-s; cores: ${cores(st.impCpu)}`);
     console.log(`    import (parse, match, COPY) ${ir.importSeconds.toFixed(1).padStart(6)} s  ${fmt(rows / ir.importSeconds).padStart(9)} CDRs/s   (process start + open ${ir.openedSeconds.toFixed(1)} s)`);
     console.log(`    rating (into cdrs)         ${ir.rateSeconds.toFixed(1).padStart(6)} s  ${fmt(rateOnly).padStart(9)} CDRs/s  [target ${fmt(TARGET_RATE_CDRS_PER_SEC)}: ${ok(rateOnly >= TARGET_RATE_CDRS_PER_SEC)}]`);
     console.log(`  bill run (pre-bill)  ${billSeconds.toFixed(1).padStart(7)} s  ${fmt(n / billSeconds).padStart(9)} subscribers/s   ${procs(billProcs)}; postgres ${pgCpuSeconds(billCpu, billSeconds)} CPU-s; cores: ${cores(billCpu)}`);
@@ -701,6 +789,7 @@ async function main(): Promise<void> {
     console.log(`  end to end           ${e2eSeconds.toFixed(1).padStart(7)} s  ${fmt(e2eRate).padStart(9)} CDRs/s  [target ${timeVerdict}≥ ${fmt(targetRate)} CDRs/s: ${ok(e2eRate >= targetRate)}]  peak RSS max ${maxRss} MB [< ${TARGET_RSS_MB}: ${ok(maxRss < TARGET_RSS_MB)}]`);
     if (copy) console.log(`  COPY baseline        ${copy.seconds.toFixed(1).padStart(7)} s  ${fmt(copy.rowsPerSec).padStart(9)} rows/s (plain table, same columns) → end-to-end/COPY ${(e2eRate / copy.rowsPerSec).toFixed(3)} [≈ 0.06, stretch 0.25], rating/COPY ${(rateOnly / copy.rowsPerSec).toFixed(3)}`);
     console.log(`  checks (${checkSeconds.toFixed(1)} s): CDRs ${fmt(checks.cdrs)} stored, ${fmt(checks.rated)} rated, charges ${fmt(checks.ratedChargeFen / 100, 2)} yuan = usage lines ${fmt(checks.usageLinesFen / 100, 2)} (of the run ${fmt(checks.usageLinesRunFen / 100, 2)}, virtual as rated ${fmt((checks.usageLinesFen - checks.usageLinesRunFen) / 100, 2)}); run ${checks.runState}: ${fmt(checks.runBills)} bills for ${fmt(checks.monthlyAccounts)} monthly accounts, ${fmt(checks.runLinesFen / 100, 2)} yuan; virtual bills ${fmt(checks.virtualBills)}; written off ${fmt(checks.writeOffFen / 100, 2)} yuan; conservation ${fmt(checks.conservationAccounts)} accounts, ${checks.conservationDiffering} differing`);
+    console.log(`  fingerprint (the same on every run of the same population, whatever the code's speed): ${Object.entries(fp).map(([k, v]) => `${k} ${v}`).join('; ')}`);
     for (const f of checks.failures) console.log(`  CHECK FAILED: ${f}`);
     const spentAll = [...spentLines('import', imp), ...[...billProcs, ...pubProcs].flatMap((p) => spentLines(p.label, p.run))];
     if (spentAll.length) console.log('  where the time goes (summed per function in each child; overlapping calls add up):');

@@ -71,6 +71,8 @@ const settings = {
   cpuOrders: intEnv('BENCH_CPU_ORDERS', 200, 0),
   /** 1: print the statements of one profiled order */
   showStatements: process.env.BENCH_SHOW_STATEMENTS === '1',
+  /** 0: no ANALYZE after the warm-up (plans cached while the tables were empty stay) */
+  analyze: process.env.BENCH_ANALYZE !== '0',
 };
 
 const STEPS = ['create', 'check', 'quote', 'submit'] as const;
@@ -566,6 +568,20 @@ async function main(): Promise<void> {
       log(`warm-up ${settings.warmupSeconds} s`);
       warm = await orderLoad(send, stock, next, settings.warmupSeconds, 'warm-up', false);
       log(`warm-up: ${fmt(warm.completed / warm.seconds, 1)} orders/s, p99 ${latencySummary(warm.orderMs).p99} ms, ${warm.failed} failed`);
+    }
+    if (settings.analyze) {
+      // What autovacuum does within a minute of a running system: the tables the orders fill started
+      // empty, and plans cached by the server's connections while they were (a sequential scan of a
+      // few rows is the cheapest then) would stay for the whole run; ANALYZE invalidates them.
+      const t0 = performance.now();
+      const c = new pg.Client({ connectionString: benchUrl });
+      await c.connect();
+      try {
+        await c.query('ANALYZE');
+      } finally {
+        await c.end();
+      }
+      log(`ANALYZE after the warm-up: ${fmt((performance.now() - t0) / 1000, 1)} s`);
     }
 
     const serverPid = server.pid;

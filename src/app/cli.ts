@@ -12,9 +12,8 @@ import { auditStock } from '../domains/resources/stock-audit.ts';
 import { type BatchView, CARD_TYPES, type ImportOptions, StockImportService } from '../domains/resources/stock-import.ts';
 import { systemActor } from '../platform/audit.ts';
 import { loadConfig } from '../platform/config.ts';
+import { RUN_CHANNEL } from '../domains/billing/repo.ts';
 import { type AppContext, createContext } from './context.ts';
-import { isDemoLoaded, loadDemo } from './demo.ts';
-import { buildServer } from './server.ts';
 
 const program = new Command();
 program.name('openboss').description('OpenBOSS — open-source telecom BOSS').version('0.1.0');
@@ -41,6 +40,9 @@ program
   .option('--demo', 'load the demo data when the database is empty')
   .action(async (opts: { demo?: boolean }) => {
     const config = loadConfig();
+    // the server and the demo data are loaded by the commands that need them: every other command
+    // (a bill-run worker, an import) starts without compiling the routes
+    const [{ buildServer }, { isDemoLoaded, loadDemo }] = await Promise.all([import('./server.ts'), import('./demo.ts')]);
     const ctx = await createContext(config, { startJobs: true });
     await bootstrapAdmin(ctx);
     if (opts.demo && !(await isDemoLoaded(ctx)) && (await ctx.operators.count()) <= 1) {
@@ -70,6 +72,7 @@ program
   .description('load the demo data into an empty database')
   .action(() =>
     withContext(async (ctx) => {
+      const { isDemoLoaded, loadDemo } = await import('./demo.ts');
       if (await isDemoLoaded(ctx)) {
         console.log('demo data is already loaded');
         return;
@@ -385,7 +388,7 @@ program
       const first = await ctx.billing.start(actor, target, { workers: 0, ...(o.chunkAccounts ? { chunkAccounts: Number(o.chunkAccounts) } : {}) });
       let started = false;
       const tick = async () => {
-        const v = await ctx.billing.view(first.run_id);
+        const v = await ctx.billing.view(first.run_id, { totals: false });
         if (!started) {
           bar.start(v.progress.accountsTotal, v.progress.accountsDone, { cycle: v.cycle, phase: v.phase, rate: v.progress.ratePerSecond });
           started = true;
@@ -393,14 +396,14 @@ program
       };
       await tick();
       const timer = setInterval(() => void tick().catch(() => undefined), 500);
+      let v: Awaited<ReturnType<typeof ctx.billing.view>>;
       try {
-        await ctx.billing.run(actor, target, { workers, publish: o.publish === true });
+        v = await ctx.billing.run(actor, target, { workers, publish: o.publish === true });
       } finally {
         clearInterval(timer);
         await tick().catch(() => undefined);
         bar.stop();
       }
-      const v = await ctx.billing.view(first.run_id);
       console.log(`bill run ${v.cycle} (#${v.runId}): ${v.state}, ${v.progress.accountsDone}/${v.progress.accountsTotal} accounts, ${v.lines} lines, ${formatYuan(v.totalFen)} yuan`);
       for (const t of v.totalsByItem) console.log(`  ${t.item.padEnd(12)} ${formatYuan(t.amountFen).padStart(14)}  ${t.lines} lines`);
       for (const e of v.errors) console.log(`  chunk ${e.chunkNo}: ${e.error} (attempts ${e.attempts})`);
@@ -408,27 +411,60 @@ program
     }),
   );
 
-/** Works the chunks of every open run (billing or publishing) until SIGINT/SIGTERM; polls every 2 s. */
+/**
+ * Works the chunks of every open run (billing or publishing) until SIGINT/SIGTERM. On PostgreSQL it
+ * LISTENs for runs announced by any process (a new run, a publish) and starts at once; it also looks
+ * every 2 s (PGlite, or a notification lost with its connection).
+ */
 async function billrunWorker(ctx: AppContext, workers: number): Promise<void> {
   let stopping = false;
+  let announced = false;
+  let wake: (() => void) | undefined;
+  const nudge = () => {
+    announced = true;
+    wake?.();
+  };
   const stop = () => {
     stopping = true;
+    wake?.();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  const raw = ctx.database.raw;
+  const listener = raw.kind === 'pg' ? await raw.pool.connect() : undefined;
+  if (listener) {
+    listener.on('notification', (n) => n.channel === RUN_CHANNEL && nudge());
+    await listener.query(`LISTEN ${RUN_CHANNEL}`);
+  }
   console.log(`bill-run worker ${process.pid}: ${workers} chunk(s) at a time; stop with Ctrl-C`);
-  while (!stopping) {
-    const open = await ctx.billing.openRuns();
-    for (const r of open) {
-      const results = await Promise.all(
-        Array.from({ length: workers }, (_, i) =>
-          ctx.billing.work(r.runId, r.phase, { worker: `${process.pid}:${i}`, onChunk: (c) => console.log(`run #${r.runId} ${r.phase}: chunk ${c.chunk_no} done`) }),
-        ),
-      );
-      const n = results.reduce((s, x) => s + x.chunks, 0);
-      if (n) console.log(`run #${r.runId} ${r.phase}: ${n} chunk(s) done, state ${results[0]?.state ?? '?'}`);
+  try {
+    while (!stopping) {
+      announced = false;
+      const open = await ctx.billing.openRuns();
+      for (const r of open) {
+        const results = await Promise.all(
+          Array.from({ length: workers }, (_, i) =>
+            ctx.billing.work(r.runId, r.phase, { worker: `${process.pid}:${i}`, onChunk: (c) => console.log(`run #${r.runId} ${r.phase}: chunk ${c.chunk_no} done`) }),
+          ),
+        );
+        const n = results.reduce((s, x) => s + x.chunks, 0);
+        if (n) console.log(`run #${r.runId} ${r.phase}: ${n} chunk(s) done, state ${results[0]?.state ?? '?'}`);
+      }
+      if (stopping || announced) continue;
+      await new Promise<void>((res) => {
+        const timer = setTimeout(res, 2000);
+        wake = () => {
+          clearTimeout(timer);
+          res();
+        };
+      });
+      wake = undefined;
     }
-    if (!stopping) await new Promise((res) => setTimeout(res, 2000));
+  } finally {
+    if (listener) {
+      await listener.query(`UNLISTEN ${RUN_CHANNEL}`).catch(() => undefined);
+      listener.release();
+    }
   }
 }
 

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { type Actor, can, systemActor } from '../../platform/audit.ts';
 import { addCycles, type Clock, compareCycles, cycleOf, cycleStart } from '../../platform/clock.ts';
-import type { Db, Q, Tx } from '../../platform/db.ts';
+import type { Db, Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
@@ -28,11 +28,13 @@ export interface UsageCharge {
   amountFen: Fen;
 }
 
-/** What the bill run needs of rating (`ctx.usage`). */
+/**
+ * What the bill run needs of rating (`ctx.usage`): everything rated before the run starts. The rated
+ * charges themselves it reads and marks billed in usage_charges (billingRepo.takeUnbilledUsage, under
+ * the rating lock taken shared, as usage/service.ts describes).
+ */
 export interface UsageSource {
   ratePending(): Promise<unknown>;
-  chargesForSubscribers(q: Q, subscriberIds: number[], cycle: string): Promise<unknown[]>;
-  markBilled(q: Q, subscriberIds: number[], cycle: string): Promise<unknown>;
 }
 
 /** Late fees of an account billed into a cycle (R-ACC-17); returns the charges to bill. */
@@ -145,6 +147,7 @@ export class BillRunService {
           const done = await this.deps.db.transaction().execute(async (tx) => {
             claimed = await billingRepo.claimChunk(tx, runId, phase, MAX_ATTEMPTS);
             if (!claimed) return false;
+            await billingRepo.chunkSettings(tx);
             if (phase === 'bill') await this.billChunk(tx, run, claimed, worker);
             else accountIds = await this.publishChunk(tx, run, claimed);
             return true;
@@ -197,7 +200,7 @@ export class BillRunService {
     if (run.state === 'running') await loop('bill');
     if (opts.publish) {
       run = (await billingRepo.runById(this.deps.db, run.run_id)) as RunRow;
-      if (run.state === 'prebilled' || run.state === 'publishing') await this.publish(actor, run.run_id, { workers, inline: true });
+      if (run.state === 'prebilled' || run.state === 'publishing') return this.publish(actor, run.run_id, { workers, inline: true });
     }
     return this.view(run.run_id);
   }
@@ -223,7 +226,7 @@ export class BillRunService {
     const subIds = subs.map((s) => s.subscriberId);
     const usage = new Map<number, Charge[]>();
     if (this.usage && subIds.length) {
-      for (const u of (await this.usage.chargesForSubscribers(tx, subIds, cycle)).map(usageCharge)) {
+      for (const u of await billingRepo.takeUnbilledUsage(tx, subIds, cycle, now)) {
         if (u.amountFen > 0) push(usage, u.subscriberId, { ...u, source: 'usage' });
       }
     }
@@ -252,7 +255,6 @@ export class BillRunService {
     for (const m of [usage, extra]) for (const [id, list] of m) for (const c of list) push(charges, id, c);
     const lines = await this.assign(tx, cycle, subs, charges);
     await billingRepo.insertBillsAndLines(tx, cycle, lines, { runId: run.run_id, status: 'prebill', now });
-    if (this.usage && subIds.length) await this.usage.markBilled(tx, subIds, cycle);
     return { subscribers: subs.length, lines: lines.length, amountFen: lines.reduce((t, l) => t + l.amountFen, 0) };
   }
 
@@ -406,6 +408,7 @@ export class BillRunService {
       if (hi === null) break;
       const lo = after;
       const accounts = await this.deps.db.transaction().execute(async (tx) => {
+        await billingRepo.chunkSettings(tx);
         const subs = await billingRepo.virtualSubscribers(tx, lo, hi, now, recentFrom);
         const offers = subs.flatMap((s) => s.offers.map((o) => ({ o, accountId: s.accountId })));
         const keys = await billingRepo.ledgerKeys(
@@ -449,8 +452,12 @@ export class BillRunService {
     return { items: await Promise.all(runs.map((r) => this.view(r.run_id))) };
   }
 
-  /** R-BIL-7: progress (accounts done/total, rate, ETA), per-chunk errors, totals per bill item. */
-  async view(runId: number) {
+  /**
+   * R-BIL-7: progress (accounts done/total, rate, ETA), per-chunk errors, totals per bill item. `totals:
+   * false` leaves the totals out (empty): they sum every line of the cycle, too much for a progress bar
+   * asking twice a second while the run writes those lines.
+   */
+  async view(runId: number, opts: { totals?: boolean } = {}) {
     const run = await billingRepo.runById(this.deps.db, runId);
     if (!run) throw notFound(RUN, runId);
     const chunks = await billingRepo.chunks(this.deps.db, runId);
@@ -461,7 +468,7 @@ export class BillRunService {
       : chunks.filter((c) => c.state === 'done').reduce((s, c) => s + c.accounts, 0);
     const end = run.wall_finished_at ?? new Date();
     const p = progress(done, total, end.getTime() - run.wall_started_at.getTime());
-    const totals = await billingRepo.itemTotals(this.deps.db, [run.cycle]);
+    const totals = opts.totals === false ? [] : await billingRepo.itemTotals(this.deps.db, [run.cycle]);
     return {
       runId: run.run_id,
       cycle: run.cycle,

@@ -40,6 +40,10 @@ export const creditRepo = {
       SELECT account_id, billing_type, credit_limit_fen, status FROM accounts WHERE account_id = ${accountId} FOR UPDATE`.execute(q);
     return r.rows[0];
   },
+  /** For the rest of the transaction: no JIT (statements over a chunk's ids look costly to the planner, and are not). */
+  async noJit(q: Q): Promise<void> {
+    await sql`SELECT set_config('jit', 'off', true)`.execute(q);
+  },
   /** Anything a payment to this account could resume now: a line it pays stopped for arrears (R-CC-2). */
   /**
    * Of these accounts, those where credit control can act at once: a line already in a credit state
@@ -48,14 +52,18 @@ export const creditRepo = {
    */
   async accountsToJudgeNow(q: Q, accountIds: readonly number[], now: Date): Promise<number[]> {
     if (accountIds.length === 0) return [];
+    // probed account by account through their indexes (LATERAL … LIMIT 1): the cost follows the chunk,
+    // never the tables (EXISTS over an unnest was planned as hashed subplans over whole tables)
     const r = await sql<{ account_id: number }>`
       SELECT a.account_id FROM unnest(${[...accountIds]}::bigint[]) AS a (account_id)
-       WHERE EXISTS (SELECT 1 FROM credit_states cs WHERE cs.account_id = a.account_id AND cs.state <> 'ok')
-          OR EXISTS (SELECT 1 FROM subscribers s WHERE s.default_account_id = a.account_id AND s.stop_reasons <> '{}')
-          OR EXISTS (SELECT 1 FROM bill_lines l JOIN bills b ON b.account_id = l.account_id AND b.bill_id = l.bill_id
-                      WHERE l.account_id = a.account_id AND l.paid_fen < l.amount_fen AND b.status = 'published'
-                        AND (b.due_at IS NULL OR b.due_at <= ${now}))
-       ORDER BY a.account_id`.execute(q);
+        LEFT JOIN LATERAL (SELECT true AS yes FROM credit_states cs WHERE cs.account_id = a.account_id AND cs.state <> 'ok' LIMIT 1) cs ON true
+        LEFT JOIN LATERAL (SELECT true AS yes FROM subscribers s WHERE s.default_account_id = a.account_id AND s.stop_reasons <> '{}' LIMIT 1) st ON cs.yes IS NULL
+        LEFT JOIN LATERAL (
+          SELECT true AS yes FROM bill_lines l JOIN bills b ON b.account_id = l.account_id AND b.bill_id = l.bill_id
+           WHERE l.account_id = a.account_id AND l.paid_fen < l.amount_fen AND b.status = 'published' AND (b.due_at IS NULL OR b.due_at <= ${now}) LIMIT 1
+        ) due ON cs.yes IS NULL AND st.yes IS NULL
+       WHERE cs.yes OR st.yes OR due.yes
+       GROUP BY a.account_id ORDER BY a.account_id`.execute(q);
     return r.rows.map((x) => Number(x.account_id));
   },
 

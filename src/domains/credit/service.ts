@@ -172,7 +172,12 @@ export class CreditService {
    * the chunk instead of a transaction per account; low-balance reminders come with the scheduled job.
    */
   async evaluatePublished(accountIds: readonly number[]): Promise<CreditOutcome[]> {
-    return this.evaluateAccounts(await creditRepo.accountsToJudgeNow(this.deps.db, accountIds, this.deps.clock.now()));
+    // never JIT-compiled: its estimate for a chunk's ids is large, its work a few index probes
+    const judge = await this.deps.db.transaction().execute(async (tx) => {
+      await creditRepo.noJit(tx);
+      return creditRepo.accountsToJudgeNow(tx, accountIds, this.deps.clock.now());
+    });
+    return this.evaluateAccounts(judge);
   }
 
   async evaluateAccounts(accountIds: readonly number[], actor: Actor = systemActor('credit-control')): Promise<CreditOutcome[]> {
