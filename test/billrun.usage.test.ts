@@ -6,8 +6,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import type { Actor } from '../src/platform/audit.ts';
-import { actorOf, system, testEnv, type TestEnv } from './helpers.ts';
-import { cdr, type Cdr, seedTestOffers, subscriberOn } from './fixtures/usage/helpers.ts';
+import { actorOf, testEnv, type TestEnv } from './helpers.ts';
+import { cdr, type Cdr, importAll, seedTestOffers, subscriberOn } from './fixtures/usage/helpers.ts';
 
 const CYCLE = '2026-11';
 let env: TestEnv;
@@ -21,10 +21,7 @@ beforeAll(async () => {
 afterAll(() => env.close());
 
 const db = () => env.ctx.database.db;
-const importing = async (records: Cdr[]) => {
-  const r = await env.ctx.usage.importBatch(system, records);
-  expect(r.rejections).toEqual([]);
-};
+const importing = (records: Cdr[]) => importAll(env.ctx, records);
 /** The subscriber's rated charges of the cycle by item, and what of them is billed. */
 const charges = async (subscriberId: number) =>
   (

@@ -10,7 +10,7 @@ import { creditRepo } from '../src/domains/credit/repo.ts';
 import { baseFactor, freeUnits, itemOf, type Scope, type Unit, unitsOf, type Usage } from '../src/domains/usage/rules.ts';
 import { cycleOf } from '../src/platform/clock.ts';
 import { system, testEnv, type TestEnv } from './helpers.ts';
-import { addOffer, cdr, type Cdr, seedTestOffers, subscriberOn, toCsv } from './fixtures/usage/helpers.ts';
+import { addOffer, cdr, type Cdr, importAll, seedTestOffers, subscriberOn, toCsv } from './fixtures/usage/helpers.ts';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -21,11 +21,7 @@ beforeAll(async () => {
 afterAll(() => env.close());
 
 const db = () => env.ctx.database.db;
-const importing = async (records: Cdr[]) => {
-  const r = await env.ctx.usage.importBatch(system, records);
-  expect(r.rejections).toEqual([]);
-  return r;
-};
+const importing = (records: Cdr[]) => importAll(env.ctx, records);
 const rated = (ids: string[]) =>
   db()
     .selectFrom('cdrs')
