@@ -3,6 +3,7 @@
 // with the chunk's tariffs, family numbers, VPMN peers and allowances read beforehand. Pure: no I/O.
 // Times are microseconds since the epoch (exact: timestamptz has microseconds, and they fit a safe
 // integer); integer arithmetic is exact or the chunk is left to the SQL statement (null).
+import { idiv, itemOf, type Scope, type Unit, unitsOf, type Usage } from './rules.ts';
 
 /** A pending record not stored before, in the order the pools use it (see rateRecords). */
 export interface RatingRecord {
@@ -108,27 +109,6 @@ export interface RatedChunkRows {
 export const allowanceKey = (accountId: number, subscriberId: number, cycle: string, usage: string, scope: string) => `${accountId}|${subscriberId}|${cycle}|${usage}|${scope}`;
 
 const inForce = (fromUs: number, toUs: number | null, t: number) => fromUs <= t && (toUs === null || toUs > t);
-/** Integer division of non-negative safe integers, exact. */
-const idiv = (a: number, b: number) => (a - (a % b)) / b;
-
-function itemCode(usage: string, scope: string): string {
-  if (usage === 'sms') return 'SMS';
-  if (usage === 'data') return 'DATA';
-  return scope === 'local' ? 'VOICE_LOCAL' : scope === 'long_distance' ? 'VOICE_LD' : 'VOICE_ROAM';
-}
-
-function unitsOf(unit: string, quantity: number): number {
-  switch (unit) {
-    case 'minute':
-      return idiv(quantity + 59, 60);
-    case 'message':
-      return quantity;
-    case 'kb':
-      return idiv(quantity + 1023, 1024);
-    default:
-      return idiv(quantity + 1_048_575, 1_048_576);
-  }
-}
 
 function groupBy<T>(list: T[], key: (x: T) => number): Map<number, T[]> {
   const m = new Map<number, T[]>();
@@ -217,7 +197,7 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
       rateFen = base.rateFen;
     } else return null;
     const pool = special ? null : (tariff?.tscope ?? c.scope);
-    const units = unitsOf(unit, c.quantity);
+    const units = unitsOf(unit as Unit, c.quantity);
     const factor = unit === 'mb' ? 1024 : 1;
     let freeUnits = 0;
     if (special === 'family' && rateFen === 0) freeUnits = units;
@@ -234,7 +214,7 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
     }
     const chargeFen = (units - freeUnits) * rateFen;
     if (!Number.isSafeInteger(chargeFen)) return null;
-    const item = itemCode(c.usage, c.scope);
+    const item = itemOf(c.usage as Usage, c.scope as Scope);
     const freeReason = special ?? (freeUnits > 0 ? 'allowance' : null);
     rated.push({ ...c, itemCode: item, unit, units, freeUnits, rateFen, chargeFen, offerCode: special ? null : (tariff?.offerCode ?? null), freeReason });
     const ck = `${c.accountId}|${c.subscriberId}|${c.cycle}|${item}`;

@@ -126,15 +126,18 @@ export function itemOf(usage: Usage, scope: Scope): string {
 export function unitsOf(unit: Unit, quantity: number): number {
   switch (unit) {
     case 'minute':
-      return Math.ceil(quantity / 60);
+      return idiv(quantity + 59, 60);
     case 'message':
       return quantity;
     case 'kb':
-      return Math.ceil(quantity / 1024);
+      return idiv(quantity + 1023, 1024);
     case 'mb':
-      return Math.ceil(quantity / 1_048_576);
+      return idiv(quantity + 1_048_575, 1_048_576);
   }
 }
+
+/** Integer division of non-negative safe integers, exact (no rounding of a float quotient). */
+export const idiv = (a: number, b: number) => (a - (a % b)) / b;
 
 /** Allowances are kept in base units (minutes, messages, KB): an MB is 1024 of them. */
 export const baseFactor = (unit: Unit): number => (unit === 'mb' ? 1024 : 1);
