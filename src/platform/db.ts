@@ -24,6 +24,14 @@ export async function bulkPlanSettings(q: Q, o: { randomPageCost?: string; workM
     ${o.workMem ? sql`, set_config('work_mem', ${o.workMem}, true)` : sql``}`.execute(q);
 }
 
+/**
+ * For the rest of the transaction: no JIT. Statements over a chunk's thousands of ids look costly to
+ * the planner (past jit_above_cost) while their work is index probes; compiling them cost 0.2–0.6 s each.
+ */
+export async function noJit(q: Q): Promise<void> {
+  await sql`SELECT set_config('jit', 'off', true)`.execute(q);
+}
+
 /** Runs `fn` in the caller's transaction when there is one, otherwise in a new one. */
 export function inTransaction<T>(db: Db, callerTx: Tx | undefined, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return callerTx ? fn(callerTx) : db.transaction().execute(fn);

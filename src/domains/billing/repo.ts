@@ -1,7 +1,7 @@
 // The SQL of the bill run: runs and chunks, the recurring-fee ledger, bills and lines in bulk (one
 // statement per chunk, arrays as parameters), and the set-based write-off of many accounts.
 import { sql } from 'kysely';
-import type { Q } from '../../platform/db.ts';
+import { noJit, type Q } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
 import type { BillingType } from '../../platform/schema.ts';
 import type { Allocation, BookState, LineState } from '../accounts/writeoff.ts';
@@ -72,8 +72,8 @@ export const billingRepo = {
    * ids, so their estimates pass jit_above_cost while their work is a few milliseconds of index probes;
    * compiling cost 0.2–0.6 s per statement (accountsToJudgeNow, mayOweLateFees, applyWriteOffs).
    */
-  async chunkSettings(q: Q): Promise<void> {
-    await sql`SELECT set_config('jit', 'off', true)`.execute(q);
+  chunkSettings(q: Q): Promise<void> {
+    return noJit(q);
   },
   async parameter(q: Q, key: string, fallback: number): Promise<number> {
     const r = await sql<{ value: number }>`SELECT value FROM business_parameters WHERE key = ${key}`.execute(q);

@@ -40,11 +40,6 @@ export const creditRepo = {
       SELECT account_id, billing_type, credit_limit_fen, status FROM accounts WHERE account_id = ${accountId} FOR UPDATE`.execute(q);
     return r.rows[0];
   },
-  /** For the rest of the transaction: no JIT (statements over a chunk's ids look costly to the planner, and are not). */
-  async noJit(q: Q): Promise<void> {
-    await sql`SELECT set_config('jit', 'off', true)`.execute(q);
-  },
-  /** Anything a payment to this account could resume now: a line it pays stopped for arrears (R-CC-2). */
   /**
    * Of these accounts, those where credit control can act at once: a line already in a credit state
    * or stopped, or a published line unpaid past its due date (no due date: due at once). One
@@ -98,6 +93,7 @@ export const creditRepo = {
     return r.rows.map((x) => Number(x.account_id));
   },
 
+  /** Anything a payment to this account could resume now: a line it pays stopped for arrears (R-CC-2). */
   async hasArrearsStops(q: Q, accountId: number): Promise<boolean> {
     const r = await sql<{ found: boolean }>`
       SELECT EXISTS (

@@ -7,7 +7,7 @@ import type { Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import { type Actor, systemActor } from '../../platform/audit.ts';
 import { type Clock, cycleOf } from '../../platform/clock.ts';
-import type { Db, Q, Tx } from '../../platform/db.ts';
+import { type Db, noJit, type Q, type Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
@@ -153,10 +153,6 @@ export class CreditService {
   }
 
   /**
-   * Evaluates accounts now (the bill run and rating call it after publishing or charging, R-BIL-8;
-   * payments after they commit, R-CC-2). Each account in its own transaction.
-   */
-  /**
    * R-BIL-8: after usage charged these (virtual) accounts: only those where evaluating can do
    * something now are evaluated (creditRepo.accountsToJudgeAfterCharge), each as evaluateAccount does;
    * one statement for the rest instead of a transaction per account.
@@ -174,12 +170,16 @@ export class CreditService {
   async evaluatePublished(accountIds: readonly number[]): Promise<CreditOutcome[]> {
     // never JIT-compiled: its estimate for a chunk's ids is large, its work a few index probes
     const judge = await this.deps.db.transaction().execute(async (tx) => {
-      await creditRepo.noJit(tx);
+      await noJit(tx);
       return creditRepo.accountsToJudgeNow(tx, accountIds, this.deps.clock.now());
     });
     return this.evaluateAccounts(judge);
   }
 
+  /**
+   * Evaluates accounts now (the bill run and rating call it after publishing or charging, R-BIL-8;
+   * payments after they commit, R-CC-2). Each account in its own transaction.
+   */
   async evaluateAccounts(accountIds: readonly number[], actor: Actor = systemActor('credit-control')): Promise<CreditOutcome[]> {
     const out: CreditOutcome[] = [];
     for (const id of [...new Set(accountIds)].sort((a, b) => a - b)) out.push(await this.evaluateAccount(id, actor));
