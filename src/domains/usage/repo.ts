@@ -137,26 +137,30 @@ export const usageRepo = {
 
   /**
    * R-BIL-3: the pending records of the accounts lo..hi not stored before (an earlier line of the
-   * same record id, or a record id already in cdrs, is a duplicate), in the order the allowance pools
-   * use them (account, subscriber, cycle, usage, start time, record id: the database's order, so ties
-   * sort as in the SQL statement); `matched` counts every pending record of the accounts.
+   * same record id, or — with `probe` — a record id already in cdrs, is a duplicate), in the order the
+   * allowance pools use them (account, subscriber, cycle, usage, start time, record id: the database's
+   * order, so ties sort as in the SQL statement); `matched` counts every pending record of the accounts.
+   * Without `probe` no record is taken as stored before: the caller stores the chunk under a savepoint
+   * and reads it again with `probe` if the primary key of cdrs says otherwise (storeFirstTry).
    */
-  async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number): Promise<{ matched: number; records: RatingRecord[] }> {
+  async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number, probe = true): Promise<{ matched: number; records: RatingRecord[] }> {
     const t = sql.table(pendingTable(fileId));
     // Index probes whatever cdrs looked like when the statement was planned: a chunk planned while cdrs was
     // still empty took a sequential scan of cdrs per record, which another worker's chunks then filled
     // (minutes per chunk). enable_seqscan is set back to what it was right after.
-    const was = await sql<{ v: string }>`SELECT current_setting('enable_seqscan') AS v, set_config('enable_seqscan', 'off', true)`.execute(q);
+    const was = probe ? await sql<{ v: string }>`SELECT current_setting('enable_seqscan') AS v, set_config('enable_seqscan', 'off', true)`.execute(q) : undefined;
     const r = await sql<{
       line: number; account_id: number; subscriber_id: number; record_id: string; other_party: string; started_us: number;
       cycle: string; usage: string; scope: string; quantity: number; area: string | null; stored: boolean;
     }>`
       SELECT p.line, p.account_id, p.subscriber_id, p.record_id, p.other_party, ${us('p.started_at')} AS started_us, p.cycle, p.usage, p.scope, p.quantity, p.area,
-             -- a primary-key probe per record (OFFSET 0: never the hashed subplan, which reads all of cdrs per chunk)
-             EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = p.account_id AND x.record_id = p.record_id OFFSET 0) AS stored
+             ${probe
+               ? // a primary-key probe per record (OFFSET 0: never the hashed subplan, which reads all of cdrs per chunk)
+                 sql`EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = p.account_id AND x.record_id = p.record_id OFFSET 0)`
+               : sql`false`} AS stored
         FROM ${t} p WHERE p.account_id BETWEEN ${lo}::bigint AND ${hi}::bigint
        ORDER BY p.account_id, p.subscriber_id, p.cycle, p.usage, p.started_at, p.record_id, p.line`.execute(q);
-    await sql`SELECT set_config('enable_seqscan', ${was.rows[0]?.v ?? 'on'}, true)`.execute(q);
+    if (was) await sql`SELECT set_config('enable_seqscan', ${was.rows[0]?.v ?? 'on'}, true)`.execute(q);
     // the first line of a record id in the file is the one (DISTINCT ON … ORDER BY line)
     const first = new Map<string, number>();
     for (const x of r.rows) {
@@ -262,6 +266,23 @@ export const usageRepo = {
                     ${col((r) => r.unit)}::text[], ${col((r) => r.units)}::bigint[], ${col((r) => r.freeUnits)}::bigint[], ${col((r) => r.rateFen)}::bigint[],
                     ${col((r) => r.chargeFen)}::bigint[], ${col((r) => r.offerCode)}::text[], ${col((r) => r.freeReason)}::text[])
              AS t (a, rid, s, cy, u, sc, op, st, qn, ar, ln, it, un, uts, fu, rf, cf, oc, fr)`.execute(q);
+  },
+
+  /**
+   * storeRated under a savepoint: false (nothing stored) when the primary key of cdrs finds a record
+   * id stored before (R-BIL-3), any other error is thrown. Run inside the chunk's transaction.
+   */
+  async storeRatedIfNew(q: Q, client: pg.ClientBase | undefined, fileId: number, rows: RatedRecord[], now: Date): Promise<boolean> {
+    await sql`SAVEPOINT store_rated`.execute(q);
+    try {
+      await this.storeRated(q, client, fileId, rows, now);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '23505') throw err;
+      await sql`ROLLBACK TO SAVEPOINT store_rated`.execute(q);
+      return false;
+    }
+    await sql`RELEASE SAVEPOINT store_rated`.execute(q);
+    return true;
   },
 
   /** The allowance used and the charges of rated records added to the pools' and items' totals (as the rating statement does). */

@@ -44,10 +44,21 @@ export const TS_RATING_MAX_RECORDS = 400_000;
 export async function rateStagedChunk(q: Q, client: pg.ClientBase | undefined, fileId: number, lo: number, hi: number, now: Date, pending = 0): Promise<RatedChunk> {
   // one account with more records than this in the file (chunks hold whole accounts): rated in the database, not in memory
   if (pending > TS_RATING_MAX_RECORDS) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
-  const { matched, records } = await usageRepo.fileChunkRecords(q, fileId, lo, hi);
-  const rated = rateRecords(records, await usageRepo.ratingReference(q, records));
+  // R-BIL-3: first as if no record id were stored before (the usual case: no probe of cdrs per record);
+  // the primary key of cdrs says if one was, and then the chunk is read again with the probe and rated
+  // again (a duplicate is left out before the allowances are counted). Under the rating lock.
+  const first = await usageRepo.fileChunkRecords(q, fileId, lo, hi, false);
+  const reference = await usageRepo.ratingReference(q, first.records);
+  let matched = first.matched;
+  let rated = rateRecords(first.records, reference);
   if (!rated) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
-  await usageRepo.storeRated(q, client, fileId, rated.rated, now);
+  if (!(await usageRepo.storeRatedIfNew(q, client, fileId, rated.rated, now))) {
+    const again = await usageRepo.fileChunkRecords(q, fileId, lo, hi, true);
+    matched = again.matched;
+    rated = rateRecords(again.records, reference);
+    if (!rated) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
+    await usageRepo.storeRated(q, client, fileId, rated.rated, now);
+  }
   await usageRepo.addUsageTotals(q, rated.allowances, rated.charges, now);
   return { matched, accepted: rated.rated.length, subscriberIds: [...new Set(rated.rated.map((r) => r.subscriberId))].sort((a, b) => a - b) };
 }
