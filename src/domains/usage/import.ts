@@ -35,12 +35,23 @@ const TOO_LONG = '\u0000LINE_TOO_LONG';
  * Cuts every line longer than MAX_LINE_BYTES down to a marker, keeping the line count: memory stays
  * bounded even for a file without line breaks, and the parser never sees an oversized record.
  */
-class LineCap extends Transform {
+export class LineCap extends Transform {
   /** The start of the current line (at most MAX_LINE_BYTES), held until its newline arrives. */
   private pending: Buffer[] = [];
   private run = 0;
   private cut = false;
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const last = chunk.lastIndexOf(0x0a);
+    if (last !== -1 && !this.cut && this.fits(chunk, last)) {
+      // every line ending in this chunk fits (the usual case): its complete lines go on in one piece
+      const lines = chunk.subarray(0, last + 1);
+      const out = this.pending.length ? Buffer.concat([...this.pending, lines]) : lines;
+      this.pending = [];
+      this.run = 0;
+      this.keepRest(chunk, last + 1);
+      done(null, out);
+      return;
+    }
     const out: Buffer[] = [];
     let start = 0;
     for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, start)) {
@@ -51,13 +62,28 @@ class LineCap extends Transform {
       this.run = 0;
       this.cut = false;
     }
+    this.keepRest(chunk, start);
+    done(null, Buffer.concat(out));
+  }
+  /** Whether every line ending in chunk[0..last] (the first one continuing the pending start) is at most MAX_LINE_BYTES. */
+  private fits(chunk: Buffer, last: number): boolean {
+    let start = 0;
+    let run = this.run;
+    for (let i = chunk.indexOf(0x0a); i !== -1 && i <= last; i = chunk.indexOf(0x0a, start)) {
+      if (run + (i - start) > MAX_LINE_BYTES) return false;
+      run = 0;
+      start = i + 1;
+    }
+    return true;
+  }
+  /** The start of a line not ended in this chunk: held (copied) until its newline, or cut when too long. */
+  private keepRest(chunk: Buffer, start: number): void {
     const rest = chunk.length - start;
     if (this.cut || this.run + rest > MAX_LINE_BYTES) {
       this.cut = true;
       this.pending = [];
     } else if (rest > 0) this.pending.push(Buffer.from(chunk.subarray(start)));
     this.run += rest;
-    done(null, Buffer.concat(out));
   }
   override _flush(done: TransformCallback): void {
     done(null, this.cut ? Buffer.from(TOO_LONG) : this.pending.length ? Buffer.concat(this.pending) : undefined);
