@@ -188,8 +188,12 @@ export const usageRepo = {
     const subs = [...new Set(records.map((r) => r.subscriberId))];
     const accounts = [...new Set(records.map((r) => r.accountId))];
     const cycles = [...new Set(records.map((r) => r.cycle))];
-    const parties = [...new Set(records.filter((r) => r.usage === 'voice').map((r) => r.otherParty))];
     if (subs.length === 0) return { tariffs: [], family: [], vpmn: [], base: new Map(), used: new Map() };
+    // VPMN peers are read for the voice records' other parties of members only (a chunk seldom has one):
+    // the parties of a whole chunk as an array parameter cost more than the rest of the reading
+    const members = await sql<{ subscriber_id: number }>`SELECT DISTINCT subscriber_id FROM usage_vpmn_members WHERE subscriber_id = ANY(${subs}::bigint[])`.execute(q);
+    const memberSet = new Set(members.rows.map((m) => Number(m.subscriber_id)));
+    const parties = [...new Set(records.filter((r) => r.usage === 'voice' && memberSet.has(r.subscriberId)).map((r) => r.otherParty))];
     const [tf, fam, vp, base, used] = await Promise.all([
       sql<{ subscriber_id: number; started_us: number; ended_us: number | null; usage: string; tscope: string; unit: string; rate_fen: number; offer_code: string; rank: number; included: number; code_order: number }>`
         SELECT so.subscriber_id, ${us('so.started_at')} AS started_us, ${us('so.ended_at')} AS ended_us, t.usage, t.scope AS tscope, t.unit, t.rate_fen, t.offer_code,
@@ -201,8 +205,10 @@ export const usageRepo = {
           JOIN offer_tariffs t ON t.offer_code = so.offer_code AND (t.member_role IS NULL OR t.member_role = so.member_role)`.execute(q),
       sql<{ subscriber_id: number; family_number: string; from_us: number; to_us: number | null; rate_fen: number }>`
         SELECT subscriber_id, family_number, ${us('valid_from')} AS from_us, ${us('valid_to')} AS to_us, rate_fen
-          FROM family_numbers WHERE subscriber_id = ANY(${subs}::bigint[]) AND family_number = ANY(${parties}::text[])`.execute(q),
-      sql<{ subscriber_id: number; from_us: number; to_us: number | null; peer_number: string; peer_short: string | null; peer_from_us: number; peer_to_us: number | null; rate_fen: number }>`
+          FROM family_numbers WHERE subscriber_id = ANY(${subs}::bigint[])`.execute(q),
+      parties.length === 0
+        ? Promise.resolve({ rows: [] })
+        : sql<{ subscriber_id: number; from_us: number; to_us: number | null; peer_number: string; peer_short: string | null; peer_from_us: number; peer_to_us: number | null; rate_fen: number }>`
         SELECT m.subscriber_id, ${us('m.valid_from')} AS from_us, ${us('m.valid_to')} AS to_us, o.service_number AS peer_number, o.short_number AS peer_short,
                ${us('o.valid_from')} AS peer_from_us, ${us('o.valid_to')} AS peer_to_us, g.voice_rate_fen AS rate_fen
           FROM usage_vpmn_members m
