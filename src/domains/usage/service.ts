@@ -12,7 +12,7 @@ import { type Database, type Db, type Q, type Tx, withConnection } from '../../p
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
-import { recordChange } from '../../platform/outbox.ts';
+import { recordChange, recordChanges } from '../../platform/outbox.ts';
 import type { MoneyService } from '../accounts/money.ts';
 import { accountRepo } from '../accounts/repo.ts';
 import { type Allocation, writeOff } from '../accounts/writeoff.ts';
@@ -330,17 +330,20 @@ export class UsageService {
     const actor = systemActor(RATE_JOB);
     const posted = new Map<number, { lineId: number; subscriberId: number; itemCode: string; amountFen: number }[]>();
     for (const { accountId, lineId, subscriberId, itemCode, amountFen } of lines) posted.set(accountId, [...(posted.get(accountId) ?? []), { lineId, subscriberId, itemCode, amountFen }]);
-    for (const accountId of accountIds) {
-      const mine = posted.get(accountId) ?? [];
-      const view = { accountId, postedFen: mine.reduce((s, l) => s + l.amountFen, 0), lines: mine, writtenOffFen: writtenOff.get(accountId) ?? 0 };
-      await recordChange(
-        tx,
-        this.deps.clock,
-        actor,
-        { action: 'usage.charge_virtual', targetType: 'account', targetId: accountId, accountId, after: view },
-        { type: 'usage.charged', aggregateType: 'account', aggregateId: accountId, accountId, payload: view },
-      );
-    }
+    // an audit record and event per account, all in one statement
+    await recordChanges(
+      tx,
+      this.deps.clock,
+      actor,
+      accountIds.map((accountId) => {
+        const mine = posted.get(accountId) ?? [];
+        const view = { accountId, postedFen: mine.reduce((s, l) => s + l.amountFen, 0), lines: mine, writtenOffFen: writtenOff.get(accountId) ?? 0 };
+        return {
+          audit: { action: 'usage.charge_virtual', targetType: 'account', targetId: accountId, accountId, after: view },
+          event: { type: 'usage.charged', aggregateType: 'account', aggregateId: accountId, accountId, payload: view },
+        };
+      }),
+    );
     return accountIds;
   }
 
