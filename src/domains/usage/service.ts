@@ -27,6 +27,8 @@ export const RATE_JOB = 'usage-rate';
 /** Records per rating statement (a chunk holds whole accounts, so their allowance order is kept). */
 export const RATE_CHUNK_RECORDS = 50_000;
 export const MAX_BATCH_RECORDS = 10_000;
+/** PGlite: fewer records per chunk (its memory grows to the largest statement's and never shrinks: peak RSS stays < 1 GiB at 100,000 subscribers). */
+export const PGLITE_RATE_CHUNK_RECORDS = 20_000;
 /** Chunks of a file rated at once on PostgreSQL (each on its own connection; the machine has 2 cores). */
 export const RATE_WORKERS = 2;
 /** Chunks whose charged accounts' listeners (credit control, a transaction per account) run at once on PostgreSQL. */
@@ -185,7 +187,9 @@ export class UsageService {
    * PGlite (one connection, whose transactions must not overlap) chunks are rated one at a time, each
    * under the lock, and the listeners awaited. Returns the records matched and stored.
    */
-  private async rateFile(fileId: number, accounts: Map<number, number>, chunkRecords = RATE_CHUNK_RECORDS, session?: pg.PoolClient): Promise<{ matched: number; accepted: number }> {
+  private async rateFile(fileId: number, accounts: Map<number, number>, chunkSize?: number, session?: pg.PoolClient): Promise<{ matched: number; accepted: number }> {
+    const onPg = this.deps.database.kind === 'pg';
+    const chunkRecords = chunkSize ?? (onPg ? RATE_CHUNK_RECORDS : PGLITE_RATE_CHUNK_RECORDS);
     const ids = [...accounts.keys()].sort((a, b) => a - b);
     const chunks: [number, number, number][] = [];
     for (let i = 0; i < ids.length; ) {
@@ -200,7 +204,6 @@ export class UsageService {
       chunks.push([lo, hi, size]);
     }
     const totals = { matched: 0, accepted: 0 };
-    const onPg = this.deps.database.kind === 'pg';
     // the listeners of the chunks' charged accounts (disjoint sets) in LISTEN_LANES lanes, a chunk at a time in each
     const lanes: Promise<void>[] = Array.from({ length: LISTEN_LANES }, () => Promise.resolve());
     let told = 0;
