@@ -339,6 +339,16 @@ export class UsageFileImport {
       let errors: Rejection[] = [];
       let first = true;
       const now = clock.now();
+      // one chunk's match and COPY run in the database while the next chunk is parsed (never two at once)
+      let inflight: Promise<void> = Promise.resolve();
+      let failed: { err: unknown } | undefined;
+      const flushBehind = async (r: typeof rows, e: Rejection[]) => {
+        await inflight;
+        if (failed) throw failed.err;
+        inflight = flush(r, e).catch((err: unknown) => {
+          failed = { err };
+        });
+      };
       for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
         const f = rec.record;
         const line = rec.info.lines;
@@ -356,13 +366,15 @@ export class UsageFileImport {
           else rows.push({ ...p, line });
         }
         if (rows.length + errors.length >= chunkRows) {
-          await flush(rows, errors);
+          await flushBehind(rows, errors);
           rows = [];
           errors = [];
         }
       }
       errors.push(...skipped.splice(0));
-      if (rows.length || errors.length) await flush(rows, errors);
+      if (rows.length || errors.length) await flushBehind(rows, errors);
+      await inflight;
+      if (failed) throw failed.err;
       // the whole file is staged: rate it (R-BIL-1: allowances in start-time order across the file)
       await usageRepo.indexPending(db, fileId);
       const rated = await this.deps.rateFile(fileId, accounts, o.rateChunkRecords, session);
