@@ -6,7 +6,7 @@
 -- 1. Foreign keys whose writers already guarantee them, in the same transaction, by the referenced row itself.
 --
 -- write_offs (account_id, line_id) → bill_lines and write_offs (account_id, book_id) → books: every writer of
--- write_offs (accountRepo.insertWriteOffs + adjustLinesAndBooks, billingRepo.applyWriteOffs, the reversals of
+-- write_offs (accountRepo.applyWriteOff + adjustLinesAndBooks, billingRepo.applyWriteOffs, the reversals of
 -- moneyRepo.insertNegativeWriteOffs + adjustLinesAndBooks) updates the line's paid_fen and the book's balance by
 -- their keys in the same transaction (the update holds the row lock to commit, as the check's KEY SHARE lock
 -- did) and fails when an update finds fewer lines or books than it wrote off (the count is checked: the
