@@ -2,7 +2,7 @@
 import { type Insertable, type RawBuilder, sql, type Updateable } from 'kysely';
 import type { Q } from '../../platform/db.ts';
 import type { AccountsTable, BillingType, SubscribersTable } from '../../platform/schema.ts';
-import type { Allocation, BookState, LineState } from './writeoff.ts';
+import { type Allocation, type BookState, checkWriteOffTargets, type LineState } from './writeoff.ts';
 
 export const accountRepo = {
   insertAccount(q: Q, row: Insertable<AccountsTable>) {
@@ -247,16 +247,21 @@ export const accountRepo = {
     }
     const lineValues = sql.join([...byLine].map(([id, amt]) => sql`(${id}::bigint, ${amt}::bigint)`));
     const bookValues = sql.join([...byBook].map(([id, amt]) => sql`(${id}::bigint, ${amt}::bigint)`));
-    await sql`
+    // every line and book found by its key (locked to commit), or the write-off fails (migration 0018)
+    const r = await sql<{ lines: number; books: number }>`
       WITH l AS (
         UPDATE bill_lines bl SET paid_fen = bl.paid_fen + v.amt
           FROM (VALUES ${lineValues}) AS v(id, amt)
          WHERE bl.account_id = ${accountId} AND bl.line_id = v.id
         RETURNING 1
+      ), b AS (
+        UPDATE books bk SET balance_fen = bk.balance_fen - v.amt
+          FROM (VALUES ${bookValues}) AS v(id, amt)
+         WHERE bk.account_id = ${accountId} AND bk.book_id = v.id
+        RETURNING 1
       )
-      UPDATE books bk SET balance_fen = bk.balance_fen - v.amt
-        FROM (VALUES ${bookValues}) AS v(id, amt)
-       WHERE bk.account_id = ${accountId} AND bk.book_id = v.id`.execute(q);
+      SELECT (SELECT count(*) FROM l)::int AS lines, (SELECT count(*) FROM b)::int AS books`.execute(q);
+    checkWriteOffTargets(allocations, r.rows[0]);
   },
 };
 

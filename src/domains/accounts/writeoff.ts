@@ -203,3 +203,16 @@ export function writeOff(books: readonly BookState[], lines: readonly LineState[
   }
   return { allocations, bookBalances, lineOpen };
 }
+
+/**
+ * Every line and book a write-off draws on must exist (R-ACC-6): the writers update each one by its key and
+ * compare the rows found with the distinct lines and books written off (migration 0018: this stands for the
+ * foreign keys of write_offs). Throws, so the transaction is rolled back, when one is missing.
+ */
+export function checkWriteOffTargets(allocations: readonly { lineId: number; bookId: number; accountId?: number }[], found: { lines: number; books: number } | undefined): void {
+  const lines = new Set(allocations.map((a) => `${a.accountId ?? ''}/${a.lineId}`)).size;
+  const books = new Set(allocations.map((a) => `${a.accountId ?? ''}/${a.bookId}`)).size;
+  if (!found || Number(found.lines) !== lines || Number(found.books) !== books) {
+    throw new Error(`write-off of ${lines} line(s) and ${books} book(s) found ${found?.lines ?? 0} and ${found?.books ?? 0}: a line or book does not exist`);
+  }
+}

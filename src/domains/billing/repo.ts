@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { noJit, type Q } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
 import type { BillingType } from '../../platform/schema.ts';
-import type { Allocation, BookState, LineState } from '../accounts/writeoff.ts';
+import { type Allocation, type BookState, checkWriteOffTargets, type LineState } from '../accounts/writeoff.ts';
 import { RATING_LOCK } from '../usage/repo.ts';
 import type { RecurringCharge, SubscribedOffer } from './rules.ts';
 
@@ -490,10 +490,14 @@ export const billingRepo = {
     }
     return out;
   },
-  /** Stores the write-offs of many accounts (R-ACC-6) and their projections, in one statement. */
+  /**
+   * Stores the write-offs of many accounts (R-ACC-6) and their projections, in one statement. Every line and
+   * book written off is updated by its key here (locked to commit); fewer found than written off fails the
+   * chunk (migration 0018: this check stands for the foreign keys of write_offs).
+   */
   async applyWriteOffs(q: Q, rows: (Allocation & { accountId: number; triggerKind: 'bill' | 'payment'; triggerId: number })[], now: Date) {
     if (rows.length === 0) return;
-    await sql`
+    const r = await sql<{ lines: number; books: number }>`
       WITH v AS (
         SELECT * FROM unnest(${rows.map((x) => x.accountId)}::bigint[], ${rows.map((x) => x.lineId)}::bigint[], ${rows.map((x) => x.bookId)}::bigint[],
                              ${rows.map((x) => x.amountFen)}::bigint[], ${rows.map((x) => x.triggerKind)}::text[], ${rows.map((x) => x.triggerId)}::bigint[])
@@ -505,10 +509,15 @@ export const billingRepo = {
         UPDATE bill_lines bl SET paid_fen = bl.paid_fen + x.amt
           FROM (SELECT account_id, line_id, sum(amount_fen) AS amt FROM v GROUP BY account_id, line_id) x
          WHERE bl.account_id = x.account_id AND bl.line_id = x.line_id
+        RETURNING 1
+      ), b AS (
+        UPDATE books bk SET balance_fen = bk.balance_fen - x.amt
+          FROM (SELECT account_id, book_id, sum(amount_fen) AS amt FROM v GROUP BY account_id, book_id) x
+         WHERE bk.account_id = x.account_id AND bk.book_id = x.book_id
+        RETURNING 1
       )
-      UPDATE books bk SET balance_fen = bk.balance_fen - x.amt
-        FROM (SELECT account_id, book_id, sum(amount_fen) AS amt FROM v GROUP BY account_id, book_id) x
-       WHERE bk.account_id = x.account_id AND bk.book_id = x.book_id`.execute(q);
+      SELECT (SELECT count(*) FROM l)::int AS lines, (SELECT count(*) FROM b)::int AS books`.execute(q);
+    checkWriteOffTargets(rows, r.rows[0]);
   },
 
   /** R-BIL-9 review: totals per bill item of a cycle (all its bills, pre-bills included) and of the cycle before. */
