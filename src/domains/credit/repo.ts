@@ -50,10 +50,12 @@ export const creditRepo = {
   },
 
   /**
-   * Of these accounts, those whose evaluation reaches beyond its own subscribers (evaluated one by one
-   * instead of many at once): it pays a subscriber by relation, holds an open line of another account's
-   * subscriber, pays a line of a live package with a linkage (R-CC-4 cascades), or a line of it
-   * follows a linked member or is followed by one (a linked state in credit_states).
+   * Of these accounts, those whose evaluation reaches beyond its own subscribers or is reached by
+   * another's (evaluated one by one, in id order, instead of many at once): it pays a subscriber by
+   * relation or holds an open line of another account's subscriber, or another account does so for a
+   * subscriber of it (R-ACC-8: the payer's evaluation follows this account); it pays a line of a live
+   * package with a linkage (R-CC-4 cascades), or a line of it follows a linked member or is followed
+   * by one (a linked state in credit_states).
    */
   async accountsReachingOut(q: Q, accountIds: readonly number[]): Promise<Set<number>> {
     if (accountIds.length === 0) return new Set();
@@ -65,6 +67,12 @@ export const creditRepo = {
           UNION ALL
           SELECT 1 FROM bill_lines l JOIN subscribers s ON s.subscriber_id = l.subscriber_id
            WHERE l.account_id = a.account_id AND l.paid_fen < l.amount_fen AND s.default_account_id <> a.account_id
+          UNION ALL
+          SELECT 1 FROM subscribers s JOIN payment_relations r ON r.subscriber_id = s.subscriber_id AND r.revoked_at IS NULL
+           WHERE s.default_account_id = a.account_id AND r.payer_account_id <> a.account_id
+          UNION ALL
+          SELECT 1 FROM subscribers s JOIN bill_lines l ON l.subscriber_id = s.subscriber_id AND l.paid_fen < l.amount_fen
+           WHERE s.default_account_id = a.account_id AND l.account_id <> a.account_id
           UNION ALL
           SELECT 1 FROM subscribers s JOIN packages p ON p.package_id = s.package_id
            WHERE s.default_account_id = a.account_id AND s.lifecycle <> 'cancelled' AND p.ended_at IS NULL AND p.linkage IS NOT NULL
