@@ -7,30 +7,14 @@ import { creditRepo } from '../src/domains/credit/repo.ts';
 import type { CreditOutcome } from '../src/domains/credit/service.ts';
 import type { SimulatedNetwork } from '../src/platform/provisioning.ts';
 import type { Linkage, StopReason } from '../src/platform/schema.ts';
+import { creditSetup, packageOf } from './credit-helpers.ts';
 import { freshResidentId, system, type TestEnv, testEnv } from './helpers.ts';
 
 let env: TestEnv;
-const usageOf = new Map<number, number>();
+let usageOf = new Map<number, number>();
 beforeAll(async () => {
   env = await testEnv();
-  env.ctx.credit.useUsage({ unbilledFen: (_q, accountId) => Promise.resolve(usageOf.get(accountId) ?? 0) });
-  const now = env.clock.now();
-  await env.ctx.database.db
-    .insertInto('offers')
-    .values(
-      (['immediate', 'next_cycle_if_funded'] as const).map((linkage) => ({
-        offer_code: `TEST-PKG-${linkage === 'immediate' ? 'I' : 'N'}`,
-        kind: 'package' as const,
-        name_zh: '测试套餐',
-        name_en: 'test package',
-        valid_from: now,
-        members: JSON.stringify([{ role: 'mobile', network: 'wcdma3g' }, { role: 'broadband', network: 'broadband' }]),
-        linkage,
-        created_at: now,
-        updated_at: now,
-      })),
-    )
-    .execute();
+  usageOf = await creditSetup(env);
 }, 240_000);
 afterAll(async () => {
   await env?.close();
@@ -57,15 +41,7 @@ async function household(o: { billingType?: 'virtual' | 'quota' | 'monthly'; vip
     (await env.ctx.accounts.createSubscriber(system, { customerId: c.customerId, accountId: a.accountId, serviceNumber, network })).subscriberId;
   const subscribers = [await mk(`186${String(50000000 + n * 10).padStart(8, '0')}`, 'wcdma3g')];
   for (let i = 0; i < (o.broadband ?? 0); i++) subscribers.push(await mk(`bbbatch${n}x${i}`, 'broadband'));
-  if (o.linkage) {
-    const db = env.ctx.database.db;
-    const p = await db
-      .insertInto('packages')
-      .values({ offer_code: `TEST-PKG-${o.linkage === 'immediate' ? 'I' : 'N'}`, customer_id: c.customerId, account_id: a.accountId, linkage: o.linkage, started_at: env.clock.now() })
-      .returning('package_id')
-      .executeTakeFirstOrThrow();
-    await db.updateTable('subscribers').set({ package_id: p.package_id }).where('subscriber_id', 'in', subscribers).execute();
-  }
+  if (o.linkage) await packageOf(env, { customerId: c.customerId, accountId: a.accountId, linkage: o.linkage, subscriberIds: subscribers });
   return { accountId: a.accountId, subscribers };
 }
 
@@ -233,7 +209,7 @@ test('R-CC-1 R-CC-4 R-X-1 R-X-2 many accounts evaluated at once write the same c
 
   // the population did exercise each path
   const all = one.map(sorted);
-  const of = (h: Household | undefined) => all.find((o) => o.accountId === h?.accountId) as CreditOutcome;
+  const of = (h: Household | undefined) => all.find((o) => o.accountId === h?.accountId) as ReturnType<typeof sorted>;
   expect(of(hs.arrears).stopped).toHaveLength(2);
   expect(of(hs.notDue).reminded).toHaveLength(1);
   expect(of(hs.racing).stopped).toHaveLength(1);

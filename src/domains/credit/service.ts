@@ -1,7 +1,8 @@
 // Credit control (信控): judges each subscriber (R-CC-1, R-CC-4), reminds (R-CC-3), stops one-way then
 // two-way (R-X-2), resumes on payment (R-CC-2, R-X-4) and cascades to linked members (R-CC-4, R-X-3).
-// One account is evaluated in one transaction under its row lock (the lock payments take), so a
-// payment and a stop never cross; network commands go out right after the commit (R-INT-2), SMS as
+// An account is evaluated under its row lock (the lock payments take), so a payment and a stop never
+// cross: alone (evaluateAccount) or with up to BATCH others in one transaction (evaluateMany, the
+// same writes); network commands go out right after the commit (R-INT-2), SMS as
 // `notification.sms` outbox events in the transaction (R-CC-3, R-INT-3).
 import type { Insertable, Selectable } from 'kysely';
 import type { Logger } from 'pino';
@@ -180,8 +181,8 @@ export class CreditService {
 
   /**
    * R-BIL-8: after usage charged these (virtual) accounts: only those where evaluating can do
-   * something now are evaluated (creditRepo.accountsToJudgeAfterCharge), each as evaluateAccount does;
-   * one statement for the rest instead of a transaction per account.
+   * something now are evaluated (creditRepo.accountsToJudgeAfterCharge), many at once as
+   * evaluateAccounts does; one statement for the rest instead of a transaction per account.
    */
   async evaluateCharged(accountIds: readonly number[]): Promise<CreditOutcome[]> {
     const params = await this.params(this.deps.db);
