@@ -298,7 +298,7 @@ export class CreditService {
 
   async evaluateAccount(accountId: number, actor: Actor = systemActor('credit-control'), followOthers = true): Promise<CreditOutcome> {
     const now = this.deps.clock.now();
-    const outcome: CreditOutcome = { accountId, reminded: [], stopped: [], resumed: [], exempted: [], linkedStopped: [], linkedPending: [], commands: [] };
+    const outcome = emptyOutcome(accountId);
     // subscribers this account pays by relation are judged with their own account's money
     const others = new Set<number>();
     await this.deps.db.transaction().execute(async (tx) => {
