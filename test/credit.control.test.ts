@@ -7,33 +7,16 @@ import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { type SimulatedSms } from '../src/platform/notifications.ts';
 import type { SimulatedNetwork } from '../src/platform/provisioning.ts';
 import type { Linkage, StopReason } from '../src/platform/schema.ts';
+import { creditSetup, packageOf } from './credit-helpers.ts';
 import { type Api, freshResidentId, system, T0, type TestEnv, testApi, testEnv } from './helpers.ts';
 
 let env: TestEnv;
 let api: Api;
-const usageOf = new Map<number, number>();
+let usageOf = new Map<number, number>();
 beforeAll(async () => {
   env = await testEnv();
   api = await testApi(env);
-  // R-CC-1: the rating domain's unbilled usage, as rows a test sets
-  env.ctx.credit.useUsage({ unbilledFen: (_q, accountId) => Promise.resolve(usageOf.get(accountId) ?? 0) });
-  const now = env.clock.now();
-  await env.ctx.database.db
-    .insertInto('offers')
-    .values(
-      (['immediate', 'next_cycle_if_funded'] as const).map((linkage) => ({
-        offer_code: `TEST-PKG-${linkage === 'immediate' ? 'I' : 'N'}`,
-        kind: 'package' as const,
-        name_zh: '测试套餐',
-        name_en: 'test package',
-        valid_from: now,
-        members: JSON.stringify([{ role: 'mobile', network: 'wcdma3g' }, { role: 'broadband', network: 'broadband' }]),
-        linkage,
-        created_at: now,
-        updated_at: now,
-      })),
-    )
-    .execute();
+  usageOf = await creditSetup(env);
   // a fresh database with every migration: slow on a loaded machine
 }, 240_000);
 afterAll(async () => {
@@ -67,15 +50,7 @@ async function household(o: { billingType?: 'virtual' | 'quota' | 'monthly'; vip
   const mobile2 = o.secondMobile ? await mk(`186${String(30000000 + n * 10 + 1).padStart(8, '0')}`, 'wcdma3g') : undefined;
   const broadband = [];
   for (let i = 0; i < (o.broadband ?? 0); i++) broadband.push(await mk(`tjbb${n}x${i}`, 'broadband'));
-  if (o.linkage) {
-    const db = env.ctx.database.db;
-    const p = await db
-      .insertInto('packages')
-      .values({ offer_code: `TEST-PKG-${o.linkage === 'immediate' ? 'I' : 'N'}`, customer_id: c.customerId, account_id: a.accountId, linkage: o.linkage, started_at: env.clock.now() })
-      .returning('package_id')
-      .executeTakeFirstOrThrow();
-    await db.updateTable('subscribers').set({ package_id: p.package_id }).where('subscriber_id', 'in', [mobile.subscriberId, ...broadband.map((b) => b.subscriberId)]).execute();
-  }
+  if (o.linkage) await packageOf(env, { customerId: c.customerId, accountId: a.accountId, linkage: o.linkage, subscriberIds: [mobile.subscriberId, ...broadband.map((b) => b.subscriberId)] });
   return { customerId: c.customerId, accountId: a.accountId, mobile, ...(mobile2 ? { mobile2 } : {}), broadband, contactPhone };
 }
 

@@ -76,9 +76,18 @@ export function renderTemplate(text: string, params: Record<string, string | num
 
 /** The template's text, rendered; an unknown template is a configuration error of the carrier. */
 export async function renderSms(q: Q, templateCode: string, params: Record<string, string | number>): Promise<string> {
-  const t = await q.selectFrom('notification_templates').select(['text_zh']).where('template_code', '=', templateCode).executeTakeFirst();
-  if (!t) throw new DomainError('UNKNOWN_TEMPLATE', `短信模板不存在：${templateCode}`, `No such notification template: ${templateCode}`, 500, { templateCode });
-  return renderTemplate(t.text_zh, params);
+  return (await smsRenderer(q, [templateCode]))(templateCode, params);
+}
+
+/** renderSms for many messages: the templates read once, then rendered in memory (same errors). */
+export async function smsRenderer(q: Q, templateCodes: readonly string[]): Promise<(templateCode: string, params: Record<string, string | number>) => string> {
+  const rows = templateCodes.length === 0 ? [] : await q.selectFrom('notification_templates').select(['template_code', 'text_zh']).where('template_code', 'in', [...templateCodes]).execute();
+  const texts = new Map(rows.map((r) => [r.template_code, r.text_zh]));
+  return (templateCode, params) => {
+    const t = texts.get(templateCode);
+    if (t === undefined) throw new DomainError('UNKNOWN_TEMPLATE', `短信模板不存在：${templateCode}`, `No such notification template: ${templateCode}`, 500, { templateCode });
+    return renderTemplate(t, params);
+  };
 }
 
 /** Fen as yuan with two decimals for a message (display only; no rounding happens). */

@@ -1,7 +1,7 @@
 // The only place with SQL for accounts, subscribers, relations, books, payments, bills and write-offs.
-import { type Insertable, type RawBuilder, sql, type Updateable } from 'kysely';
+import { type Insertable, type RawBuilder, type Selectable, sql, type Updateable } from 'kysely';
 import type { Q } from '../../platform/db.ts';
-import type { AccountsTable, BillingType, SubscribersTable } from '../../platform/schema.ts';
+import type { AccountsTable, BillingType, StopReason, SubscribersTable } from '../../platform/schema.ts';
 import { type Allocation, type BookState, checkWriteOffTargets, type LineState } from './writeoff.ts';
 
 export const accountRepo = {
@@ -48,6 +48,21 @@ export const accountRepo = {
   /** Locks the subscriber row for a change made by an order (stop reasons, lifecycle, number, SIM). */
   lockSubscriber(q: Q, id: number) {
     return q.selectFrom('subscribers').selectAll().where('subscriber_id', '=', id).forUpdate().executeTakeFirst();
+  },
+  /** Locks subscribers in id order (no deadlocks between two many-subscriber transactions). */
+  lockSubscribers(q: Q, ids: number[]) {
+    if (ids.length === 0) return Promise.resolve([]);
+    return q.selectFrom('subscribers').selectAll().where('subscriber_id', 'in', ids).orderBy('subscriber_id').forUpdate().execute();
+  },
+  /** Sets many subscribers' stop reasons in one statement (R-X-1); the rows after, in id order. */
+  async setStopReasons(q: Q, rows: { subscriberId: number; stopReasons: StopReason[] }[], now: Date) {
+    if (rows.length === 0) return [];
+    const r = await sql<Selectable<SubscribersTable>>`
+      UPDATE subscribers s SET stop_reasons = ARRAY(SELECT jsonb_array_elements_text(t.r)), updated_at = ${now}
+        FROM jsonb_to_recordset(${JSON.stringify(rows.map((x) => ({ id: x.subscriberId, r: x.stopReasons })))}::jsonb) AS t (id bigint, r jsonb)
+       WHERE s.subscriber_id = t.id
+      RETURNING s.*`.execute(q);
+    return r.rows.sort((x, y) => x.subscriber_id - y.subscriber_id);
   },
   /** A subscriber's published bill lines of one cycle, on whichever account pays them (打印清单). */
   subscriberBillLines(q: Q, subscriberId: number, cycle: string) {

@@ -4,7 +4,7 @@ import { addCycles, type Clock, cycleOf } from '../../platform/clock.ts';
 import { type Db, inTransaction, type Q, type Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Fen } from '../../platform/money.ts';
-import { emit, recordChange } from '../../platform/outbox.ts';
+import { emit, recordChange, recordChanges } from '../../platform/outbox.ts';
 import type { AccountsTable, BillingType, Network, PaymentMethod, StopReason } from '../../platform/schema.ts';
 import { maskBankAccount } from '../customers/rules.ts';
 import { bookView, moneyRepo } from './money-repo.ts';
@@ -270,28 +270,39 @@ export class AccountService {
   ) {
     const before = await accountRepo.lockSubscriber(tx, subscriberId);
     if (!before) throw notFound(SUBSCRIBER, subscriberId);
-    const set = new Set(before.stop_reasons);
-    for (const r of change.remove ?? []) set.delete(r);
-    for (const r of change.add ?? []) set.add(r);
     const now = this.deps.clock.now();
-    const after = await accountRepo.updateSubscriber(tx, subscriberId, { stop_reasons: STOP_REASONS.filter((r) => set.has(r)), updated_at: now });
-    const b = statusView(before);
-    const a = statusView(after);
-    const extra = { orderId: meta.orderId ?? null, reason: meta.reason ?? null };
-    await recordChange(
-      tx,
-      this.deps.clock,
-      actor,
-      { action: 'subscriber.status_change', targetType: 'subscriber', targetId: subscriberId, accountId: after.default_account_id, before: b, after: { ...a, ...extra } },
-      {
-        type: 'subscriber.status_changed',
-        aggregateType: 'subscriber',
-        aggregateId: subscriberId,
-        accountId: after.default_account_id,
-        payload: { subscriberId, serviceNumber: after.service_number, before: b, after: a, ...extra },
-      },
-    );
-    return { before: b, after: a };
+    const after = await accountRepo.updateSubscriber(tx, subscriberId, { stop_reasons: reasonsChanged(before.stop_reasons, change), updated_at: now });
+    const c = stopReasonsChange(before, after, meta);
+    await recordChange(tx, this.deps.clock, actor, c.audit, c.event);
+    return { before: c.before, after: c.after };
+  }
+
+  /**
+   * R-X-1 for many subscribers at once (credit control of many accounts): locked in id order, updated
+   * in one statement, each change audited as changeStopReasons does (one statement for all). A
+   * subscriber appears at most once; the result is keyed by subscriber id.
+   */
+  async changeStopReasonsMany(
+    tx: Tx,
+    actor: Actor,
+    changes: { subscriberId: number; add?: StopReason[] | undefined; remove?: StopReason[] | undefined; orderId?: number | null | undefined; reason?: string | null | undefined }[],
+  ) {
+    const out = new Map<number, { before: ReturnType<typeof statusView>; after: ReturnType<typeof statusView> }>();
+    if (changes.length === 0) return out;
+    const locked = new Map((await accountRepo.lockSubscribers(tx, changes.map((c) => c.subscriberId))).map((s) => [s.subscriber_id, s]));
+    const rows = changes.map((c) => {
+      const before = locked.get(c.subscriberId);
+      if (!before) throw notFound(SUBSCRIBER, c.subscriberId);
+      return { subscriberId: c.subscriberId, stopReasons: reasonsChanged(before.stop_reasons, c) };
+    });
+    const updated = new Map((await accountRepo.setStopReasons(tx, rows, this.deps.clock.now())).map((s) => [s.subscriber_id, s]));
+    const records = changes.map((c) => {
+      const x = stopReasonsChange(locked.get(c.subscriberId) as StatusRow, updated.get(c.subscriberId) as StatusRow, c);
+      out.set(c.subscriberId, { before: x.before, after: x.after });
+      return { audit: x.audit, event: x.event };
+    });
+    await recordChanges(tx, this.deps.clock, actor, records);
+    return out;
   }
 
   /** 复装: a pre-cancelled subscriber goes back to the normal lifecycle (before formal cancellation, R-ORD-8/9). */
@@ -735,6 +746,36 @@ const STOP_REASONS: StopReason[] = ['arrears_one_way', 'arrears_two_way', 'high_
 
 function statusView(s: { status: string; lifecycle: string; stop_reasons: StopReason[] }) {
   return { status: s.status, lifecycle: s.lifecycle, stopReasons: s.stop_reasons };
+}
+
+type StatusRow = { subscriber_id: number; service_number: string; default_account_id: number; status: string; lifecycle: string; stop_reasons: StopReason[] };
+
+/** R-X-1: the set after adding and removing, in the schema's order. */
+function reasonsChanged(reasons: readonly StopReason[], change: { add?: StopReason[] | undefined; remove?: StopReason[] | undefined }): StopReason[] {
+  const set = new Set(reasons);
+  for (const r of change.remove ?? []) set.delete(r);
+  for (const r of change.add ?? []) set.add(r);
+  return STOP_REASONS.filter((r) => set.has(r));
+}
+
+/** The audit entry and event of a stop-reason change (changeStopReasons, changeStopReasonsMany). */
+function stopReasonsChange(before: StatusRow, after: StatusRow, meta: { orderId?: number | null | undefined; reason?: string | null | undefined }) {
+  const subscriberId = after.subscriber_id;
+  const b = statusView(before);
+  const a = statusView(after);
+  const extra = { orderId: meta.orderId ?? null, reason: meta.reason ?? null };
+  return {
+    before: b,
+    after: a,
+    audit: { action: 'subscriber.status_change', targetType: 'subscriber', targetId: subscriberId, accountId: after.default_account_id, before: b, after: { ...a, ...extra } },
+    event: {
+      type: 'subscriber.status_changed',
+      aggregateType: 'subscriber',
+      aggregateId: subscriberId,
+      accountId: after.default_account_id,
+      payload: { subscriberId, serviceNumber: after.service_number, before: b, after: a, ...extra },
+    },
+  };
 }
 
 function subscriberView(s: { subscriber_id: number; service_number: string; network: string; customer_id: number; default_account_id: number; status: string; activated_at: Date }) {

@@ -40,6 +40,91 @@ export const creditRepo = {
       SELECT account_id, billing_type, credit_limit_fen, status FROM accounts WHERE account_id = ${accountId} FOR UPDATE`.execute(q);
     return r.rows[0];
   },
+  /** lockAccount for many accounts in one statement, in id order (as payments and lockAccount lock them). */
+  async lockAccounts(q: Q, accountIds: readonly number[]) {
+    if (accountIds.length === 0) return [];
+    const r = await sql<{ account_id: number; billing_type: 'virtual' | 'quota' | 'monthly'; credit_limit_fen: number; status: string }>`
+      SELECT account_id, billing_type, credit_limit_fen, status FROM accounts WHERE account_id = ANY(${[...accountIds]}::bigint[])
+       ORDER BY account_id FOR UPDATE`.execute(q);
+    return r.rows.map((x) => ({ ...x, account_id: Number(x.account_id), credit_limit_fen: Number(x.credit_limit_fen) }));
+  },
+
+  /**
+   * Of these accounts, those whose evaluation reaches beyond its own subscribers or is reached by
+   * another's (evaluated one by one, in id order, instead of many at once): it pays a subscriber by
+   * relation or holds an open line of another account's subscriber, or another account does so for a
+   * subscriber of it (R-ACC-8: the payer's evaluation follows this account); it pays a line of a live
+   * package with a linkage (R-CC-4 cascades), or a line of it follows a linked member or is followed
+   * by one (a linked state in credit_states).
+   */
+  async accountsReachingOut(q: Q, accountIds: readonly number[]): Promise<Set<number>> {
+    if (accountIds.length === 0) return new Set();
+    // probed account by account (LATERAL … LIMIT 1, as accountsToJudgeNow): never hashed subplans over whole tables
+    const r = await sql<{ account_id: number }>`
+      SELECT a.account_id FROM unnest(${[...accountIds]}::bigint[]) AS a (account_id)
+        JOIN LATERAL (
+          SELECT 1 FROM payment_relations r WHERE r.payer_account_id = a.account_id AND r.revoked_at IS NULL
+          UNION ALL
+          SELECT 1 FROM bill_lines l JOIN subscribers s ON s.subscriber_id = l.subscriber_id
+           WHERE l.account_id = a.account_id AND l.paid_fen < l.amount_fen AND s.default_account_id <> a.account_id
+          UNION ALL
+          SELECT 1 FROM subscribers s JOIN payment_relations r ON r.subscriber_id = s.subscriber_id AND r.revoked_at IS NULL
+           WHERE s.default_account_id = a.account_id AND r.payer_account_id <> a.account_id
+          UNION ALL
+          SELECT 1 FROM subscribers s JOIN bill_lines l ON l.subscriber_id = s.subscriber_id AND l.paid_fen < l.amount_fen
+           WHERE s.default_account_id = a.account_id AND l.account_id <> a.account_id
+          UNION ALL
+          SELECT 1 FROM subscribers s JOIN packages p ON p.package_id = s.package_id
+           WHERE s.default_account_id = a.account_id AND s.lifecycle <> 'cancelled' AND p.ended_at IS NULL AND p.linkage IS NOT NULL
+          UNION ALL
+          SELECT 1 FROM subscribers s JOIN credit_states cs ON cs.subscriber_id = s.subscriber_id
+           WHERE s.default_account_id = a.account_id AND (cs.linked_to IS NOT NULL OR cs.state IN ('linked_pending', 'linked_stopped'))
+          UNION ALL
+          SELECT 1 FROM subscribers s JOIN credit_states cs ON cs.linked_to = s.subscriber_id WHERE s.default_account_id = a.account_id
+          LIMIT 1
+        ) x ON true`.execute(q);
+    return new Set(r.rows.map((x) => Number(x.account_id)));
+  },
+
+  /** usableFen of many accounts (those with none are left out). */
+  async usableFenMany(q: Q, accountIds: readonly number[], now: Date): Promise<Map<number, number>> {
+    if (accountIds.length === 0) return new Map();
+    const r = await sql<{ account_id: number; total: string | number }>`
+      SELECT account_id, coalesce(sum(balance_fen), 0)::bigint AS total FROM books
+       WHERE account_id = ANY(${[...accountIds]}::bigint[]) AND balance_fen > 0 AND start_at <= ${now} AND (expiry_at IS NULL OR expiry_at > ${now})
+       GROUP BY account_id`.execute(q);
+    return new Map(r.rows.map((x) => [Number(x.account_id), Number(x.total)]));
+  },
+
+  /** openLines of many accounts, with the account of each line. */
+  async openLinesMany(q: Q, accountIds: readonly number[], now: Date) {
+    if (accountIds.length === 0) return [];
+    const r = await sql<{ account_id: number; subscriber_id: number; open_fen: string | number; overdue: boolean }>`
+      SELECT l.account_id, l.subscriber_id, (l.amount_fen - l.paid_fen) AS open_fen,
+             (a.billing_type = 'virtual' OR b.due_at IS NULL OR b.due_at <= ${now}) AS overdue
+        FROM bill_lines l
+        JOIN LATERAL (SELECT b.due_at FROM bills b WHERE b.account_id = l.account_id AND b.bill_id = l.bill_id AND b.status = 'published' OFFSET 0) b ON true
+        JOIN accounts a ON a.account_id = l.account_id
+       WHERE l.account_id = ANY(${[...accountIds]}::bigint[]) AND l.paid_fen < l.amount_fen`.execute(q);
+    return r.rows.map((x) => ({ accountId: Number(x.account_id), subscriberId: Number(x.subscriber_id), openFen: Number(x.open_fen), overdue: x.overdue }));
+  },
+
+  /** The live subscribers whose default account is one of these (in id order). */
+  async subscribersOfAccounts(q: Q, accountIds: readonly number[]): Promise<CreditSubscriberRow[]> {
+    if (accountIds.length === 0) return [];
+    const r = await sql<CreditSubscriberRow>`
+      SELECT ${subscriberColumns} FROM subscribers s JOIN customers c ON c.customer_id = s.customer_id
+       WHERE s.default_account_id = ANY(${[...accountIds]}::bigint[]) AND s.lifecycle <> 'cancelled'
+       ORDER BY s.subscriber_id`.execute(q);
+    return r.rows;
+  },
+
+  /** upsertState for many subscribers in one statement (each at most once). */
+  async upsertStates(q: Q, rows: Insertable<CreditStatesTable>[]) {
+    if (rows.length === 0) return;
+    await upsertStatesQuery(q, rows).execute();
+  },
+
   /**
    * Of these accounts, those where credit control can act at once: a line already in a credit state
    * or stopped, or a published line unpaid past its due date (no due date: due at once). One
@@ -193,28 +278,7 @@ export const creditRepo = {
     return q.selectFrom('credit_states').selectAll().where('linked_to', '=', causeId).execute();
   },
   async upsertState(q: Q, row: Insertable<CreditStatesTable>) {
-    await q
-      .insertInto('credit_states')
-      .values(row)
-      .onConflict((oc) =>
-        oc.column('subscriber_id').doUpdateSet((eb) => ({
-          account_id: eb.ref('excluded.account_id'),
-          state: eb.ref('excluded.state'),
-          since: eb.ref('excluded.since'),
-          rule: eb.ref('excluded.rule'),
-          balance_fen: eb.ref('excluded.balance_fen'),
-          arrears_fen: eb.ref('excluded.arrears_fen'),
-          reminded_at: eb.ref('excluded.reminded_at'),
-          stopped_at: eb.ref('excluded.stopped_at'),
-          exempt_until: eb.ref('excluded.exempt_until'),
-          reopen_until: eb.ref('excluded.reopen_until'),
-          reopened_by: eb.ref('excluded.reopened_by'),
-          linked_to: eb.ref('excluded.linked_to'),
-          linked_stop_at: eb.ref('excluded.linked_stop_at'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
+    await upsertStatesQuery(q, [row]).execute();
   },
 
   /** Active accounts with a live subscriber, in id order from `after` (the job pages through them). */
@@ -271,3 +335,27 @@ export const creditRepo = {
     return { rows, total: Number(count?.n ?? 0) };
   },
 };
+
+function upsertStatesQuery(q: Q, rows: Insertable<CreditStatesTable>[]) {
+  return q
+    .insertInto('credit_states')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.column('subscriber_id').doUpdateSet((eb) => ({
+        account_id: eb.ref('excluded.account_id'),
+        state: eb.ref('excluded.state'),
+        since: eb.ref('excluded.since'),
+        rule: eb.ref('excluded.rule'),
+        balance_fen: eb.ref('excluded.balance_fen'),
+        arrears_fen: eb.ref('excluded.arrears_fen'),
+        reminded_at: eb.ref('excluded.reminded_at'),
+        stopped_at: eb.ref('excluded.stopped_at'),
+        exempt_until: eb.ref('excluded.exempt_until'),
+        reopen_until: eb.ref('excluded.reopen_until'),
+        reopened_by: eb.ref('excluded.reopened_by'),
+        linked_to: eb.ref('excluded.linked_to'),
+        linked_stop_at: eb.ref('excluded.linked_stop_at'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    );
+}

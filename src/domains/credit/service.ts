@@ -1,18 +1,19 @@
 // Credit control (信控): judges each subscriber (R-CC-1, R-CC-4), reminds (R-CC-3), stops one-way then
 // two-way (R-X-2), resumes on payment (R-CC-2, R-X-4) and cascades to linked members (R-CC-4, R-X-3).
-// One account is evaluated in one transaction under its row lock (the lock payments take), so a
-// payment and a stop never cross; network commands go out right after the commit (R-INT-2), SMS as
+// An account is evaluated under its row lock (the lock payments take), so a payment and a stop never
+// cross: alone (evaluateAccount) or with up to BATCH others in one transaction (evaluateMany, the
+// same writes); network commands go out right after the commit (R-INT-2), SMS as
 // `notification.sms` outbox events in the transaction (R-CC-3, R-INT-3).
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import type { Logger } from 'pino';
-import { type Actor, systemActor } from '../../platform/audit.ts';
+import { type Actor, type AuditEntry, systemActor } from '../../platform/audit.ts';
 import { type Clock, cycleOf } from '../../platform/clock.ts';
 import { type Db, noJit, type Q, type Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
-import { renderSms, yuan } from '../../platform/notifications.ts';
-import { emit, recordChange } from '../../platform/outbox.ts';
+import { renderSms, smsRenderer, yuan } from '../../platform/notifications.ts';
+import { emit, emitMany, type OutboxEvent, recordChange, recordChanges } from '../../platform/outbox.ts';
 import type { NetworkCommand, NetworkProvisioning } from '../../platform/provisioning.ts';
 import type { CreditState, CreditStatesTable, StopReason } from '../../platform/schema.ts';
 import type { AccountService } from '../accounts/service.ts';
@@ -23,6 +24,8 @@ import { type Action, ARREARS_REASONS, type BalanceFacts, decide, dependents, is
 /** Rated usage not yet on a bill (the rating domain provides it, R-CC-1). */
 export interface UsageSource {
   unbilledFen(q: Q, accountId: number, cycle: string): Promise<Fen>;
+  /** the same for many accounts at once (accounts without any may be left out) */
+  unbilledFenMany?(q: Q, accountIds: readonly number[], cycle: string): Promise<Map<number, Fen>>;
 }
 
 export const CREDIT_JOB = 'credit-control';
@@ -30,8 +33,24 @@ export const LINKED_STOPS_JOB = 'credit-linked-stops';
 const SUBSCRIBER = { zh: '用户', en: 'Subscriber' };
 const ACCOUNT = { zh: '帐户', en: 'Account' };
 const PAGE = 500;
+/** accounts evaluated in one transaction by evaluateAccounts (their rows stay locked until it commits) */
+const BATCH = 200;
 
 type StateRow = Selectable<CreditStatesTable>;
+
+type AccountRow = { account_id: number; billing_type: BalanceFacts['billingType']; credit_limit_fen: number };
+
+/** R-CC-1: an account's money from its usable books, open lines and unbilled usage. */
+function factsOf(acc: AccountRow, usableFen: Fen, lines: { openFen: number; overdue: boolean }[], unbilledUsageFen: Fen): BalanceFacts {
+  return {
+    billingType: acc.billing_type,
+    usableFen,
+    unpaidFen: lines.reduce((s, l) => s + l.openFen, 0),
+    notDueFen: lines.filter((l) => !l.overdue).reduce((s, l) => s + l.openFen, 0),
+    unbilledUsageFen: Number(unbilledUsageFen),
+    creditLimitFen: acc.credit_limit_fen,
+  };
+}
 
 interface Params {
   thresholdFen: Fen;
@@ -97,21 +116,29 @@ export class CreditService {
     return { thresholdFen: get('credit_reminder_threshold_fen', 1000), graceMinutes: get('credit_two_way_after_minutes', 1440), reopenMaxMinutes: get('credit_reopen_max_minutes', 10080) };
   }
 
-  private async balanceFacts(q: Q, acc: { account_id: number; billing_type: BalanceFacts['billingType']; credit_limit_fen: number }, now: Date) {
+  private async balanceFacts(q: Q, acc: AccountRow, now: Date) {
     const [usableFen, lines, unbilledUsageFen] = await Promise.all([
       creditRepo.usableFen(q, acc.account_id, now),
       creditRepo.openLines(q, acc.account_id, now),
       this.usage ? this.usage.unbilledFen(q, acc.account_id, cycleOf(now)) : Promise.resolve(0),
     ]);
-    const facts: BalanceFacts = {
-      billingType: acc.billing_type,
-      usableFen,
-      unpaidFen: lines.reduce((s, l) => s + l.openFen, 0),
-      notDueFen: lines.filter((l) => !l.overdue).reduce((s, l) => s + l.openFen, 0),
-      unbilledUsageFen: Number(unbilledUsageFen),
-      creditLimitFen: acc.credit_limit_fen,
+    return { facts: factsOf(acc, usableFen, lines, unbilledUsageFen), lineSubscribers: [...new Set(lines.map((l) => l.subscriberId))] };
+  }
+
+  /** balanceFacts of many accounts, in three statements. */
+  private async balanceFactsMany(q: Q, accs: AccountRow[], now: Date): Promise<Map<number, BalanceFacts>> {
+    const ids = accs.map((a) => a.account_id);
+    const usage = this.usage;
+    const unbilled = async (): Promise<Map<number, Fen>> => {
+      if (!usage) return new Map();
+      if (usage.unbilledFenMany) return usage.unbilledFenMany(q, ids, cycleOf(now));
+      const m = new Map<number, Fen>();
+      for (const id of ids) m.set(id, await usage.unbilledFen(q, id, cycleOf(now)));
+      return m;
     };
-    return { facts, lineSubscribers: [...new Set(lines.map((l) => l.subscriberId))] };
+    const [usable, lines, unbilledFen] = await Promise.all([creditRepo.usableFenMany(q, ids, now), creditRepo.openLinesMany(q, ids, now), unbilled()]);
+    const linesOf = Map.groupBy(lines, (l) => l.accountId);
+    return new Map(accs.map((a) => [a.account_id, factsOf(a, usable.get(a.account_id) ?? 0, linesOf.get(a.account_id) ?? [], unbilledFen.get(a.account_id) ?? 0)]));
   }
 
   /** R-CC-1: the real-time balance with its parts and each subscriber's judgement (read only). */
@@ -154,8 +181,8 @@ export class CreditService {
 
   /**
    * R-BIL-8: after usage charged these (virtual) accounts: only those where evaluating can do
-   * something now are evaluated (creditRepo.accountsToJudgeAfterCharge), each as evaluateAccount does;
-   * one statement for the rest instead of a transaction per account.
+   * something now are evaluated (creditRepo.accountsToJudgeAfterCharge), many at once as
+   * evaluateAccounts does; one statement for the rest instead of a transaction per account.
    */
   async evaluateCharged(accountIds: readonly number[]): Promise<CreditOutcome[]> {
     const params = await this.params(this.deps.db);
@@ -178,12 +205,81 @@ export class CreditService {
 
   /**
    * Evaluates accounts now (the bill run and rating call it after publishing or charging, R-BIL-8;
-   * payments after they commit, R-CC-2). Each account in its own transaction.
+   * the job page by page), with the outcome of evaluating each alone (evaluateAccount), in id order:
+   * up to BATCH accounts in one transaction (evaluateMany); an account whose evaluation reaches
+   * beyond its own subscribers is evaluated alone after its batch.
    */
   async evaluateAccounts(accountIds: readonly number[], actor: Actor = systemActor('credit-control')): Promise<CreditOutcome[]> {
-    const out: CreditOutcome[] = [];
-    for (const id of [...new Set(accountIds)].sort((a, b) => a - b)) out.push(await this.evaluateAccount(id, actor));
-    return out;
+    const ids = [...new Set(accountIds)].sort((a, b) => a - b);
+    const out = new Map<number, CreditOutcome>();
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const { outcomes, alone } = await this.evaluateMany(ids.slice(i, i + BATCH), actor);
+      for (const o of outcomes) out.set(o.accountId, o);
+      for (const id of alone) out.set(id, await this.evaluateAccount(id, actor));
+    }
+    return ids.map((id) => out.get(id) as CreditOutcome);
+  }
+
+  /**
+   * evaluateAccount for many accounts in one transaction, with the same writes: the accounts locked
+   * in one statement (id order, the lock payments take), their money, subscribers, overdue lines and
+   * credit states read in a few statements, `judge`/`decide` per subscriber in memory, then the stop
+   * reasons (accounts domain, audited), credit states, SMS events and audit records written in a
+   * statement each; network commands after the commit. Accounts whose evaluation reaches beyond their
+   * own subscribers — paying another account's subscriber by relation or holding its lines, packages
+   * with a linkage (R-CC-4 / R-X-3 cascades), linked credit states — are rare and returned as `alone`
+   * for evaluateAccount; here no cascade can happen, so each subscriber is read and written once.
+   */
+  private async evaluateMany(accountIds: number[], actor: Actor): Promise<{ outcomes: CreditOutcome[]; alone: number[] }> {
+    const now = this.deps.clock.now();
+    const outcomes = new Map(accountIds.map((id) => [id, emptyOutcome(id)]));
+    let alone: number[] = [];
+    await this.deps.db.transaction().execute(async (tx) => {
+      const active = (await creditRepo.lockAccounts(tx, accountIds)).filter((a) => a.status === 'active');
+      const reaching = await creditRepo.accountsReachingOut(tx, active.map((a) => a.account_id));
+      alone = active.filter((a) => reaching.has(a.account_id)).map((a) => a.account_id);
+      const here = active.filter((a) => !reaching.has(a.account_id));
+      if (here.length === 0) return;
+      const params = await this.params(tx);
+      const facts = await this.balanceFactsMany(tx, here, now);
+      const subs = (await creditRepo.subscribersOfAccounts(tx, here.map((a) => a.account_id))).filter((s) => s.lifecycle === 'normal');
+      const ids = subs.map((s) => s.subscriber_id);
+      const [overdue, states] = await Promise.all([creditRepo.overdueBySubscriber(tx, ids, now), creditRepo.states(tx, ids)]);
+      const stateOf = new Map(states.map((st) => [st.subscriber_id, st]));
+      const work = (accountId: number): Work => ({ outcome: outcomes.get(accountId) as CreditOutcome, actor, now, params });
+      const plans = subs.map((s) => {
+        const f = facts.get(s.default_account_id) as BalanceFacts;
+        return plan(work(s.default_account_id), s, stateOf.get(s.subscriber_id), judge({ overdueFen: overdue.get(s.subscriber_id) ?? 0, balance: f, thresholdFen: params.thresholdFen }), f);
+      });
+      const changed = await this.deps.accounts.changeStopReasonsMany(
+        tx,
+        actor,
+        plans.flatMap((p) => (p.change ? [{ subscriberId: p.s.subscriber_id, add: p.change.add, remove: p.change.remove, reason: p.change.reason }] : [])),
+      );
+      const states2: Insertable<CreditStatesTable>[] = [];
+      const sms: { s: CreditSubscriberRow; to: string; templateCode: string; params: Record<string, string | number> }[] = [];
+      const records: { audit: AuditEntry; event: OutboxEvent }[] = [];
+      for (const p of plans) {
+        const w = work(p.s.default_account_id);
+        const c = changed.get(p.s.subscriber_id);
+        if (p.change && c) {
+          const cmd = commandOf(p.s, c.before, c.after, p.change.reason);
+          if (cmd) w.outcome.commands.push(cmd);
+        }
+        const e = effectsOf(w, p, c ? c.after.stopReasons : p.s.stop_reasons);
+        if (e.state) states2.push(e.state);
+        const to = smsTo(p.s);
+        if (e.sms && to) sms.push({ s: p.s, to, ...e.sms });
+        if (e.record) records.push(creditChange(p.s, e.record.type, p.st, e.record.after));
+        if (e.outcome) w.outcome[e.outcome].push(p.s.subscriber_id);
+      }
+      await creditRepo.upsertStates(tx, states2);
+      const render = await smsRenderer(tx, [...new Set(sms.map((m) => m.templateCode))]);
+      await emitMany(tx, this.deps.clock, sms.map((m) => smsEvent(m.s, m.to, m.templateCode, m.params, render(m.templateCode, m.params))));
+      await recordChanges(tx, this.deps.clock, actor, records);
+    });
+    for (const o of outcomes.values()) await this.send(o.commands);
+    return { outcomes: [...outcomes.values()].filter((o) => !alone.includes(o.accountId)), alone };
   }
 
   /**
@@ -202,7 +298,7 @@ export class CreditService {
 
   async evaluateAccount(accountId: number, actor: Actor = systemActor('credit-control'), followOthers = true): Promise<CreditOutcome> {
     const now = this.deps.clock.now();
-    const outcome: CreditOutcome = { accountId, reminded: [], stopped: [], resumed: [], exempted: [], linkedStopped: [], linkedPending: [], commands: [] };
+    const outcome = emptyOutcome(accountId);
     // subscribers this account pays by relation are judged with their own account's money
     const others = new Set<number>();
     await this.deps.db.transaction().execute(async (tx) => {
@@ -236,109 +332,21 @@ export class CreditService {
 
   /** One subscriber's action from its judgement, then the linkage (R-CC-4). */
   private async act(tx: Tx, w: Work, s: CreditSubscriberRow, st: StateRow | undefined, j: Judgement, facts: BalanceFacts): Promise<void> {
-    const a = decide(
-      j,
-      {
-        network: s.network,
-        lifecycle: s.lifecycle,
-        stopReasons: s.stop_reasons,
-        vipExempt: s.vip_exempt,
-        state: st?.state ?? null,
-        stoppedAt: st?.stopped_at ?? null,
-        exemptUntil: st?.state === 'exempt' ? (st.exempt_until ?? null) : null,
-        reopenUntil: st?.state === 'reopened' ? (st.reopen_until ?? null) : null,
-      },
-      w.now,
-      w.params.graceMinutes,
-    );
-    const balanceFen = realtimeBalance(facts);
-    const arrearsFen = j.verdict === 'arrears' ? j.arrearsFen : 0;
-    const figures = { balanceFen, arrearsFen, racingBalanceFen: racingBalance(facts), thresholdFen: w.params.thresholdFen, rule: j.rule };
-    const keepLink = { linked_to: st?.linked_to ?? null, linked_stop_at: st?.linked_stop_at ?? null };
-    const linked = st?.state === 'linked_pending' || st?.state === 'linked_stopped';
-    const base = { subscriber_id: s.subscriber_id, account_id: s.default_account_id, rule: j.rule, balance_fen: balanceFen, arrears_fen: arrearsFen, updated_at: w.now, ...keepLink };
-    switch (a.kind) {
-      case 'none': {
-        // a line that follows a linked member keeps that state while its own money is fine
-        if (linked || st?.state === a.state) return;
-        if (!st && a.state === 'ok') return;
-        await creditRepo.upsertState(tx, {
-          ...base,
-          state: a.state,
-          since: w.now,
-          reminded_at: st?.reminded_at ?? null,
-          stopped_at: st?.stopped_at ?? null,
-          exempt_until: null,
-          reopen_until: a.state === 'reopened' ? (st?.reopen_until ?? null) : null,
-          reopened_by: a.state === 'reopened' ? (st?.reopened_by ?? null) : null,
-        });
-        return;
-      }
-      case 'remind': {
-        if (linked) return;
-        await creditRepo.upsertState(tx, { ...base, state: 'reminded', since: w.now, reminded_at: w.now, stopped_at: null, exempt_until: null, reopen_until: null, reopened_by: null });
-        await this.sms(tx, s, 'CREDIT_REMINDER', { 号码: s.service_number, 结余: yuan(balanceFen), 阈值: yuan(w.params.thresholdFen) });
-        await this.record(tx, w, s, 'credit.reminded', st, { state: 'reminded', ...figures });
-        w.outcome.reminded.push(s.subscriber_id);
-        return;
-      }
-      case 'exempt': {
-        if (st?.state === 'exempt') return;
-        await creditRepo.upsertState(tx, { ...base, state: 'exempt', since: w.now, reminded_at: st?.reminded_at ?? null, stopped_at: null, exempt_until: a.until, reopen_until: null, reopened_by: null });
-        await this.record(tx, w, s, 'credit.exempted', st, { state: 'exempt', exemptUntil: a.until.toISOString(), vipLevel: s.vip_level, ...figures, rule: 'R-X-2 VIP exempt until the 1st of next month' });
-        w.outcome.exempted.push(s.subscriber_id);
-        return;
-      }
-      case 'stop': {
-        const state: CreditState = a.mode === 'one_way' ? 'stopped_one_way' : 'stopped_two_way';
-        const rule = a.mode === 'two_way' && s.stop_reasons.includes('arrears_one_way') ? 'R-X-2 one-way stop became two-way after the grace' : j.rule;
-        const after = await this.changeReasons(tx, w, s, a, rule);
-        await creditRepo.upsertState(tx, {
-          ...base,
-          rule,
-          state,
-          since: w.now,
-          reminded_at: st?.reminded_at ?? null,
-          stopped_at: a.mode === 'one_way' ? w.now : (st?.stopped_at ?? w.now),
-          exempt_until: null,
-          reopen_until: null,
-          reopened_by: null,
-        });
-        await this.sms(tx, s, a.mode === 'one_way' ? 'CREDIT_STOP_ONE_WAY' : 'CREDIT_STOP_TWO_WAY', { 号码: s.service_number, 欠费: yuan(arrearsFen) });
-        await this.record(tx, w, s, 'credit.stopped', st, { state, mode: a.mode, stopReasons: after, ...figures, rule });
-        w.outcome.stopped.push(s.subscriber_id);
-        await this.cascadeStop(tx, w, s);
-        return;
-      }
-      case 'resume': {
-        const after = await this.changeReasons(tx, w, s, a, 'R-CC-2 arrears cleared');
-        // a line that also follows a stopped mobile stays in the queue as linked until that one resumes
-        const state: CreditState = keepLink.linked_to !== null && after.includes('bundle') ? 'linked_stopped' : j.verdict === 'remind' ? 'reminded' : 'ok';
-        await creditRepo.upsertState(tx, { ...base, state, since: w.now, reminded_at: st?.reminded_at ?? null, stopped_at: null, exempt_until: null, reopen_until: null, reopened_by: null });
-        // R-X-1: a line still stopped for another reason (lost, on request) is told nothing about service
-        if (after.length === 0) await this.sms(tx, s, 'CREDIT_RESUME', { 号码: s.service_number });
-        await this.record(tx, w, s, 'credit.resumed', st, { state, stopReasons: after, ...figures, rule: 'R-CC-2 arrears cleared' });
-        w.outcome.resumed.push(s.subscriber_id);
-        await this.cascadeResume(tx, w, s);
-        return;
-      }
-    }
-  }
-
-  /** Changes the stop reasons (R-X-1, audited by the accounts domain) and queues the network command. */
-  private async changeReasons(tx: Tx, w: Work, s: CreditSubscriberRow, a: Action, reason: string): Promise<StopReason[]> {
-    const change = reasonsAfter(s.stop_reasons, a);
-    return this.applyReasons(tx, w, s, change, reason);
+    const p = plan(w, s, st, j, facts);
+    const after = p.change ? await this.applyReasons(tx, w, s, p.change, p.change.reason) : s.stop_reasons;
+    const e = effectsOf(w, p, after);
+    if (e.state) await creditRepo.upsertState(tx, e.state);
+    if (e.sms) await this.sms(tx, s, e.sms.templateCode, e.sms.params);
+    if (e.record) await this.record(tx, w, s, e.record.type, st, e.record.after);
+    if (e.outcome) w.outcome[e.outcome].push(s.subscriber_id);
+    if (e.cascade === 'stop') await this.cascadeStop(tx, w, s);
+    if (e.cascade === 'resume') await this.cascadeResume(tx, w, s);
   }
 
   private async applyReasons(tx: Tx, w: Work, s: CreditSubscriberRow, change: { add: StopReason[]; remove: StopReason[] }, reason: string): Promise<StopReason[]> {
     const { before, after } = await this.deps.accounts.changeStopReasons(tx, w.actor, s.subscriber_id, change, { reason });
-    const from = networkState(before.lifecycle, before.stopReasons);
-    const to = networkState(after.lifecycle, after.stopReasons);
-    if (from !== to) {
-      const common = { serviceNumber: s.service_number, subscriberId: s.subscriber_id, orderId: null };
-      w.outcome.commands.push(to === 'open' ? { command: 'resume', ...common, reason } : { command: 'stop', ...common, mode: to, reason });
-    }
+    const c = commandOf(s, before, after, reason);
+    if (c) w.outcome.commands.push(c);
     return after.stopReasons;
   }
 
@@ -443,8 +451,7 @@ export class CreditService {
     for (;;) {
       const page = await creditRepo.accountPage(this.deps.db, after, PAGE);
       if (page.length === 0) break;
-      for (const id of page) {
-        const o = await this.evaluateAccount(id, actor);
+      for (const o of await this.evaluateAccounts(page, actor)) {
         totals.accounts++;
         totals.reminded += o.reminded.length;
         totals.stopped += o.stopped.length;
@@ -540,27 +547,14 @@ export class CreditService {
 
   /** R-CC-3: the SMS as an outbox event (`notification.sms`), text rendered from the template now. */
   private async sms(tx: Tx, s: CreditSubscriberRow, templateCode: string, params: Record<string, string | number>): Promise<void> {
-    // a mobile gets it on its own number; a broadband or fixed line at its customer's contact phone (R-BND-13)
-    const to = isMobile(s.network) ? s.service_number : s.contact_phone;
+    const to = smsTo(s);
     if (!to) return;
-    const text = await renderSms(tx, templateCode, params);
-    await emit(tx, this.deps.clock, {
-      type: 'notification.sms',
-      aggregateType: 'subscriber',
-      aggregateId: s.subscriber_id,
-      accountId: s.default_account_id,
-      payload: { to, templateCode, params, text, subscriberId: s.subscriber_id },
-    });
+    await emit(tx, this.deps.clock, smsEvent(s, to, templateCode, params, await renderSms(tx, templateCode, params)));
   }
 
   private async record(tx: Tx, w: Work, s: CreditSubscriberRow, type: string, before: StateRow | undefined, after: Record<string, unknown>): Promise<void> {
-    await recordChange(
-      tx,
-      this.deps.clock,
-      w.actor,
-      { action: type, targetType: 'subscriber', targetId: s.subscriber_id, accountId: s.default_account_id, before: before ? stateView(before) : null, after },
-      { type, aggregateType: 'subscriber', aggregateId: s.subscriber_id, accountId: s.default_account_id, payload: { subscriberId: s.subscriber_id, serviceNumber: s.service_number, ...after } },
-    );
+    const c = creditChange(s, type, before, after);
+    await recordChange(tx, this.deps.clock, w.actor, c.audit, c.event);
   }
 
   /** R-INT-2: right after the commit; a refused command is logged (the subscriber's state stays the record of what the network should hold). */
@@ -575,6 +569,10 @@ export class CreditService {
       }
     }
   }
+}
+
+function emptyOutcome(accountId: number): CreditOutcome {
+  return { accountId, reminded: [], stopped: [], resumed: [], exempted: [], linkedStopped: [], linkedPending: [], commands: [] };
 }
 
 function stateView(st: StateRow) {
@@ -595,4 +593,153 @@ function stateView(st: StateRow) {
 /** "2026-11-17 10:00" in Beijing time, for a customer's SMS. */
 function shanghaiMinute(d: Date): string {
   return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** What credit control does to one subscriber, before the stop reasons change (act, evaluateMany). */
+interface Plan {
+  s: CreditSubscriberRow;
+  st: StateRow | undefined;
+  j: Judgement;
+  a: Action;
+  facts: BalanceFacts;
+  /** the stop-reason change of a stop or resume (R-X-1), with the reason it is audited with */
+  change: { add: StopReason[]; remove: StopReason[]; reason: string } | null;
+}
+
+/** Its writes, once the stop reasons after the change are known. */
+interface Effects {
+  state?: Insertable<CreditStatesTable>;
+  sms?: { templateCode: string; params: Record<string, string | number> };
+  record?: { type: string; after: Record<string, unknown> };
+  outcome?: 'reminded' | 'stopped' | 'resumed' | 'exempted';
+  cascade?: 'stop' | 'resume';
+}
+
+function plan(w: Work, s: CreditSubscriberRow, st: StateRow | undefined, j: Judgement, facts: BalanceFacts): Plan {
+  const a = decide(
+    j,
+    {
+      network: s.network,
+      lifecycle: s.lifecycle,
+      stopReasons: s.stop_reasons,
+      vipExempt: s.vip_exempt,
+      state: st?.state ?? null,
+      stoppedAt: st?.stopped_at ?? null,
+      exemptUntil: st?.state === 'exempt' ? (st.exempt_until ?? null) : null,
+      reopenUntil: st?.state === 'reopened' ? (st.reopen_until ?? null) : null,
+    },
+    w.now,
+    w.params.graceMinutes,
+  );
+  const reason = a.kind === 'stop' ? stopRule(s, a, j) : 'R-CC-2 arrears cleared';
+  return { s, st, j, a, facts, change: a.kind === 'stop' || a.kind === 'resume' ? { ...reasonsAfter(s.stop_reasons, a), reason } : null };
+}
+
+function stopRule(s: CreditSubscriberRow, a: Action & { kind: 'stop' }, j: Judgement): string {
+  return a.mode === 'two_way' && s.stop_reasons.includes('arrears_one_way') ? 'R-X-2 one-way stop became two-way after the grace' : j.rule;
+}
+
+function effectsOf(w: Work, p: Plan, after: StopReason[]): Effects {
+  const { s, st, j, a, facts } = p;
+  const balanceFen = realtimeBalance(facts);
+  const arrearsFen = j.verdict === 'arrears' ? j.arrearsFen : 0;
+  const figures = { balanceFen, arrearsFen, racingBalanceFen: racingBalance(facts), thresholdFen: w.params.thresholdFen, rule: j.rule };
+  const keepLink = { linked_to: st?.linked_to ?? null, linked_stop_at: st?.linked_stop_at ?? null };
+  const linked = st?.state === 'linked_pending' || st?.state === 'linked_stopped';
+  const base = { subscriber_id: s.subscriber_id, account_id: s.default_account_id, rule: j.rule, balance_fen: balanceFen, arrears_fen: arrearsFen, updated_at: w.now, ...keepLink };
+  switch (a.kind) {
+    case 'none': {
+      // a line that follows a linked member keeps that state while its own money is fine
+      if (linked || st?.state === a.state) return {};
+      if (!st && a.state === 'ok') return {};
+      return {
+        state: {
+          ...base,
+          state: a.state,
+          since: w.now,
+          reminded_at: st?.reminded_at ?? null,
+          stopped_at: st?.stopped_at ?? null,
+          exempt_until: null,
+          reopen_until: a.state === 'reopened' ? (st?.reopen_until ?? null) : null,
+          reopened_by: a.state === 'reopened' ? (st?.reopened_by ?? null) : null,
+        },
+      };
+    }
+    case 'remind': {
+      if (linked) return {};
+      return {
+        state: { ...base, state: 'reminded', since: w.now, reminded_at: w.now, stopped_at: null, exempt_until: null, reopen_until: null, reopened_by: null },
+        sms: { templateCode: 'CREDIT_REMINDER', params: { 号码: s.service_number, 结余: yuan(balanceFen), 阈值: yuan(w.params.thresholdFen) } },
+        record: { type: 'credit.reminded', after: { state: 'reminded', ...figures } },
+        outcome: 'reminded',
+      };
+    }
+    case 'exempt': {
+      if (st?.state === 'exempt') return {};
+      return {
+        state: { ...base, state: 'exempt', since: w.now, reminded_at: st?.reminded_at ?? null, stopped_at: null, exempt_until: a.until, reopen_until: null, reopened_by: null },
+        record: { type: 'credit.exempted', after: { state: 'exempt', exemptUntil: a.until.toISOString(), vipLevel: s.vip_level, ...figures, rule: 'R-X-2 VIP exempt until the 1st of next month' } },
+        outcome: 'exempted',
+      };
+    }
+    case 'stop': {
+      const state: CreditState = a.mode === 'one_way' ? 'stopped_one_way' : 'stopped_two_way';
+      const rule = stopRule(s, a, j);
+      return {
+        state: {
+          ...base,
+          rule,
+          state,
+          since: w.now,
+          reminded_at: st?.reminded_at ?? null,
+          stopped_at: a.mode === 'one_way' ? w.now : (st?.stopped_at ?? w.now),
+          exempt_until: null,
+          reopen_until: null,
+          reopened_by: null,
+        },
+        sms: { templateCode: a.mode === 'one_way' ? 'CREDIT_STOP_ONE_WAY' : 'CREDIT_STOP_TWO_WAY', params: { 号码: s.service_number, 欠费: yuan(arrearsFen) } },
+        record: { type: 'credit.stopped', after: { state, mode: a.mode, stopReasons: after, ...figures, rule } },
+        outcome: 'stopped',
+        cascade: 'stop',
+      };
+    }
+    case 'resume': {
+      // a line that also follows a stopped mobile stays in the queue as linked until that one resumes
+      const state: CreditState = keepLink.linked_to !== null && after.includes('bundle') ? 'linked_stopped' : j.verdict === 'remind' ? 'reminded' : 'ok';
+      return {
+        state: { ...base, state, since: w.now, reminded_at: st?.reminded_at ?? null, stopped_at: null, exempt_until: null, reopen_until: null, reopened_by: null },
+        // R-X-1: a line still stopped for another reason (lost, on request) is told nothing about service
+        ...(after.length === 0 ? { sms: { templateCode: 'CREDIT_RESUME', params: { 号码: s.service_number } } } : {}),
+        record: { type: 'credit.resumed', after: { state, stopReasons: after, ...figures, rule: 'R-CC-2 arrears cleared' } },
+        outcome: 'resumed',
+        cascade: 'resume',
+      };
+    }
+  }
+}
+
+/** R-INT-2: the network command when a stop-reason change changes what the network should hold. */
+function commandOf(s: CreditSubscriberRow, before: { lifecycle: string; stopReasons: StopReason[] }, after: { lifecycle: string; stopReasons: StopReason[] }, reason: string): NetworkCommand | null {
+  const from = networkState(before.lifecycle, before.stopReasons);
+  const to = networkState(after.lifecycle, after.stopReasons);
+  if (from === to) return null;
+  const common = { serviceNumber: s.service_number, subscriberId: s.subscriber_id, orderId: null };
+  return to === 'open' ? { command: 'resume', ...common, reason } : { command: 'stop', ...common, mode: to, reason };
+}
+
+/** R-CC-3: where a subscriber's SMS goes: a mobile's own number, a broadband or fixed line's customer contact phone (R-BND-13). */
+function smsTo(s: CreditSubscriberRow): string | null {
+  return isMobile(s.network) ? s.service_number : s.contact_phone;
+}
+
+function smsEvent(s: CreditSubscriberRow, to: string, templateCode: string, params: Record<string, string | number>, text: string): OutboxEvent {
+  return { type: 'notification.sms', aggregateType: 'subscriber', aggregateId: s.subscriber_id, accountId: s.default_account_id, payload: { to, templateCode, params, text, subscriberId: s.subscriber_id } };
+}
+
+/** A credit change's audit entry and event. */
+function creditChange(s: CreditSubscriberRow, type: string, before: StateRow | undefined, after: Record<string, unknown>): { audit: AuditEntry; event: OutboxEvent } {
+  return {
+    audit: { action: type, targetType: 'subscriber', targetId: s.subscriber_id, accountId: s.default_account_id, before: before ? stateView(before) : null, after },
+    event: { type, aggregateType: 'subscriber', aggregateId: s.subscriber_id, accountId: s.default_account_id, payload: { subscriberId: s.subscriber_id, serviceNumber: s.service_number, ...after } },
+  };
 }

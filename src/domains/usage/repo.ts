@@ -412,6 +412,16 @@ export const usageRepo = {
     return Number(r.rows[0]?.s ?? 0);
   },
 
+  async unbilledFenMany(q: Q, accountIds: readonly number[], cycle: string): Promise<Map<number, Fen>> {
+    if (accountIds.length === 0) return new Map();
+    const r = await sql<{ account_id: number; s: number | string }>`
+      SELECT uc.account_id, sum(uc.amount_fen - uc.billed_fen)::bigint AS s
+        FROM accounts a JOIN usage_charges uc ON uc.account_id = a.account_id AND uc.cycle = ${cycle} AND uc.billed_fen < uc.amount_fen
+       WHERE a.account_id = ANY(${[...accountIds]}::bigint[]) AND a.billing_type <> 'virtual'
+       GROUP BY uc.account_id`.execute(q);
+    return new Map(r.rows.map((x) => [Number(x.account_id), Number(x.s)]));
+  },
+
   async unbilledCharges(q: Q, subscriberIds: number[], cycle: string) {
     const r = await sql<{ subscriber_id: number; account_id: number; item_code: string; amount: number }>`
       SELECT subscriber_id, account_id, item_code, (amount_fen - billed_fen) AS amount

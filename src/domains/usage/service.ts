@@ -355,6 +355,11 @@ export class UsageService {
     return usageRepo.unbilledFen(q, accountId, cycle);
   }
 
+  /** unbilledFen of many accounts in one statement (those with none are left out). */
+  unbilledFenMany(q: Q, accountIds: readonly number[], cycle: string): Promise<Map<number, Fen>> {
+    return usageRepo.unbilledFenMany(q, accountIds, cycle);
+  }
+
   /**
    * What the bill run bills for these subscribers in the cycle: rated charges not yet billed. Call it
    * and markBilled() in one transaction: it takes the rating lock shared, so no rating commits in between.
