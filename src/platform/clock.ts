@@ -64,7 +64,8 @@ export class SimulatedClock implements Clock {
   }
 }
 
-const SHANGHAI_OFFSET_MS = 8 * 3600 * 1000;
+/** The business timezone, Asia/Shanghai: UTC+8, no daylight saving. */
+export const SHANGHAI_OFFSET_MS = 8 * 3600 * 1000;
 
 function shanghaiParts(d: Date): { y: number; m: number; day: number } {
   const s = new Date(d.getTime() + SHANGHAI_OFFSET_MS);

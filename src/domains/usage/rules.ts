@@ -1,7 +1,7 @@
 // Usage rules (SPEC §5): the CDR record format (R-BIL-3) and the rating arithmetic (R-BIL-1, R-BIL-2).
 // Pure functions; repo.ts does the same arithmetic set-based in SQL, and the property test checks
 // the two agree.
-import { cycleOf } from '../../platform/clock.ts';
+import { cycleOf, SHANGHAI_OFFSET_MS } from '../../platform/clock.ts';
 import type { Text } from '../../platform/checks.ts';
 import type { Fen } from '../../platform/money.ts';
 
@@ -89,9 +89,12 @@ export function parseStartTime(s: string): Date | null {
   const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const wall = new Date(Date.UTC(y, mo - 1, d, h, mi, se));
   if (wall.getUTCFullYear() !== y || wall.getUTCMonth() !== mo - 1 || wall.getUTCDate() !== d || h > 23 || mi > 59 || se > 59 || y < 2000) return null;
-  const t = new Date(iso ? s : `${s.replace(' ', 'T')}+08:00`);
+  // Beijing wall time (whole seconds): the instant is the same wall time read as UTC, 8 hours earlier
+  if (!iso) return new Date(wall.getTime() - SHANGHAI_OFFSET_MS);
+  const t = new Date(s);
   return Number.isNaN(t.getTime()) ? null : t;
 }
+
 
 /** R-BIL-3: a record is checked field by field; the first problem is its reason. */
 export function parseCdr(r: RawCdr, now: Date): ParsedCdr | RejectCode {
