@@ -13,17 +13,7 @@ export interface OutboxEvent {
 
 /** R-INT-1: the event is stored in the caller's transaction, so it exists iff the change does. */
 export async function emit(q: Q, clock: Clock, e: OutboxEvent): Promise<void> {
-  await q
-    .insertInto('outbox')
-    .values({
-      event_type: e.type,
-      aggregate_type: e.aggregateType,
-      aggregate_id: String(e.aggregateId),
-      account_id: e.accountId ?? null,
-      payload: JSON.stringify(e.payload),
-      occurred_at: clock.now(),
-    })
-    .execute();
+  await emitMany(q, clock, [e]);
 }
 
 /** Several events in one statement (the same rows as emit for each, in order). */

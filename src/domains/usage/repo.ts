@@ -141,7 +141,7 @@ export const usageRepo = {
    * allowance pools use them (account, subscriber, cycle, usage, start time, record id: the database's
    * order, so ties sort as in the SQL statement); `matched` counts every pending record of the accounts.
    * Without `probe` no record is taken as stored before: the caller stores the chunk under a savepoint
-   * and reads it again with `probe` if the primary key of cdrs says otherwise (storeFirstTry).
+   * and reads it again with `probe` if the primary key of cdrs says otherwise (storeRatedIfNew).
    */
   async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number, probe = true): Promise<{ matched: number; records: RatingRecord[] }> {
     const t = sql.table(pendingTable(fileId));
@@ -403,15 +403,10 @@ export const usageRepo = {
   },
 
   async unbilledFen(q: Q, accountId: number, cycle: string): Promise<Fen> {
-    const r = await sql<{ s: number | null }>`
-      SELECT sum(uc.amount_fen - uc.billed_fen)::bigint AS s
-        FROM usage_charges uc
-       WHERE uc.account_id = ${accountId} AND uc.cycle = ${cycle} AND uc.billed_fen < uc.amount_fen
-         -- checked once before the charges are read (a virtual account's are billed as rated: none read)
-         AND EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = ${accountId} AND a.billing_type <> 'virtual')`.execute(q);
-    return Number(r.rows[0]?.s ?? 0);
+    return (await this.unbilledFenMany(q, [accountId], cycle)).get(accountId) ?? 0;
   },
 
+  /** R-CC-1: rated usage of the cycle not yet billed, per account (a virtual account's is billed as rated: none); accounts with none are left out. */
   async unbilledFenMany(q: Q, accountIds: readonly number[], cycle: string): Promise<Map<number, Fen>> {
     if (accountIds.length === 0) return new Map();
     const r = await sql<{ account_id: number; s: number | string }>`
