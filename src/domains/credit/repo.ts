@@ -96,7 +96,7 @@ export const creditRepo = {
     return new Map(r.rows.map((x) => [Number(x.account_id), Number(x.total)]));
   },
 
-  /** openLines of many accounts, with the account of each line. */
+  /** openLines of many accounts, with the account of each line (each open line's bill by its primary key, as overdueBySubscriber). */
   async openLinesMany(q: Q, accountIds: readonly number[], now: Date) {
     if (accountIds.length === 0) return [];
     const r = await sql<{ account_id: number; subscriber_id: number; open_fen: string | number; overdue: boolean }>`
@@ -194,23 +194,12 @@ export const creditRepo = {
 
   /** Money in books usable now (R-ACC-4). */
   async usableFen(q: Q, accountId: number, now: Date): Promise<number> {
-    const r = await sql<{ total: string | number }>`
-      SELECT coalesce(sum(balance_fen), 0)::bigint AS total FROM books
-       WHERE account_id = ${accountId} AND balance_fen > 0 AND start_at <= ${now} AND (expiry_at IS NULL OR expiry_at > ${now})`.execute(q);
-    return Number(r.rows[0]?.total ?? 0);
+    return (await this.usableFenMany(q, [accountId], now)).get(accountId) ?? 0;
   },
 
   /** Open lines of the account's published bills with whether they are overdue (virtual: at once; else after due_at; no due date: at once). */
   async openLines(q: Q, accountId: number, now: Date) {
-    const r = await sql<{ subscriber_id: number; open_fen: string | number; overdue: boolean }>`
-      SELECT l.subscriber_id, (l.amount_fen - l.paid_fen) AS open_fen,
-             (a.billing_type = 'virtual' OR b.due_at IS NULL OR b.due_at <= ${now}) AS overdue
-        FROM bill_lines l
-        -- each open line's bill by its primary key (as overdueBySubscriber)
-        JOIN LATERAL (SELECT b.due_at FROM bills b WHERE b.account_id = l.account_id AND b.bill_id = l.bill_id AND b.status = 'published' OFFSET 0) b ON true
-        JOIN accounts a ON a.account_id = l.account_id
-       WHERE l.account_id = ${accountId} AND l.paid_fen < l.amount_fen`.execute(q);
-    return r.rows.map((x) => ({ subscriberId: Number(x.subscriber_id), openFen: Number(x.open_fen), overdue: x.overdue }));
+    return this.openLinesMany(q, [accountId], now);
   },
 
   /** R-CC-4: each subscriber's own overdue open lines, on whichever account pays them. */
