@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
 import { loadConfig, type RelayConfig } from '../src/platform/config.ts';
 import type { SimulatedSms } from '../src/platform/notifications.ts';
 import { emit } from '../src/platform/outbox.ts';
-import { backoffSeconds, Relay, type RelayDeps } from '../src/platform/relay.ts';
+import { backoffSeconds, fanOutLimit, passAgainSoon, type PassResult, Relay, type RelayDeps } from '../src/platform/relay.ts';
 import { notificationSink, type NotificationMessage, signBody, webhookSink } from '../src/platform/relay-sinks.ts';
 import { type Api, onPostgres, testApi, testEnv, type TestEnv } from './helpers.ts';
 
@@ -393,6 +393,40 @@ test('R-INT-1 the loop inside serve relays on its own and stops cleanly (no pass
   expect(hook.ids()).toEqual([a]);
   expect(await publishedAt(b)).toBeNull();
 });
+
+test('R-INT-1 the loop passes again at once while a pass finds more than it takes (a full claim that delivered, or a full fan-out)', () => {
+  const c = { batchSize: 100 };
+  const pass = (over: Partial<PassResult>): PassResult => ({ fannedOut: 0, skipped: 0, claimed: 0, delivered: 0, failed: 0, dead: 0, published: 0, ...over });
+  expect(fanOutLimit(c)).toBe(500);
+  expect(fanOutLimit({ batchSize: 2000 })).toBe(2000);
+  expect(passAgainSoon(pass({ claimed: 100, delivered: 1 }), c)).toBe(true);
+  // a sink that fails everything backs off instead
+  expect(passAgainSoon(pass({ claimed: 100, delivered: 0, failed: 100 }), c)).toBe(false);
+  expect(passAgainSoon(pass({ claimed: 99, delivered: 99 }), c)).toBe(false);
+  // events no sink takes: published 500 at a time, and the next 500 at once
+  expect(passAgainSoon(pass({ skipped: 500 }), c)).toBe(true);
+  expect(passAgainSoon(pass({ fannedOut: 300, skipped: 200 }), c)).toBe(true);
+  expect(passAgainSoon(pass({ fannedOut: 120, skipped: 379 }), c)).toBe(false);
+  expect(passAgainSoon(pass({}), c)).toBe(false);
+});
+
+test('R-INT-1 the loop works off a backlog of events no sink takes without waiting its interval after each 500', async () => {
+  // 1,300 events nobody subscribes to (only the SMS adapter's sink, which takes notification.* events)
+  await sql`INSERT INTO outbox (event_type, aggregate_type, aggregate_id, payload, occurred_at)
+            SELECT 'order.checked', 'order', g::text, '{}'::jsonb, ${env.clock.now()} FROM generate_series(1, 1300) g`.execute(db());
+  const unpublished = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`.execute(db())).rows[0]?.n);
+  expect(await unpublished()).toBe(1300);
+  const r = relay({ sinks: [notificationSink(() => undefined)] });
+  const t0 = Date.now();
+  r.start(3000);
+  try {
+    // the first pass comes after 3 s; the other two of the 1,300 follow at once (before: 3 s apart, 9 s in all)
+    await expect.poll(unpublished, { timeout: 5_500, interval: 100 }).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5_500);
+  } finally {
+    await r.stop();
+  }
+}, 15_000);
 
 test('R-INT-1 configuration: webhook URLs, NATS settings and retry limits from the environment; bad values refused', () => {
   const c = loadConfig({ OPENBOSS_WEBHOOK_URL: 'https://a.example.com/h, http://b.example.com/h', OPENBOSS_WEBHOOK_SECRET: 's', NATS_URL: 'nats://127.0.0.1:4222', OPENBOSS_RELAY_MAX_ATTEMPTS: '5' }).relay;
