@@ -7,7 +7,9 @@ import type { Network } from '../../platform/schema.ts';
 import { StrEnum } from '../../platform/schemas.ts';
 import { numberHeld } from '../accounts/service.ts';
 import { type Offer, offerName, saleFailures } from '../catalog/rules.ts';
-import type { ApplyContext, LoadContext, OrderEnv, QuoteLine } from './types.ts';
+import { decodeNumberWithSim } from '../resources/repo.ts';
+import type { LockedOrder } from './repo.ts';
+import type { ApplyContext, LoadContext, MemberResources, OrderEnv, QuoteLine } from './types.ts';
 
 export const NETWORKS = ['gsm2g', 'wcdma3g', 'broadband', 'fixed'] as const;
 
@@ -83,6 +85,13 @@ const FORMATS: Record<Network, RegExp> = {
   fixed: /^0\d{9,11}$|^\d{7,8}$/,
 };
 
+const memberResourceKey = (serviceNumber: string, iccid: string) => `${serviceNumber}\u0000${iccid}`;
+
+/** The members' numbers and cards the step's first statement read with the order (orderRepo's member_resources). */
+export function memberResources(o: LockedOrder): MemberResources {
+  return new Map((o.member_resources ?? []).map((r) => [memberResourceKey(r.serviceNumber, r.iccid), decodeNumberWithSim(r.facts)]));
+}
+
 export async function loadMember(c: LoadContext, m: NewMemberInput, channel: 'hall' | 'agent' = 'hall'): Promise<MemberFacts> {
   const codes = [...(m.features ?? []), ...(m.packs ?? []), ...(m.planCode ? [m.planCode] : [])];
   const offers = await c.services.catalog.offers(codes, c.q);
@@ -95,7 +104,10 @@ export async function loadMember(c: LoadContext, m: NewMemberInput, channel: 'ha
   const numberAndSim = async () => {
     if (pool && m.iccid) {
       // the number's subscribers come with it (numberInUse's facts); read apart only for an unknown number
-      const both = await r.numberSimAndHolders(c.q, { serviceNumber: m.serviceNumber, ctx: takeCtx }, { iccid: m.iccid, ctx: simCtx });
+      const n = { serviceNumber: m.serviceNumber, ctx: takeCtx };
+      const s = { iccid: m.iccid, ctx: simCtx };
+      const key = memberResourceKey(m.serviceNumber, m.iccid);
+      const both = c.prefetched?.has(key) ? await r.numberSimAndHoldersOf(c.q, c.prefetched.get(key), n, s) : await r.numberSimAndHolders(c.q, n, s);
       const inUse = both.holders ? numberHeld(both.holders, m.network) : await c.services.accounts.numberInUse(m.serviceNumber, m.network, c.q);
       return { number: both.number, sim: both.sim, inUse };
     }
@@ -126,7 +138,10 @@ export type MemberQuoteFacts = Pick<MemberFacts, 'input' | 'numberLevel'>;
 /** The facts of memberQuote only (the quote step): the number's level and price (R-X-10). */
 export async function loadMemberQuote(c: LoadContext, m: NewMemberInput): Promise<MemberQuoteFacts> {
   const pool = usesPool(m.network) && FORMATS[m.network].test(m.serviceNumber);
-  return { input: m, numberLevel: pool ? await c.services.resources.numberLevelOf(c.q, m.serviceNumber) : null };
+  if (!pool) return { input: m, numberLevel: null };
+  const key = m.iccid ? memberResourceKey(m.serviceNumber, m.iccid) : undefined;
+  const r = c.services.resources;
+  return { input: m, numberLevel: key && c.prefetched?.has(key) ? r.levelOf(c.prefetched.get(key)?.number) : await r.numberLevelOf(c.q, m.serviceNumber) };
 }
 
 /** Every rule of one new subscriber (R-ORD-1 collects them all). */

@@ -2,6 +2,7 @@
 import { type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Actor } from '../../platform/audit.ts';
 import type { Q } from '../../platform/db.ts';
+import { type NumberWithSimJson, numberWithSimFacts } from '../resources/repo.ts';
 import { type ChangeRow, changesCtes } from '../../platform/outbox.ts';
 import type { OrderFeesTable, OrdersTable, OrderStatus, WorkOrdersTable } from '../../platform/schema.ts';
 import type { FeeLine } from './types.ts';
@@ -24,14 +25,29 @@ export interface OrderCustomerRow {
  * The order read for a step, with its department's capabilities (R-ORD-8) and its customer read in the
  * same round trip (loadCustomer takes that instead of reading the customer again).
  */
-export type LockedOrder = OrderRow & { department_capabilities: string[] | null; order_customer: OrderCustomerRow | null };
+export type LockedOrder = OrderRow & { department_capabilities: string[] | null; order_customer: OrderCustomerRow | null; member_resources?: MemberResourceRow[] | null };
+
+/** A member of the order's input with a number and a card, and what numberWithSimFacts read of them with the order. */
+export interface MemberResourceRow {
+  serviceNumber: string;
+  iccid: string;
+  facts: NumberWithSimJson | null;
+}
 
 /** The columns of LockedOrder besides the order's own (an order `o` in the query). */
 const departmentCapabilities = sql<string[] | null>`(SELECT d.capabilities FROM departments d WHERE d.department_id = o.department_id)`;
 const orderCustomer = sql<OrderCustomerRow | null>`(SELECT json_build_object('customer_id', c.customer_id, 'kind', c.kind, 'name', c.name, 'id_type', c.id_type,
     'id_number', c.id_number, 'segment', c.segment, 'vip_level', c.vip_level, 'has_service_password', c.service_password_hash IS NOT NULL)
     FROM customers c WHERE c.customer_id = o.customer_id)`;
-const stepContext = [departmentCapabilities.as('department_capabilities'), orderCustomer.as('order_customer')];
+/**
+ * The numbers and cards of the members the order's input names (`members[]` with `serviceNumber` and `iccid`),
+ * read with the order: the step's rules need them (loadMember), and reading them here saves the step a round trip.
+ */
+const memberResources = sql<MemberResourceRow[] | null>`(SELECT json_agg(json_build_object('serviceNumber', m->>'serviceNumber', 'iccid', m->>'iccid',
+      'facts', ${numberWithSimFacts(sql`m->>'serviceNumber'`, sql`m->>'iccid'`)}))
+    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(o.input->'members') = 'array' THEN o.input->'members' ELSE '[]'::jsonb END) AS m
+   WHERE jsonb_typeof(m) = 'object' AND jsonb_typeof(m->'serviceNumber') = 'string' AND jsonb_typeof(m->'iccid') = 'string')`;
+const stepContext = [departmentCapabilities.as('department_capabilities'), orderCustomer.as('order_customer'), memberResources.as('member_resources')];
 
 /**
  * R-ORD-5: takes the holds of `rows` (subject, order id, kind, held until); a hold of the same order, or
@@ -196,7 +212,7 @@ export const orderRepo = {
     const r = await sql<LockedOrder & { fee_rows: FeeRow[]; held: string[] | null }>`
       WITH o AS (SELECT * FROM orders WHERE order_id = ${id} FOR UPDATE),
       h AS (${holdsTaken(sql`SELECT s, o.order_id, 'in_transit', NULL::timestamptz FROM o CROSS JOIN unnest(o.hold_subjects) AS s WHERE o.status = 'quoted'`, now)})
-      SELECT o.*, ${departmentCapabilities} AS department_capabilities, ${orderCustomer} AS order_customer,
+      SELECT o.*, ${departmentCapabilities} AS department_capabilities, ${orderCustomer} AS order_customer, ${memberResources} AS member_resources,
              (SELECT coalesce(json_agg(f ORDER BY f.line_no), '[]'::json) FROM order_fees f WHERE f.order_id = o.order_id) AS fee_rows,
              (SELECT array_agg(subject) FROM h) AS held
         FROM o`.execute(q);

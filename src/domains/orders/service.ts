@@ -11,6 +11,7 @@ import { type ChangeRow, deferChanges, recordChange, takeDeferredChanges } from 
 import { type Activation, ProvisioningError } from '../../platform/provisioning.ts';
 import { maskIdNumber, maskPhone } from '../customers/rules.ts';
 import { orderCustomerFacts } from './facts.ts';
+import { memberResources } from './members.ts';
 import type { ReceiptData } from './receipt-model.ts';
 import { type HoldConflict, type LockedOrder, type OrderRecord, type OrderRow, orderRepo, type WorkOrderRow } from './repo.ts';
 import { businessType } from './registry.ts';
@@ -173,7 +174,7 @@ export class OrderService {
     const t = this.type(o.business_type);
     const env = await this.env(q, actor, o);
     const input = o.input as Record<string, unknown>;
-    const facts = await t.load({ ...env, q, services: this.deps }, input);
+    const facts = await t.load({ ...env, q, services: this.deps, prefetched: memberResources(o) }, input);
     const failures = t.check(facts, input, env);
     let authorisedAt = o.authorised_at;
     let auth: CheckFailure | null = null;
@@ -236,7 +237,7 @@ export class OrderService {
     const env = await this.env(q, actor, o);
     const input = o.input as Record<string, unknown>;
     // what the quote reads only; submit loads everything again and re-quotes (QUOTE_STALE)
-    const c = { ...env, q, services: this.deps };
+    const c = { ...env, q, services: this.deps, prefetched: memberResources(o) };
     const facts = t.loadQuote ? await t.loadQuote(c, input) : await t.load(c, input);
     const lines = applyWaivers(t.quote(facts, input, env), waivers, actor);
     const written = await this.changeStep(q, actor, o, { status: 'quoted', quoted_at: env.now }, env.now, [{ action: 'order.quote', event: 'order.quoted', extra: { fees: lines } }], optimistic, lines);
@@ -257,7 +258,7 @@ export class OrderService {
       const t = this.type(o.business_type);
       const env = await this.env(tx, actor, o);
       const input = o.input as Record<string, unknown>;
-      const facts = await t.load({ ...env, q: tx, services: this.deps }, input);
+      const facts = await t.load({ ...env, q: tx, services: this.deps, prefetched: memberResources(o) }, input);
       const failures = t.check(facts, input, env);
       if ((t.sensitive || t.sensitiveFor?.(input)) && !o.authorised_at) failures.push(passwordRequired());
       if (failures.length) {

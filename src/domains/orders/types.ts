@@ -11,8 +11,12 @@ import type { MoneyService } from '../accounts/money.ts';
 import type { BundleService } from '../bundles/service.ts';
 import type { CatalogService, Fee } from '../catalog/service.ts';
 import type { CustomerService } from '../customers/service.ts';
+import type { NumberWithSim } from '../resources/repo.ts';
 import type { ResourceService } from '../resources/service.ts';
 import type { CustomerFacts } from './facts.ts';
+
+/** A member's number and card read with the order (undefined: no such number), by memberResourceKey. */
+export type MemberResources = ReadonlyMap<string, NumberWithSim | undefined>;
 
 /** Services a business type may call; it never touches another domain's tables itself (STYLE habit 5). */
 export interface OrderServices {
@@ -46,6 +50,11 @@ export interface OrderEnv {
 export interface LoadContext extends OrderEnv {
   q: Q;
   services: OrderServices;
+  /**
+   * The numbers and cards of the input's members as the step's first statement read them with the order
+   * (memberResources in members.ts); a member not in it is read by its loader.
+   */
+  prefetched?: MemberResources | undefined;
 }
 
 export interface ApplyContext extends OrderEnv {

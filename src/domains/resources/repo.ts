@@ -93,6 +93,56 @@ const LEVEL_COLUMNS = [
   'l.priority',
 ] as const;
 
+/** The number with its level, what the order's rules read of a SIM card (undefined when the card is unknown) and the number's subscribers (network, lifecycle: AccountService.numberInUse's facts). */
+export interface NumberWithSim {
+  number: NumberWithLevel;
+  sim: SimFacts | undefined;
+  holders: { network: Network; lifecycle: string }[];
+}
+
+/** NumberWithSim as JSON: timestamps are strings. */
+export interface NumberWithSimJson {
+  number: Omit<NumberWithLevel, 'reserved_at' | 'reserved_until' | 'state_changed_at' | 'cooling_until' | 'created_at'> & Record<'reserved_at' | 'reserved_until' | 'cooling_until', string | null> & Record<'state_changed_at' | 'created_at', string>;
+  sim: SimFacts | null;
+  holders: { network: Network; lifecycle: string }[];
+}
+
+/**
+ * NumberWithSim of the number and card the two SQL expressions give, as one JSON value (null: no such number):
+ * a column of numberWithSim's own statement, and of the order engine's first read of a step, which reads its
+ * members' numbers and cards with the order (orderRepo's member_resources).
+ */
+export function numberWithSimFacts(serviceNumber: RawBuilder<unknown>, iccid: RawBuilder<unknown>): RawBuilder<NumberWithSimJson | null> {
+  return sql<NumberWithSimJson | null>`(SELECT json_build_object(
+      'number', to_jsonb(n) || jsonb_build_object('level_name_zh', l.name_zh, 'level_name_en', l.name_en, 'price_fen', l.price_fen, 'requires_approval', l.requires_approval,
+                                                  'requires_campaign', l.requires_campaign, 'agent_allowed', l.agent_allowed, 'patterns', l.patterns, 'priority', l.priority),
+      'sim', (SELECT json_build_object('iccid', s.iccid, 'card_type', s.card_type, 'state', s.state, 'reserved_order_id', s.reserved_order_id,
+                                       'service_number', s.service_number, 'imsi', s.imsi, 'picked_by_department_id', s.picked_by_department_id)
+                FROM sim_cards s WHERE s.iccid = ${iccid}),
+      'holders', (SELECT coalesce(json_agg(json_build_object('network', x.network, 'lifecycle', x.lifecycle) ORDER BY x.subscriber_id), '[]'::json)
+                    FROM subscribers x WHERE x.service_number = n.service_number))
+    FROM numbers n JOIN number_levels l ON l.code = n.level_code WHERE n.service_number = ${serviceNumber})`;
+}
+
+const dateOrNull = (v: string | null) => (v === null ? null : new Date(v));
+
+export function decodeNumberWithSim(j: NumberWithSimJson | null): NumberWithSim | undefined {
+  if (!j) return undefined;
+  const n = j.number;
+  return {
+    number: {
+      ...n,
+      reserved_at: dateOrNull(n.reserved_at),
+      reserved_until: dateOrNull(n.reserved_until),
+      cooling_until: dateOrNull(n.cooling_until),
+      state_changed_at: new Date(n.state_changed_at),
+      created_at: new Date(n.created_at),
+    },
+    sim: j.sim ?? undefined,
+    holders: j.holders,
+  };
+}
+
 export const resourceRepo = {
   levels(q: Q) {
     return q.selectFrom('number_levels').selectAll().orderBy('priority').execute();
@@ -127,33 +177,10 @@ export const resourceRepo = {
       .executeTakeFirst();
   },
 
-  /**
-   * The number with its level and, in the same round trip, what the order's rules read of a SIM card
-   * (undefined when the card is unknown); no row when the number is unknown.
-   */
-  /** The number with its level, the card, and the number's subscribers (network, lifecycle: AccountService.numberInUse's facts) in one statement. */
-  async numberWithSim(
-    q: Q,
-    serviceNumber: string,
-    iccid: string,
-  ): Promise<{ number: NumberWithLevel; sim: SimFacts | undefined; holders: { network: Network; lifecycle: string }[] } | undefined> {
-    const row = await q
-      .selectFrom('numbers as n')
-      .innerJoin('number_levels as l', 'l.code', 'n.level_code')
-      .selectAll('n')
-      .select([
-        ...LEVEL_COLUMNS,
-        sql<SimFacts | null>`(SELECT json_build_object('iccid', s.iccid, 'card_type', s.card_type, 'state', s.state, 'reserved_order_id', s.reserved_order_id,
-                                  'service_number', s.service_number, 'imsi', s.imsi, 'picked_by_department_id', s.picked_by_department_id)
-                                  FROM sim_cards s WHERE s.iccid = ${iccid})`.as('sim_facts'),
-        sql<{ network: Network; lifecycle: string }[]>`(SELECT coalesce(json_agg(json_build_object('network', x.network, 'lifecycle', x.lifecycle) ORDER BY x.subscriber_id), '[]'::json)
-                                  FROM subscribers x WHERE x.service_number = n.service_number)`.as('holders'),
-      ])
-      .where('n.service_number', '=', serviceNumber)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const { sim_facts, holders, ...number } = row;
-    return { number: number as NumberWithLevel, sim: sim_facts ?? undefined, holders };
+  /** The number with its level, the card, and the number's subscribers in one statement (numberWithSimFacts). */
+  async numberWithSim(q: Q, serviceNumber: string, iccid: string): Promise<NumberWithSim | undefined> {
+    const r = await sql<{ f: NumberWithSimJson | null }>`SELECT ${numberWithSimFacts(sql`${serviceNumber}::text`, sql`${iccid}::text`)} AS f`.execute(q);
+    return decodeNumberWithSim(r.rows[0]?.f ?? null);
   },
 
   searchNumbers(q: Q, f: NumberFilter): Promise<NumberWithLevel[]> {

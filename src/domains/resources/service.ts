@@ -12,7 +12,7 @@ import type { Network, NumberState, ReservationKind, SimCardType, SimState } fro
 import { recordCardEvents } from './card-events.ts';
 import { cardWriteRepo } from './card-writing-repo.ts';
 import { releaseReversedOrder } from './card-writing.ts';
-import { type Before, type LevelRow, type NumberRow, type NumberWithLevel, resourceRepo, type SimFacts, type SimRow } from './repo.ts';
+import { type Before, type LevelRow, type NumberRow, type NumberWithLevel, type NumberWithSim, resourceRepo, type SimFacts, type SimRow } from './repo.ts';
 import {
   type Channel,
   type Claim,
@@ -238,6 +238,11 @@ export class ResourceService {
     return levelInfo(await resourceRepo.numberWithLevel(q, serviceNumber));
   }
 
+  /** numberLevelOf of a number read already (numberWithSimFacts). */
+  levelOf(n: NumberWithLevel | undefined): { code: string; name: { zh: string; en: string }; priceFen: Fen } | null {
+    return levelInfo(n);
+  }
+
   /** numberProblems and numberLevelOf from one read of the number (the order's check and submit). */
   async numberCheck(
     q: Q,
@@ -275,7 +280,19 @@ export class ResourceService {
     sim: { problems: Failure[]; imsi: string | null };
     holders: { network: Network; lifecycle: string }[] | undefined;
   }> {
-    const both = await resourceRepo.numberWithSim(q, n.serviceNumber, s.iccid);
+    return this.numberSimAndHoldersOf(q, await resourceRepo.numberWithSim(q, n.serviceNumber, s.iccid), n, s);
+  }
+
+  /**
+   * numberSimAndHolders of the number and card as read already (resourceRepo.numberWithSim, or with the
+   * order by the engine's first statement of a step: numberWithSimFacts); undefined: no such number.
+   */
+  async numberSimAndHoldersOf(
+    q: Q,
+    both: NumberWithSim | undefined,
+    n: { serviceNumber: string; ctx: TakeContext },
+    s: { iccid: string; ctx: SimContext },
+  ): ReturnType<ResourceService['numberSimAndHolders']> {
     // an unknown number (a refusal): the card is read on its own
     if (!both) return { number: this.numberResult(undefined, n.serviceNumber, n.ctx), sim: await this.simCheck(q, s.iccid, s.ctx), holders: undefined };
     return { number: this.numberResult(both.number, n.serviceNumber, n.ctx), sim: this.simResult(both.sim, s.iccid, s.ctx), holders: both.holders };
