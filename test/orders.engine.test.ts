@@ -1,6 +1,7 @@
 // The order engine (SPEC §7.1): R-ORD-1 all failures at once, R-ORD-2 waivers, R-ORD-3 receipts,
 // R-ORD-4 all-or-nothing submission under fault injection, R-ORD-7 documents, R-CUS-2 masking, and
 // bad input to every order endpoint changing nothing.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { businessLicenceCheckChar } from '../src/domains/customers/rules.ts';
@@ -338,13 +339,19 @@ test('R-INT-1 recordChanges writes each change’s audit entry and event, in ord
   const actor = { operatorId: null, username: 'job-x', departmentId: null, permissions: new Set(['*']), requestId: 'req-batch-1' };
   await recordChanges(env.ctx.database.db, env.clock, actor, [
     { audit: { action: 'batch.one', targetType: 'thing', targetId: 7, accountId: null, after: { n: 1, text: '一' } }, event: { type: 'batch.one', aggregateType: 'thing', aggregateId: 7, payload: { n: 1 } } },
-    { audit: { action: 'batch.two', targetType: 'thing', targetId: 'x8', before: null, after: { n: 2 } }, event: { type: 'batch.two', aggregateType: 'thing', aggregateId: 'x8', payload: { n: 2 } } },
+    { audit: { action: 'batch.two', targetType: 'thing', targetId: 'x8', before: null, after: { n: 2, text: 'a "q" \\ b\n' } }, event: { type: 'batch.two', aggregateType: 'thing', aggregateId: 'x8', payload: { n: 2 } } },
   ]);
   const db = env.ctx.database.db;
   const a = await db.selectFrom('audit_log').select(['action', 'target_id', 'before', 'after', 'request_id', 'at']).where('request_id', '=', 'req-batch-1').orderBy('audit_id').execute();
   expect(a.map((x) => [x.action, x.target_id, x.before, x.after])).toEqual([
     ['batch.one', '7', null, { n: 1, text: '一' }],
-    ['batch.two', 'x8', null, { n: 2 }],
+    ['batch.two', 'x8', null, { n: 2, text: 'a "q" \\ b\n' }],
+  ]);
+  // as recordChange stores them: an absent `before` is no value, a null one is JSON null
+  const kinds = await sql<{ action: string; kind: string | null }>`SELECT action, jsonb_typeof(before) AS kind FROM audit_log WHERE request_id = 'req-batch-1' ORDER BY audit_id`.execute(env.ctx.database.db);
+  expect(kinds.rows).toEqual([
+    { action: 'batch.one', kind: null },
+    { action: 'batch.two', kind: 'null' },
   ]);
   expect(a[0]?.at.getTime()).toBe(env.clock.now().getTime());
   const e = await db.selectFrom('outbox').select(['event_type', 'aggregate_id', 'payload']).where('event_type', 'like', 'batch.%').orderBy('event_id').execute();

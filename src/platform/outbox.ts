@@ -58,7 +58,11 @@ export async function recordChange(q: Q, clock: Clock, actor: Actor, a: AuditEnt
     VALUES (${e.type}, ${e.aggregateType}, ${String(e.aggregateId)}, ${e.accountId ?? null}, ${JSON.stringify(e.payload)}::jsonb, ${now})`.execute(q);
 }
 
-/** One change as recordChange writes it: the audit row's and the event's columns (JSON as text). */
+/**
+ * One change as recordChange writes it: the audit row's and the event's columns. The JSON values travel as
+ * themselves inside the statement's one JSON parameter (not as strings in it, which were escaped, sent and
+ * parsed twice); each is wrapped as `{ v }` so that a null value stays JSON null, as recordChange stores it.
+ */
 export interface ChangeRow {
   at: string;
   operator_id: number | null;
@@ -67,14 +71,14 @@ export interface ChangeRow {
   target_type: string;
   target_id: string;
   account_id: number | null;
-  before: string | null;
-  after: string | null;
+  before: { v: unknown } | null;
+  after: { v: unknown } | null;
   request_id: string | null;
   event_type: string;
   aggregate_type: string;
   aggregate_id: string;
   event_account_id: number | null;
-  payload: string;
+  payload: { v: unknown };
 }
 
 function changeRow(now: Date, actor: Actor, a: AuditEntry, e: OutboxEvent): ChangeRow {
@@ -86,14 +90,14 @@ function changeRow(now: Date, actor: Actor, a: AuditEntry, e: OutboxEvent): Chan
     target_type: a.targetType,
     target_id: String(a.targetId),
     account_id: a.accountId ?? null,
-    before: a.before === undefined ? null : JSON.stringify(a.before),
-    after: a.after === undefined ? null : JSON.stringify(a.after),
+    before: a.before === undefined ? null : { v: a.before },
+    after: a.after === undefined ? null : { v: a.after },
     request_id: actor.requestId ?? null,
     event_type: e.type,
     aggregate_type: e.aggregateType,
     aggregate_id: String(e.aggregateId),
     event_account_id: e.accountId ?? null,
-    payload: JSON.stringify(e.payload),
+    payload: { v: e.payload },
   };
 }
 
@@ -107,15 +111,15 @@ export function changesCtes(rows: ChangeRow[], prefix = 'chg'): RawBuilder<unkno
     ${x} AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows.map((r, i) => ({ ...r, ord: i + 1 })))}::jsonb) AS t(
         at timestamptz, operator_id bigint, department_id text, action text, target_type text, target_id text, account_id bigint,
-        before text, after text, request_id text, event_type text, aggregate_type text, aggregate_id text, event_account_id bigint, payload text, ord bigint)
+        before jsonb, after jsonb, request_id text, event_type text, aggregate_type text, aggregate_id text, event_account_id bigint, payload jsonb, ord bigint)
     ),
     ${sql.raw(`${prefix}_au`)} AS (
       INSERT INTO audit_log (at, operator_id, department_id, action, target_type, target_id, account_id, before, after, request_id)
-      SELECT at, operator_id, department_id, action, target_type, target_id, account_id, before::jsonb, after::jsonb, request_id FROM ${x} ORDER BY ord
+      SELECT at, operator_id, department_id, action, target_type, target_id, account_id, before->'v', after->'v', request_id FROM ${x} ORDER BY ord
     ),
     ${sql.raw(`${prefix}_ob`)} AS (
       INSERT INTO outbox (event_type, aggregate_type, aggregate_id, account_id, payload, occurred_at)
-      SELECT event_type, aggregate_type, aggregate_id, event_account_id, payload::jsonb, at FROM ${x} ORDER BY ord
+      SELECT event_type, aggregate_type, aggregate_id, event_account_id, payload->'v', at FROM ${x} ORDER BY ord
     ),`;
 }
 
