@@ -195,10 +195,11 @@ export class Relay {
         ON CONFLICT DO NOTHING
         RETURNING event_id
       ),
+      -- by key, event by event (as an IN … NOT IN it was planned as a scan of the whole outbox every pass)
       pub AS (
-        UPDATE outbox SET published_at = ${now}
-        WHERE event_id IN (SELECT event_id FROM ev) AND event_id NOT IN (SELECT event_id FROM ins)
-        RETURNING event_id
+        UPDATE outbox o SET published_at = ${now}
+          FROM ev WHERE o.event_id = ev.event_id AND NOT EXISTS (SELECT 1 FROM ins WHERE ins.event_id = ev.event_id)
+        RETURNING o.event_id
       )
       SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM pub)::int AS skipped`.execute(this.deps.db);
     const row = r.rows[0] ?? { inserted: 0, skipped: 0 };
