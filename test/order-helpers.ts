@@ -1,11 +1,10 @@
 // Order fixtures: the demo catalog and stock, a hall manager, a designated hall, and the
 // create → check → quote → submit walk through the API.
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { AppContext } from '../src/app/context.ts';
-import type { TestEnv } from './helpers.ts';
 import { DEMO_CATALOG } from '../src/domains/catalog/demo-catalog.ts';
 import { hashSecret } from '../src/platform/passwords.ts';
-import { type Api, freshResidentId, system, TEST_PASSWORD } from './helpers.ts';
+import { type Api, freshResidentId, system, TEST_PASSWORD, type TestEnv, testApi, testEnv } from './helpers.ts';
 
 export async function setupOrders(ctx: AppContext): Promise<void> {
   const db = ctx.database.db;
@@ -17,6 +16,24 @@ export async function setupOrders(ctx: AppContext): Promise<void> {
     .insertInto('operators')
     .values({ username: 'manager', name: '值班经理', department_id: 'H1', roles: ['front_desk', 'hall_manager'], password_hash: await hashSecret(TEST_PASSWORD) })
     .execute();
+}
+
+/**
+ * A test file on the order engine: before its tests a test database with the demo catalog and stock
+ * (setupOrders) and the API on it, closed after them. The fields are set once beforeAll has run.
+ */
+export function orderTestFile(): { env: TestEnv; api: Api } {
+  const file = {} as { env: TestEnv; api: Api };
+  beforeAll(async () => {
+    file.env = await testEnv();
+    file.api = await testApi(file.env);
+    await setupOrders(file.env.ctx);
+  }, 240_000);
+  afterAll(async () => {
+    await file.api?.app.close();
+    await file.env?.close();
+  });
+  return file;
 }
 
 let pick = 0;

@@ -3,32 +3,21 @@
 // of a statement of their own. What the rules see must be what the typed reads give (R-X-10 numbers, R-RES-4
 // cards, R-ORD-1 checks): every column and its type, in every state a number or a card can be in.
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { memberResources } from '../src/domains/orders/members.ts';
 import { orderRepo } from '../src/domains/orders/repo.ts';
 import { resourceRepo } from '../src/domains/resources/repo.ts';
-import { type Api, type TestEnv, testApi, testEnv } from './helpers.ts';
-import { codes, freeNumber, freeSim, newCustomer, openMobile, OWNER_DOCS, setupOrders } from './order-helpers.ts';
+import { codes, freeNumber, freeSim, newCustomer, openMobile, orderTestFile, OWNER_DOCS } from './order-helpers.ts';
 
-let env: TestEnv;
-let api: Api;
-beforeAll(async () => {
-  env = await testEnv();
-  api = await testApi(env);
-  await setupOrders(env.ctx);
-}, 240_000);
-afterAll(async () => {
-  await api?.app.close();
-  await env?.close();
-});
+const file = orderTestFile();
 
-const db = () => env.ctx.database.db;
+const db = () => file.env.ctx.database.db;
 const SIM_FACTS = ['iccid', 'card_type', 'state', 'reserved_order_id', 'service_number', 'imsi', 'picked_by_department_id'] as const;
 
 /** A draft OPEN_ACCOUNT order naming these members (number, card). */
 async function draft(members: { serviceNumber: string; iccid?: string; network?: string }[]) {
-  const c = await newCustomer(env.ctx);
-  const res = await api.call('POST', '/api/v1/orders', { as: 'front_desk', body: {
+  const c = await newCustomer(file.env.ctx);
+  const res = await file.api.call('POST', '/api/v1/orders', { as: 'front_desk', body: {
     businessType: 'OPEN_ACCOUNT',
     customerId: c.customerId,
     documents: OWNER_DOCS,
@@ -41,12 +30,12 @@ async function draft(members: { serviceNumber: string; iccid?: string; network?:
 
 describe('R-ORD-1 members\' numbers and cards read with the order', () => {
   test('equal the typed reads of the number (with its level) and the card, in every state', async () => {
-    const at = env.clock.now();
-    const [free, reserved, frozen] = [await freeNumber(env.ctx), await freeNumber(env.ctx), await freeNumber(env.ctx)];
+    const at = file.env.clock.now();
+    const [free, reserved, frozen] = [await freeNumber(file.env.ctx), await freeNumber(file.env.ctx), await freeNumber(file.env.ctx)];
     // a number in use by a subscriber opened through an order (its holders: that subscriber)
-    const inUse = (await openMobile(env, api)).serviceNumber;
-    const [simFree, simReserved, simOther] = [await freeSim(env.ctx), await freeSim(env.ctx), await freeSim(env.ctx)];
-    const someone = await newCustomer(env.ctx);
+    const inUse = (await openMobile(file.env, file.api)).serviceNumber;
+    const [simFree, simReserved, simOther] = [await freeSim(file.env.ctx), await freeSim(file.env.ctx), await freeSim(file.env.ctx)];
+    const someone = await newCustomer(file.env.ctx);
     // a number reserved online for another customer until tomorrow, one cooling down
     await db()
       .updateTable('numbers')
@@ -94,7 +83,7 @@ describe('R-ORD-1 members\' numbers and cards read with the order', () => {
   });
 
   test('an order without members reads none; a member without a card is read by its loader', async () => {
-    const n = await freeNumber(env.ctx);
+    const n = await freeNumber(file.env.ctx);
     const { orderId } = await draft([{ serviceNumber: n }]);
     const o = await orderRepo.withDepartment(db(), orderId);
     expect(memberResources(o as NonNullable<typeof o>).size).toBe(0);
@@ -106,26 +95,26 @@ describe('R-ORD-1 members\' numbers and cards read with the order', () => {
   });
 
   test('the check and the submission see a number taken after the order was read by another order', async () => {
-    const c = await newCustomer(env.ctx);
-    const [n, sim] = [await freeNumber(env.ctx), await freeSim(env.ctx)];
+    const c = await newCustomer(file.env.ctx);
+    const [n, sim] = [await freeNumber(file.env.ctx), await freeSim(file.env.ctx)];
     const body = { businessType: 'OPEN_ACCOUNT', customerId: c.customerId, documents: OWNER_DOCS, newAccount: { billingType: 'virtual', paymentMethod: 'cash' }, members: [{ role: 'main', network: 'wcdma3g', serviceNumber: n, iccid: sim, planCode: 'W3-46' }] };
     const as = 'front_desk';
-    const created = (await api.call('POST', '/api/v1/orders', { as, body })).body as { orderId: number };
-    const checked = (await api.call('POST', `/api/v1/orders/${created.orderId}/check`, { as, body: {} })).body;
+    const created = (await file.api.call('POST', '/api/v1/orders', { as, body })).body as { orderId: number };
+    const checked = (await file.api.call('POST', `/api/v1/orders/${created.orderId}/check`, { as, body: {} })).body;
     expect(codes(checked)).toEqual([]);
-    expect((await api.call('POST', `/api/v1/orders/${created.orderId}/quote`, { as, body: {} })).status).toBe(200);
+    expect((await file.api.call('POST', `/api/v1/orders/${created.orderId}/quote`, { as, body: {} })).status).toBe(200);
     // the number goes to someone else between the quote and the submission
-    const someone = await newCustomer(env.ctx);
+    const someone = await newCustomer(file.env.ctx);
     await db()
       .updateTable('numbers')
-      .set({ state: 'reserved', reservation_kind: 'online', reserved_customer_id: someone.customerId, reserved_at: env.clock.now(), reserved_until: new Date(env.clock.now().getTime() + 3_600_000) })
+      .set({ state: 'reserved', reservation_kind: 'online', reserved_customer_id: someone.customerId, reserved_at: file.env.clock.now(), reserved_until: new Date(file.env.clock.now().getTime() + 3_600_000) })
       .where('service_number', '=', n)
       .execute();
-    const submitted = await api.call('POST', `/api/v1/orders/${created.orderId}/submit`, { as, body: {} });
+    const submitted = await file.api.call('POST', `/api/v1/orders/${created.orderId}/submit`, { as, body: {} });
     expect(submitted.status).toBe(422);
     expect(submitted.body).toMatchObject({ code: 'ORDER_CHECK_FAILED' });
     expect(submitted.body.details.failures.map((f: { code: string }) => f.code)).toContain('NUMBER_RESERVED');
-    const again = (await api.call('POST', `/api/v1/orders/${created.orderId}/check`, { as, body: {} })).body;
+    const again = (await file.api.call('POST', `/api/v1/orders/${created.orderId}/check`, { as, body: {} })).body;
     expect(codes(again)).toContain('NUMBER_RESERVED');
   });
 });

@@ -3,25 +3,16 @@
 // trigger on the referenced table refuses, as the keys' NO ACTION did, to delete a row or change its key while
 // something still holds it. On PGlite, and on PostgreSQL in the second run.
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Api, type TestEnv, testApi, testEnv } from './helpers.ts';
-import { type Mobile, openMobile, setupOrders } from './order-helpers.ts';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Mobile, openMobile, orderTestFile } from './order-helpers.ts';
 
-let env: TestEnv;
-let api: Api;
+const file = orderTestFile();
 let mobile: Mobile;
 beforeAll(async () => {
-  env = await testEnv();
-  api = await testApi(env);
-  await setupOrders(env.ctx);
-  mobile = await openMobile(env, api, { prestoreFen: 5000 });
-}, 240_000);
-afterAll(async () => {
-  await api?.app.close();
-  await env?.close();
+  mobile = await openMobile(file.env, file.api, { prestoreFen: 5000 });
 });
 
-const db = () => env.ctx.database.db;
+const db = () => file.env.ctx.database.db;
 
 /** Runs `statement` and returns the database's refusal (code and message), or undefined when it went through. */
 async function refusal(statement: string): Promise<{ code: string; message: string } | undefined> {
