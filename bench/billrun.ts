@@ -49,7 +49,8 @@
 // the publish — minutes less per try, the same population every time); BENCH_DATABASE_URL, BENCH_PSQL
 // as in bench/README.md; BENCH_DB_NAME (the database's name, default openboss_bench_billrun, its
 // snapshot's name + `_rated`: a database kept with --keep survives another session's bench);
-// BENCH_SPENT_TOP (how many functions `--via child` lists per process, 8). The report ends with a
+// BENCH_SPENT_TOP (how many functions `--via child` lists per process, 8); BENCH_CHILD_NODE_ARGS (node
+// options for each stage's process, e.g. `--cpu-prof --cpu-prof-dir=DIR`). The report ends with a
 // fingerprint of what the run wrote (lines, write-offs, books, subscribers' states, audit and outbox
 // rows by kind; no ids): two versions of the code on the same snapshot must print the same one. A
 // kept database can be examined with bench/billrun-explain.ts (the plan of the rating statement).
@@ -264,10 +265,13 @@ interface Proc {
   stop: () => void;
 }
 
+/** BENCH_CHILD_NODE_ARGS: node options for every stage's process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const CHILD_NODE_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+
 /** node <args> under /usr/bin/time; `needResult`: the child must print BENCH_RESULT (bench/billrun-child.ts). */
 function startChild(args: string[], env: NodeJS.ProcessEnv, label: string, needResult: boolean, okCodes = [0]): Proc {
   const t0 = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', 'BENCH_TIME %M %U %S', process.execPath, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', 'BENCH_TIME %M %U %S', process.execPath, ...CHILD_NODE_ARGS, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stdout = '';
   let stderr = '';

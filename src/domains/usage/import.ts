@@ -144,27 +144,33 @@ const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""'
 /** COPY text format: the checked fields hold no tab, newline or backslash; area is cleaned. */
 const copyField = (s: string | null) => (s === null ? '\\N' : s.replace(/[\t\n\r\\]/g, ' '));
 
+/** The first whole millisecond at or after `us` microseconds. */
+const ceilMs = (us: bigint) => Number(us >= 0n ? (us + 999n) / 1000n : -(-us / 1000n));
+
 /**
  * R-BIL-3: each record belongs to the subscriber (not broadband) in service under its number at its
  * start time — the latest activated at or before it, not cancelled by then; a number that never had
  * one is unknown, one whose subscribers were not in service then is refused as such.
  */
 export function matchRecords(rows: (ParsedCdr & { line: number })[], holders: NumberHolder[]): { pending: PendingCdr[]; refused: { line: number; recordId: string; code: RejectCode }[] } {
-  const byNumber = new Map<string, NumberHolder[]>();
+  // a start time (whole ms) is in service from the first ms at or after activation, until the first ms at
+  // or after cancellation: the holders' microseconds become those two bounds once, not a BigInt per record
+  const byNumber = new Map<string, { h: NumberHolder; fromMs: number; untilMs: number }[]>();
   for (const h of holders) {
+    const x = { h, fromMs: ceilMs(h.activatedUs), untilMs: h.cancelledUs === null ? Infinity : ceilMs(h.cancelledUs) };
     const list = byNumber.get(h.serviceNumber);
-    if (list) list.push(h);
-    else byNumber.set(h.serviceNumber, [h]);
+    if (list) list.push(x);
+    else byNumber.set(h.serviceNumber, [x]);
   }
   const pending: PendingCdr[] = [];
   const refused: { line: number; recordId: string; code: RejectCode }[] = [];
   for (const r of rows) {
     const list = byNumber.get(r.serviceNumber);
-    const us = BigInt(r.startedAt.getTime()) * 1000n;
+    const ms = r.startedAt.getTime();
     // holders come newest activation first: the first in service at the start time is the one
-    const h = list?.find((x) => x.activatedUs <= us && (x.cancelledUs === null || x.cancelledUs > us));
+    const h = list?.find((x) => x.fromMs <= ms && ms < x.untilMs)?.h;
     if (h) {
-      pending.push({ line: r.line, accountId: h.accountId, subscriberId: h.subscriberId, recordId: r.recordId, otherParty: r.otherParty, startedAt: r.startedAt, cycle: r.cycle, usage: r.usage, scope: r.scope, quantity: r.quantity, area: r.area });
+      pending.push({ line: r.line, accountId: h.accountId, subscriberId: h.subscriberId, recordId: r.recordId, otherParty: r.otherParty, startedAt: r.startedAt, localStart: r.localStart, cycle: r.cycle, usage: r.usage, scope: r.scope, quantity: r.quantity, area: r.area });
     } else refused.push({ line: r.line, recordId: r.recordId, code: list ? 'NOT_IN_SERVICE' : 'UNKNOWN_NUMBER' });
   }
   return { pending, refused };
@@ -303,7 +309,7 @@ export class UsageFileImport {
         if (m.pending.length) {
           const stream = copyClient.query(copyFrom(`COPY ${pendingTable(fileId)} (${PENDING_COLUMNS.join(', ')}) FROM STDIN`));
           const text = m.pending
-            .map((r) => [r.line, r.accountId, r.subscriberId, r.recordId, r.otherParty, r.startedAt.toISOString(), r.cycle, r.usage, r.scope, r.quantity, copyField(r.area)].join('\t'))
+            .map((r) => `${r.line}\t${r.accountId}\t${r.subscriberId}\t${r.recordId}\t${r.otherParty}\t${r.localStart === undefined ? r.startedAt.toISOString() : `${r.localStart}+08`}\t${r.cycle}\t${r.usage}\t${r.scope}\t${r.quantity}\t${copyField(r.area)}`)
             .join('\n');
           await pipeline(async function* () {
             yield `${text}\n`;

@@ -22,6 +22,8 @@ export interface PendingCdr {
   recordId: string;
   otherParty: string;
   startedAt: Date;
+  /** ParsedCdr's localStart: staged as given (with +08) instead of as an ISO string made from startedAt */
+  localStart?: string | undefined;
   cycle: string;
   usage: string;
   scope: string;
