@@ -15,7 +15,7 @@ import { memberResources } from './members.ts';
 import type { ReceiptData } from './receipt-model.ts';
 import { type HoldConflict, type LockedOrder, type OrderRecord, type OrderRow, orderRepo, type WorkOrderRow } from './repo.ts';
 import { businessType } from './registry.ts';
-import type { AnyBusinessType, FaultInjector, FeeLine, OrderEnv, OrderServices, QuoteLine } from './types.ts';
+import type { AnyBusinessType, FaultInjector, FeeLine, LoadContext, OrderEnv, OrderServices, QuoteLine } from './types.ts';
 
 export const CONFIRMATION_JOB = 'expire-sms-confirmations';
 const ORDER = { zh: '受理单', en: 'Order' };
@@ -174,7 +174,7 @@ export class OrderService {
     const t = this.type(o.business_type);
     const env = await this.env(q, actor, o);
     const input = o.input as Record<string, unknown>;
-    const facts = await t.load({ ...env, q, services: this.deps, prefetched: memberResources(o) }, input);
+    const facts = await t.load(this.loadContext(env, q, o), input);
     const failures = t.check(facts, input, env);
     let authorisedAt = o.authorised_at;
     let auth: CheckFailure | null = null;
@@ -237,7 +237,7 @@ export class OrderService {
     const env = await this.env(q, actor, o);
     const input = o.input as Record<string, unknown>;
     // what the quote reads only; submit loads everything again and re-quotes (QUOTE_STALE)
-    const c = { ...env, q, services: this.deps, prefetched: memberResources(o) };
+    const c = this.loadContext(env, q, o);
     const facts = t.loadQuote ? await t.loadQuote(c, input) : await t.load(c, input);
     const lines = applyWaivers(t.quote(facts, input, env), waivers, actor);
     const written = await this.changeStep(q, actor, o, { status: 'quoted', quoted_at: env.now }, env.now, [{ action: 'order.quote', event: 'order.quoted', extra: { fees: lines } }], optimistic, lines);
@@ -258,7 +258,7 @@ export class OrderService {
       const t = this.type(o.business_type);
       const env = await this.env(tx, actor, o);
       const input = o.input as Record<string, unknown>;
-      const facts = await t.load({ ...env, q: tx, services: this.deps, prefetched: memberResources(o) }, input);
+      const facts = await t.load(this.loadContext(env, tx, o), input);
       const failures = t.check(facts, input, env);
       if ((t.sensitive || t.sensitiveFor?.(input)) && !o.authorised_at) failures.push(passwordRequired());
       if (failures.length) {
@@ -672,6 +672,11 @@ export class OrderService {
       { zh: '服务密码不正确', en: 'The service password is wrong' },
       { zh: '请客户重新输入服务密码；忘记密码须持证件办理密码重置', en: 'Ask the customer to enter it again; a forgotten password is reset with the ID document' },
     );
+  }
+
+  /** What a step's loaders read with: the members' numbers and cards come with the order (its first statement). */
+  private loadContext(env: OrderEnv, q: Q, o: LockedOrder): LoadContext {
+    return { ...env, q, services: this.deps, prefetched: memberResources(o) };
   }
 
   /** The order of an optimistic step, unlocked (its version guards the write). */
