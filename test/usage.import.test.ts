@@ -122,6 +122,40 @@ test('R-BIL-3 malformed rows in the middle of a file go to the error file with l
   expect(stored).toMatchObject({ status: 'completed', accepted: 3, rejected: 11 });
 });
 
+test('R-BIL-3 a file staged in many pieces by worker threads (PostgreSQL; in this thread on PGlite): every line keeps its number, the error CSV stays in line order', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN');
+  const expected: [number, string][] = [];
+  const good = new Map<string, number>();
+  const lines = ['\uFEFFrecord_id,service_number,other_party,start_time,usage,scope,quantity,area'];
+  for (let i = 0; lines.length < 80; i++) {
+    const line = lines.length + 1;
+    const kind = i % 9;
+    if (kind === 2) {
+      lines.push(`BAD-${i},${s.number},13900001111,2026-11-31 10:00:00,voice,local,60,A`);
+      expected.push([line, 'START_TIME_INVALID']);
+    } else if (kind === 5) {
+      lines.push(`COLS-${i},${s.number}`);
+      expected.push([line, 'COLUMN_COUNT']);
+    } else if (kind === 7 && i % 2 === 1) {
+      lines.push(`LONG-${i},${'9'.repeat(5_000)}`);
+      expected.push([line, 'LINE_TOO_LONG']);
+    } else if (kind === 8) lines.push('');
+    else {
+      const c = cdr(s.number, `2026-11-${String(10 + (i % 18)).padStart(2, '0')} 08:${String(i % 60).padStart(2, '0')}:00`, i % 3 ? 'voice' : 'sms', 'local', 30);
+      lines.push(toCsv([c]).split('\n')[1] as string);
+      good.set(c.recordId, line);
+    }
+  }
+  const path = file(lines.join('\n'));
+  const errorsPath = join(dir, 'errors-threads.csv');
+  const r = await env.ctx.usage.importFile(system, path, { errorsPath, chunkRows: 5, stagingThreads: 2 });
+  expect(r).toMatchObject({ status: 'completed', rowsTotal: good.size + expected.length, accepted: good.size, rejected: expected.length });
+  expect(r.errors.map((e) => [e.line, e.code])).toEqual(expected);
+  expect(readFileSync(errorsPath, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]))).toEqual(expected.map(([line]) => line));
+  const stored = await db().selectFrom('cdrs').select(['record_id', 'line']).where('file_id', '=', r.fileId as number).execute();
+  expect(new Map(stored.map((x) => [x.record_id, Number(x.line)]))).toEqual(good);
+});
+
 test('R-BIL-3 API batch: bad records rejected with index and reason, the rest imported and rated', async () => {
   const s = await subscriberOn(env.ctx, 'T-PLAN');
   const good = cdr(s.number, '2026-11-20 10:00:00', 'voice', 'long_distance', 61);
@@ -193,12 +227,12 @@ test('R-BIL-3 itemised usage: records paged with totals per item; other parties 
   expect((await api.call('GET', `/api/v1/subscribers/${s.subscriberId}/usage`, { as: 'nobody' })).status).toBe(403);
 });
 
-test('R-BIL-3 a large file is streamed in chunks (COPY on PostgreSQL) and rated: counts add up; conservation holds (R-ACC-18)', async () => {
+test('R-BIL-3 a large file is streamed in chunks (binary COPY by two staging threads on PostgreSQL) and rated: counts add up; conservation holds (R-ACC-18)', async () => {
   const subs = [await subscriberOn(env.ctx, 'T-PLAN', 'virtual'), await subscriberOn(env.ctx, 'T-PLAN')];
   await env.ctx.money.pay(system, subs[0]!.accountId, { amountFen: 500, bookType: 'cash', channel: 'hall', idempotencyKey: `big-${subs[0]!.accountId}` });
   const rows = Array.from({ length: 5000 }, (_, i) => cdr(subs[i % 2]!.number, new Date(Date.parse('2026-11-16T00:00:00+08:00') + i * 60_000).toISOString(), i % 3 === 0 ? 'sms' : 'voice', 'long_distance', 30));
   let progressed = 0;
-  const r = await env.ctx.usage.importFile(system, file(toCsv(rows)), { chunkRows: 700, onProgress: (p) => (progressed = p.rows) });
+  const r = await env.ctx.usage.importFile(system, file(toCsv(rows)), { chunkRows: 700, stagingThreads: 2, onProgress: (p) => (progressed = p.rows) });
   expect(r).toMatchObject({ accepted: 5000, rejected: 0, rated: 5000 });
   expect(progressed).toBe(5000);
   const pending = await db().selectFrom('cdrs').select('record_id').where('rated_at', 'is', null).execute();

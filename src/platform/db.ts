@@ -174,7 +174,11 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
           client.release();
         }
       },
-      close: () => db.destroy(),
+      close: async () => {
+        await db.destroy();
+        // Kysely ends the pool only if it ever ran a query itself: a pool used only through withConnection is ended here
+        if (!pool.ended) await pool.end();
+      },
     };
   }
   let pglite = opts.pglite;

@@ -1,35 +1,36 @@
-// R-BIL-3 CDR files: streamed through csv-parse in chunks (bounded memory whatever the file size);
-// each chunk's records are matched to their subscribers (one lookup of the chunk's numbers) and
-// bulk-loaded into the file's unlogged pending table (COPY on PostgreSQL, one INSERT from arrays on
-// PGlite). When the whole file is staged, the service rates it whole accounts at a time straight into
+// R-BIL-3 CDR files: streamed in pieces of whole lines (bounded memory whatever the file size); each
+// piece is parsed, checked, matched to its subscribers (one lookup of the piece's numbers) and
+// bulk-loaded into the file's unlogged pending table (staging.ts: binary COPY on PostgreSQL, one
+// INSERT from arrays on PGlite), by worker threads when the file is large (stage-worker.ts), in
+// file order of their counting either way. When the whole file is staged, the service rates it whole accounts at a time straight into
 // cdrs (R-BIL-1: allowances in start-time order across the whole file), so a CDR is written once,
 // rated. Rejected rows go to an error CSV (line, record id, code, reason) and the first of them onto
 // the file's row; the rest is imported.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
+import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Actor } from '../../platform/audit.ts';
-import type { Text } from '../../platform/checks.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { type Database, type Q, withConnection } from '../../platform/db.ts';
+import { type Database, withConnection } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
 import { recordChange } from '../../platform/outbox.ts';
-import { type NumberHolder, PENDING_COLUMNS, type PendingCdr, pendingTable, usageRepo } from './repo.ts';
-import { CDR_COLUMNS, type ParsedCdr, parseCdr, REJECT_REASONS, type RejectCode } from './rules.ts';
+import { usageRepo } from './repo.ts';
+import { type Piece, type Rejection, type StagedPiece, stagePiece, TOO_LONG } from './staging.ts';
 
-/** Rows per chunk: one lookup of the chunk's numbers and one COPY into the pending table. */
+/** Lines per piece: one lookup of the piece's numbers and one COPY into the pending table. */
 export const USAGE_CHUNK_ROWS = 20_000;
+/** Worker threads staging a large file on PostgreSQL (each parses, matches and COPYs its pieces on a connection of its own). */
+export const STAGING_THREADS = 2;
+/** A smaller file is staged in the import's own thread (starting the threads costs more than they save). */
+export const STAGING_THREADS_MIN_BYTES = 8 * 1024 * 1024;
 /** The file's row keeps the first rejections; the error CSV has them all. */
 export const MAX_STORED_ERRORS = 1_000;
 /** A longer line is rejected without being held in memory. */
 export const MAX_LINE_BYTES = 4096;
-const TOO_LONG = '\u0000LINE_TOO_LONG';
 
 /**
  * Cuts every line longer than MAX_LINE_BYTES down to a marker, keeping the line count: memory stays
@@ -90,11 +91,84 @@ export class LineCap extends Transform {
   }
 }
 
-export interface Rejection {
-  line: number;
-  recordId: string;
-  code: RejectCode;
-  reason: Text;
+/**
+ * Cuts a stream of whole lines (LineCap's output) into pieces of `lines` lines, each with the file's
+ * number of its first line; the last piece may end without a newline.
+ */
+export async function* pieces(source: AsyncIterable<Buffer>, lines: number): AsyncGenerator<Piece> {
+  let parts: Buffer[] = [];
+  let count = 0;
+  let firstLine = 1;
+  for await (const b of source) {
+    let start = 0;
+    for (let i = b.indexOf(0x0a); i !== -1; i = b.indexOf(0x0a, i + 1)) {
+      if (++count < lines) continue;
+      parts.push(b.subarray(start, i + 1));
+      yield { text: Buffer.concat(parts), firstLine, first: firstLine === 1 };
+      firstLine += count;
+      count = 0;
+      parts = [];
+      start = i + 1;
+    }
+    if (start < b.length) parts.push(b.subarray(start));
+  }
+  if (parts.length) yield { text: Buffer.concat(parts), firstLine, first: firstLine === 1 };
+}
+
+/** The staging worker threads of one import (stage-worker.ts): pieces go to them in turn, each answered with its StagedPiece. */
+class StagingPool {
+  private readonly workers: Worker[];
+  private readonly waiting = new Map<number, { resolve: (p: StagedPiece) => void; reject: (err: unknown) => void }>();
+  private readonly exited = new Set<Worker>();
+  private sent = 0;
+  private broken: unknown;
+
+  constructor(threads: number, databaseUrl: string) {
+    this.workers = Array.from({ length: threads }, () => {
+      const w = new Worker(new URL('./stage-worker.ts', import.meta.url), { workerData: { databaseUrl } });
+      w.on('message', (m: { id: number; result?: StagedPiece; error?: { message: string; code?: string } }) => {
+        const p = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        if (m.result) p?.resolve(m.result);
+        else p?.reject(Object.assign(new Error(m.error?.message ?? 'staging failed'), { code: m.error?.code }));
+      });
+      w.on('error', (err) => this.fail(err));
+      w.on('exit', (code) => {
+        this.exited.add(w);
+        if (this.waiting.size) this.fail(new Error(`a staging thread stopped (exit code ${code})`));
+      });
+      return w;
+    });
+  }
+
+  private fail(err: unknown): void {
+    this.broken ??= err;
+    for (const p of this.waiting.values()) p.reject(err);
+    this.waiting.clear();
+  }
+
+  stage(fileId: number, piece: Piece, nowMs: number): Promise<StagedPiece> {
+    if (this.broken) return Promise.reject(this.broken);
+    const id = ++this.sent;
+    const w = this.workers[id % this.workers.length] as Worker;
+    return new Promise<StagedPiece>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      w.postMessage({ id, fileId, nowMs, piece });
+    });
+  }
+
+  /** `done`: each thread closes its connection and ends once its pieces are done; else the threads are stopped where they are. */
+  async close(done: boolean): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (w) => {
+        if (this.exited.has(w)) return;
+        if (!done) return w.terminate();
+        const exited = once(w, 'exit');
+        w.postMessage('close');
+        await exited;
+      }),
+    );
+  }
 }
 
 export interface UsageProgress {
@@ -109,7 +183,10 @@ export interface FileImportOptions {
   fileName?: string | undefined;
   /** Where the error CSV goes; default: next to the input (`<file>.errors.csv`). */
   errorsPath?: string | undefined;
+  /** Lines per piece staged (one lookup of its numbers and one COPY). */
   chunkRows?: number | undefined;
+  /** Staging threads (PostgreSQL): default STAGING_THREADS for a file of STAGING_THREADS_MIN_BYTES or more, else 0 (this thread). */
+  stagingThreads?: number | undefined;
   /** Import even when this very file was imported before (after fixing what its rows were rejected for); record ids still count once. */
   force?: boolean | undefined;
   /** Records per rating chunk (whole accounts; default RATE_CHUNK_RECORDS of the service). */
@@ -138,49 +215,7 @@ export interface ImportResult {
   rated: number;
 }
 
-const rejection = (line: number, recordId: string, code: RejectCode): Rejection => ({ line, recordId: recordId.slice(0, 64), code, reason: REJECT_REASONS[code] });
-
 const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
-/** COPY text format: the checked fields hold no tab, newline or backslash; area is cleaned. */
-const copyField = (s: string | null) => (s === null ? '\\N' : s.replace(/[\t\n\r\\]/g, ' '));
-
-/** The first whole millisecond at or after `us` microseconds. */
-const ceilMs = (us: bigint) => Number(us >= 0n ? (us + 999n) / 1000n : -(-us / 1000n));
-
-/**
- * R-BIL-3: each record belongs to the subscriber (not broadband) in service under its number at its
- * start time — the latest activated at or before it, not cancelled by then; a number that never had
- * one is unknown, one whose subscribers were not in service then is refused as such.
- */
-export function matchRecords(rows: (ParsedCdr & { line: number })[], holders: NumberHolder[]): { pending: PendingCdr[]; refused: { line: number; recordId: string; code: RejectCode }[] } {
-  // a start time (whole ms) is in service from the first ms at or after activation, until the first ms at
-  // or after cancellation: the holders' microseconds become those two bounds once, not a BigInt per record
-  const byNumber = new Map<string, { h: NumberHolder; fromMs: number; untilMs: number }[]>();
-  for (const h of holders) {
-    const x = { h, fromMs: ceilMs(h.activatedUs), untilMs: h.cancelledUs === null ? Infinity : ceilMs(h.cancelledUs) };
-    const list = byNumber.get(h.serviceNumber);
-    if (list) list.push(x);
-    else byNumber.set(h.serviceNumber, [x]);
-  }
-  const pending: PendingCdr[] = [];
-  const refused: { line: number; recordId: string; code: RejectCode }[] = [];
-  for (const r of rows) {
-    const list = byNumber.get(r.serviceNumber);
-    const ms = r.startedAt.getTime();
-    // holders come newest activation first: the first in service at the start time is the one
-    const h = list?.find((x) => x.fromMs <= ms && ms < x.untilMs)?.h;
-    if (h) {
-      pending.push({ line: r.line, accountId: h.accountId, subscriberId: h.subscriberId, recordId: r.recordId, otherParty: r.otherParty, startedAt: r.startedAt, localStart: r.localStart, cycle: r.cycle, usage: r.usage, scope: r.scope, quantity: r.quantity, area: r.area });
-    } else refused.push({ line: r.line, recordId: r.recordId, code: list ? 'NOT_IN_SERVICE' : 'UNKNOWN_NUMBER' });
-  }
-  return { pending, refused };
-}
-
-/** matchRecords with the holders of the rows' numbers looked up in one statement. */
-export async function matchChunk(q: Q, rows: (ParsedCdr & { line: number })[]) {
-  return matchRecords(rows, await usageRepo.numberHolders(q, [...new Set(rows.map((r) => r.serviceNumber))]));
-}
-
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
@@ -287,47 +322,31 @@ export class UsageFileImport {
     const totals = { bytes: 0, rows: 0, matched: 0, accepted: 0, rejected: 0, duplicate: 0, stored: 0 };
     /** Pending records per account: the rating cuts the file into chunks of whole accounts. */
     const accounts = new Map<number, number>();
-    const chunkRows = Math.max(1, o.chunkRows ?? USAGE_CHUNK_ROWS);
     await usageRepo.createPending(db, fileId);
-    const copyClient = session;
+    const nowMs = clock.now().getTime();
+    const threads = database.raw.kind === 'pg' ? (o.stagingThreads ?? (statSync(path).size >= STAGING_THREADS_MIN_BYTES ? STAGING_THREADS : 0)) : 0;
+    const pool = threads > 0 && database.raw.kind === 'pg' ? new StagingPool(threads, database.raw.connectionString) : undefined;
+    // in this thread: the matching on the pool, the COPYs on the session holding the file's lock
+    const stage = (piece: Piece) => (pool ? pool.stage(fileId, piece, nowMs) : stagePiece(db, session, fileId, piece, nowMs));
 
-    const flush = async (rows: (ParsedCdr & { line: number })[], parseErrors: Rejection[]) => {
-      const m = rows.length ? await matchChunk(db, rows) : { pending: [], refused: [] };
-      const errors = [...parseErrors, ...m.refused.map((x) => rejection(x.line, x.recordId, x.code))].sort((a, b) => a.line - b.line);
-      const kept = errors.slice(0, Math.max(0, MAX_STORED_ERRORS - totals.stored));
-      const count = (q: Q) =>
-        q
-          .updateTable('usage_files')
-          .set((eb) => ({
-            rows_total: eb('rows_total', '+', rows.length + parseErrors.length),
-            rejected: eb('rejected', '+', errors.length),
-            ...(kept.length ? { errors: sql`errors || ${JSON.stringify(kept)}::jsonb` } : {}),
-          }))
-          .where('file_id', '=', fileId)
-          .execute();
-      if (copyClient) {
-        if (m.pending.length) {
-          const stream = copyClient.query(copyFrom(`COPY ${pendingTable(fileId)} (${PENDING_COLUMNS.join(', ')}) FROM STDIN`));
-          const text = m.pending
-            .map((r) => `${r.line}\t${r.accountId}\t${r.subscriberId}\t${r.recordId}\t${r.otherParty}\t${r.localStart === undefined ? r.startedAt.toISOString() : `${r.localStart}+08`}\t${r.cycle}\t${r.usage}\t${r.scope}\t${r.quantity}\t${copyField(r.area)}`)
-            .join('\n');
-          await pipeline(async function* () {
-            yield `${text}\n`;
-          }, stream);
-        }
-        await count(db);
-      } else {
-        await db.transaction().execute(async (tx) => {
-          await usageRepo.stagePending(tx, fileId, m.pending);
-          await count(tx);
-        });
-      }
-      for (const r of m.pending) accounts.set(r.accountId, (accounts.get(r.accountId) ?? 0) + 1);
+    /** A staged piece counted, in file order: the file's row, the error CSV, the accounts, the progress. */
+    const settle = async (p: StagedPiece) => {
+      const kept = p.errors.slice(0, Math.max(0, MAX_STORED_ERRORS - totals.stored));
+      await db
+        .updateTable('usage_files')
+        .set((eb) => ({
+          rows_total: eb('rows_total', '+', p.rows),
+          rejected: eb('rejected', '+', p.errors.length),
+          ...(kept.length ? { errors: sql`errors || ${JSON.stringify(kept)}::jsonb` } : {}),
+        }))
+        .where('file_id', '=', fileId)
+        .execute();
+      p.accountIds.forEach((a, i) => accounts.set(a, (accounts.get(a) ?? 0) + (p.accountRecords[i] ?? 0)));
       totals.stored += kept.length;
-      totals.rows += rows.length + parseErrors.length;
-      totals.matched += m.pending.length;
-      totals.rejected += errors.length;
-      await writeErrors(errors);
+      totals.rows += p.rows;
+      totals.matched += p.matched;
+      totals.rejected += p.errors.length;
+      await writeErrors(p.errors);
       o.onProgress?.({ bytes: totals.bytes, rows: totals.rows, accepted: totals.matched, rejected: totals.rejected, duplicate: 0 });
     };
 
@@ -336,51 +355,26 @@ export class UsageFileImport {
       input.on('data', (b) => {
         totals.bytes += b.length;
       });
-      // CDR fields hold no commas or quotes: a line is a record (an unbalanced quote cannot swallow the rest of the file)
-      const parser = parse({ relax_column_count: true, skip_empty_lines: true, info: true, skip_records_with_error: true, bom: true, quote: false });
-      const skipped: Rejection[] = [];
-      parser.on('skip', (err: Error & { lines?: number }) => skipped.push(rejection(err.lines ?? 0, '', 'CSV_MALFORMED')));
-      input.pipe(new LineCap()).pipe(parser);
-      let rows: (ParsedCdr & { line: number })[] = [];
-      let errors: Rejection[] = [];
-      let first = true;
-      const now = clock.now();
-      // one chunk's match and COPY run in the database while the next chunk is parsed (never two at once)
-      let inflight: Promise<void> = Promise.resolve();
-      let failed: { err: unknown } | undefined;
-      const flushBehind = async (r: typeof rows, e: Rejection[]) => {
-        await inflight;
-        if (failed) throw failed.err;
-        inflight = flush(r, e).catch((err: unknown) => {
-          failed = { err };
-        });
+      // pieces staged at once (by the worker threads, or here: one parsed while another waits on the database); settled in file order
+      const window = Math.max(2, threads * 2);
+      const inflight: Promise<{ ok: StagedPiece } | { err: unknown }>[] = [];
+      const next = async () => {
+        const r = await (inflight.shift() as Promise<{ ok: StagedPiece } | { err: unknown }>);
+        if ('err' in r) throw r.err;
+        await settle(r.ok);
       };
-      for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-        const f = rec.record;
-        const line = rec.info.lines;
-        if (skipped.length) errors.push(...skipped.splice(0));
-        if (first) {
-          first = false;
-          if ((f[0] ?? '').trim().toLowerCase() === CDR_COLUMNS[0]) continue;
+      let staged = false;
+      try {
+        for await (const piece of pieces(input.pipe(new LineCap()), Math.max(1, o.chunkRows ?? USAGE_CHUNK_ROWS))) {
+          inflight.push(stage(piece).then((ok) => ({ ok }), (err: unknown) => ({ err })));
+          if (inflight.length >= window) await next();
         }
-        if (f[0] === TOO_LONG) errors.push(rejection(line, '', 'LINE_TOO_LONG'));
-        else if (f.length !== CDR_COLUMNS.length) errors.push(rejection(line, f[0] ?? '', 'COLUMN_COUNT'));
-        else {
-          const [recordId, serviceNumber, otherParty, startTime, usage, scope, quantity, area] = f as [string, string, string, string, string, string, string, string];
-          const p = parseCdr({ recordId, serviceNumber, otherParty, startTime, usage, scope, quantity, area }, now);
-          if (typeof p === 'string') errors.push(rejection(line, recordId, p));
-          else rows.push({ ...p, line });
-        }
-        if (rows.length + errors.length >= chunkRows) {
-          await flushBehind(rows, errors);
-          rows = [];
-          errors = [];
-        }
+        while (inflight.length) await next();
+        staged = true;
+      } finally {
+        if (staged || !pool) await Promise.all(inflight);
+        await pool?.close(staged);
       }
-      errors.push(...skipped.splice(0));
-      if (rows.length || errors.length) await flushBehind(rows, errors);
-      await inflight;
-      if (failed) throw failed.err;
       // the whole file is staged: rate it (R-BIL-1: allowances in start-time order across the file)
       await usageRepo.indexPending(db, fileId);
       const rated = await this.deps.rateFile(fileId, accounts, o.rateChunkRecords, session);

@@ -3,7 +3,7 @@
 // the microseconds themselves (BigInt), record by record, as the import did before.
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { matchRecords } from './import.ts';
+import { matchRecords } from './staging.ts';
 import type { NumberHolder } from './repo.ts';
 import type { ParsedCdr } from './rules.ts';
 

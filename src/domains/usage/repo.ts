@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
+import { CopyBinaryWriter } from '../../platform/copy-binary.ts';
 import { bulkPlanSettings, type Q } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
 import type { AllowanceUse, ChargeTotal, FamilyNumber, OfferTariff, RatedRecord, RatingRecord, RatingReference, VpmnPeer } from './rating.ts';
@@ -22,8 +23,6 @@ export interface PendingCdr {
   recordId: string;
   otherParty: string;
   startedAt: Date;
-  /** ParsedCdr's localStart: staged as given (with +08) instead of as an ISO string made from startedAt */
-  localStart?: string | undefined;
   cycle: string;
   usage: string;
   scope: string;
@@ -57,8 +56,6 @@ export interface RatedChunk {
 /** A timestamptz as microseconds since the epoch (exact). */
 const us = (col: string) => sql.raw(`(extract(epoch FROM ${col}) * 1000000)::bigint`);
 const usOrNull = (v: number | string | null) => (v === null ? null : Number(v));
-/** COPY text format: NULL as \\N; tab, newline and backslash never reach a field (see import.ts). */
-const copyText = (s: string | null) => (s === null ? '\\N' : s.replace(/[\t\n\r\\]/g, ' '));
 /** Microseconds since the epoch as an ISO 8601 timestamp with microseconds (UTC). */
 export function isoMicros(t: number): string {
   const ms = Math.floor(t / 1000);
@@ -244,18 +241,19 @@ export const usageRepo = {
    */
   async storeRated(q: Q, client: pg.ClientBase | undefined, fileId: number, rows: RatedRecord[], now: Date): Promise<void> {
     if (rows.length === 0) return;
-    const at = now.toISOString();
     if (client) {
-      const stream = client.query(copyFrom(`COPY cdrs (${CDR_COLUMNS_RATED}) FROM STDIN`));
+      // binary COPY: no text for PostgreSQL to parse (three timestamps and eight bigints per record)
+      const nowUs = now.getTime() * 1000;
+      const stream = client.query(copyFrom(`COPY cdrs (${CDR_COLUMNS_RATED}) FROM STDIN WITH (FORMAT binary)`));
       await pipeline(function* () {
-        const step = 5000;
-        for (let i = 0; i < rows.length; i += step) {
-          let text = '';
-          for (const r of rows.slice(i, i + step)) {
-            text += `${r.accountId}\t${copyText(r.recordId)}\t${r.subscriberId}\t${r.cycle}\t${r.usage}\t${r.scope}\t${copyText(r.otherParty)}\t${isoMicros(r.startedUs)}\t${r.quantity}\t${copyText(r.area)}\t${fileId}\t${r.line}\t${at}\t${at}\t${r.itemCode}\t${r.unit}\t${r.units}\t${r.freeUnits}\t${r.rateFen}\t${r.chargeFen}\t${copyText(r.offerCode)}\t${copyText(r.freeReason)}\n`;
-          }
-          yield text;
+        const w = new CopyBinaryWriter();
+        for (const r of rows) {
+          w.row(22).int8(r.accountId).text(r.recordId).int8(r.subscriberId).text(r.cycle).text(r.usage).text(r.scope).text(r.otherParty).timestamptz(r.startedUs);
+          w.int8(r.quantity).text(r.area).int8(fileId).int8(r.line).timestamptz(nowUs).timestamptz(nowUs).text(r.itemCode).text(r.unit).int8(r.units).int8(r.freeUnits);
+          w.int8(r.rateFen).int8(r.chargeFen).text(r.offerCode).text(r.freeReason);
+          if (w.length >= 1 << 20) yield w.take();
         }
+        yield w.end();
       }, stream);
       return;
     }
@@ -367,8 +365,13 @@ export const usageRepo = {
   async virtualDeltas(q: Q, subscriberIds: number[]) {
     const r = await sql<{ account_id: number; subscriber_id: number; cycle: string; item_code: string; delta: number }>`
       SELECT uc.account_id, uc.subscriber_id, uc.cycle, uc.item_code, (uc.amount_fen - uc.billed_fen) AS delta
-        FROM usage_charges uc JOIN accounts a ON a.account_id = uc.account_id AND a.billing_type = 'virtual'
-       WHERE uc.subscriber_id = ANY(${subscriberIds}::bigint[]) AND uc.billed_fen < uc.amount_fen
+        FROM (SELECT DISTINCT unnest(${subscriberIds}::bigint[]) AS id) s
+        -- by key from the chunk's subscribers (OFFSET 0: never a hash of every account, whose cost grew with the
+        -- tables: 0.34 s per chunk at 1,000,000 accounts); the unbilled test stays outside, or the planner walks
+        -- the partial index of every unbilled charge once per subscriber
+        JOIN LATERAL (SELECT * FROM usage_charges x WHERE x.subscriber_id = s.id OFFSET 0) uc ON true
+        JOIN LATERAL (SELECT 1 FROM accounts a WHERE a.account_id = uc.account_id AND a.billing_type = 'virtual' OFFSET 0) v ON true
+       WHERE uc.billed_fen < uc.amount_fen
        ORDER BY uc.account_id, uc.cycle, uc.subscriber_id, uc.item_code`.execute(q);
     return r.rows.map((x) => ({ accountId: Number(x.account_id), subscriberId: Number(x.subscriber_id), cycle: x.cycle, itemCode: x.item_code, deltaFen: Number(x.delta) }));
   },

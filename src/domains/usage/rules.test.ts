@@ -58,8 +58,6 @@ test('R-BIL-3 property: any text of a start time\'s shape reads as the regular e
       const p = parseCdr({ recordId: 'R1', serviceNumber: '13900000001', otherParty: '13900000002', startTime: s, usage: 'voice', scope: 'local', quantity: '60', area: null }, new Date('2100-01-01T00:00:00Z'));
       if (typeof p === 'string') return;
       expect(p.cycle).toBe(cycleOf(p.startedAt));
-      // what the import stages for it (COPY text, PostgreSQL reads +08 as Beijing time) is the same instant
-      if (p.localStart !== undefined) expect(new Date(`${p.localStart.replace(' ', 'T')}+08:00`).getTime()).toBe(p.startedAt.getTime());
     }),
     { numRuns: 5000 },
   );

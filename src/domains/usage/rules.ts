@@ -65,8 +65,6 @@ export interface ParsedCdr {
   serviceNumber: string;
   otherParty: string;
   startedAt: Date;
-  /** the start time as given when it was a Beijing wall time "YYYY-MM-DD HH:MM:SS" (staged as such, with +08) */
-  localStart?: string | undefined;
   cycle: string;
   usage: Usage;
   scope: Scope;
@@ -147,10 +145,12 @@ export function parseCdr(r: RawCdr, now: Date): ParsedCdr | RejectCode {
   if (!(SCOPES as readonly string[]).includes(scope)) return 'SCOPE_UNKNOWN';
   const q = typeof r.quantity === 'number' ? r.quantity : /^[0-9]{1,15}$/.test(r.quantity.trim()) ? Number(r.quantity.trim()) : NaN;
   if (!Number.isSafeInteger(q) || q < 0) return 'QUANTITY_INVALID';
-  const area = (r.area ?? '').trim().slice(0, 64) || null;
+  // free text: a NUL (which PostgreSQL's text cannot hold) is dropped
+  const rawArea = r.area ?? '';
+  const area = (rawArea.includes('\u0000') ? rawArea.replaceAll('\u0000', '') : rawArea).trim().slice(0, 64) || null;
   // a Beijing wall time's cycle is its own month
   const cycle = local === undefined ? cycleOf(startedAt) : start.slice(0, 7);
-  return { recordId, serviceNumber, otherParty, startedAt, localStart: local === undefined ? undefined : start, cycle, usage: usage as Usage, scope: scope as Scope, quantity: q, area };
+  return { recordId, serviceNumber, otherParty, startedAt, cycle, usage: usage as Usage, scope: scope as Scope, quantity: q, area };
 }
 
 /** Bill item of a rated record (SPEC §4.1). */

@@ -1,0 +1,139 @@
+// R-BIL-3 staging of a CDR file, one piece at a time: a piece is a run of whole lines of the file
+// (the first numbered `firstLine`), parsed, checked, matched to the subscribers in service and loaded
+// into the file's pending table. The same function runs in the import's own thread (PGlite, small
+// files) and in the staging worker threads (stage-worker.ts: large files on PostgreSQL), so a
+// record is staged the same way whichever thread reads it.
+import { parse } from 'csv-parse/sync';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import type { Text } from '../../platform/checks.ts';
+import { CopyBinaryWriter } from '../../platform/copy-binary.ts';
+import type { Q } from '../../platform/db.ts';
+import { type NumberHolder, PENDING_COLUMNS, type PendingCdr, pendingTable, usageRepo } from './repo.ts';
+import { CDR_COLUMNS, type ParsedCdr, parseCdr, REJECT_REASONS, type RejectCode } from './rules.ts';
+
+/** What LineCap puts in place of a line over MAX_LINE_BYTES. */
+export const TOO_LONG = '\u0000LINE_TOO_LONG';
+
+export interface Rejection {
+  line: number;
+  recordId: string;
+  code: RejectCode;
+  reason: Text;
+}
+
+export const rejection = (line: number, recordId: string, code: RejectCode): Rejection => ({ line, recordId: recordId.slice(0, 64), code, reason: REJECT_REASONS[code] });
+
+/** A piece staged: its records (header and blank lines not counted), those matched, the rejected ones by line, and the matched records per account. */
+export interface StagedPiece {
+  rows: number;
+  matched: number;
+  errors: Rejection[];
+  accountIds: number[];
+  accountRecords: number[];
+}
+
+/** A piece of whole lines for staging: `firstLine` is the file's number of its first line; `first`: the piece starts the file (BOM, header). */
+export interface Piece {
+  text: Uint8Array;
+  firstLine: number;
+  first: boolean;
+}
+
+/** The records of a piece, parsed and checked (R-BIL-3), and the rejected lines. */
+export function parsePiece(piece: Piece, nowMs: number): { rows: (ParsedCdr & { line: number })[]; errors: Rejection[] } {
+  const errors: Rejection[] = [];
+  const at = (lines: number) => piece.firstLine + lines - 1;
+  // CDR fields hold no commas or quotes: a line is a record (an unbalanced quote cannot swallow the rest of the file)
+  const records = parse(Buffer.from(piece.text.buffer, piece.text.byteOffset, piece.text.byteLength), {
+    relax_column_count: true,
+    skip_empty_lines: true,
+    info: true,
+    skip_records_with_error: true,
+    bom: piece.first,
+    quote: false,
+    on_skip: (err) => {
+      errors.push(rejection(at((err as { lines?: number } | undefined)?.lines ?? 0), '', 'CSV_MALFORMED'));
+    },
+  }) as unknown as { record: string[]; info: { lines: number } }[];
+  const rows: (ParsedCdr & { line: number })[] = [];
+  const now = new Date(nowMs);
+  records.forEach(({ record: f, info }, i) => {
+    const line = at(info.lines);
+    if (i === 0 && piece.first && (f[0] ?? '').trim().toLowerCase() === CDR_COLUMNS[0]) return;
+    if (f[0] === TOO_LONG) errors.push(rejection(line, '', 'LINE_TOO_LONG'));
+    else if (f.length !== CDR_COLUMNS.length) errors.push(rejection(line, f[0] ?? '', 'COLUMN_COUNT'));
+    else {
+      const [recordId, serviceNumber, otherParty, startTime, usage, scope, quantity, area] = f as [string, string, string, string, string, string, string, string];
+      const p = parseCdr({ recordId, serviceNumber, otherParty, startTime, usage, scope, quantity, area }, now);
+      if (typeof p === 'string') errors.push(rejection(line, recordId, p));
+      else rows.push({ ...p, line });
+    }
+  });
+  return { rows, errors };
+}
+
+/** The first whole millisecond at or after `us` microseconds. */
+const ceilMs = (us: bigint) => Number(us >= 0n ? (us + 999n) / 1000n : -(-us / 1000n));
+
+/**
+ * R-BIL-3: each record belongs to the subscriber (not broadband) in service under its number at its
+ * start time — the latest activated at or before it, not cancelled by then; a number that never had
+ * one is unknown, one whose subscribers were not in service then is refused as such.
+ */
+export function matchRecords(rows: (ParsedCdr & { line: number })[], holders: NumberHolder[]): { pending: PendingCdr[]; refused: { line: number; recordId: string; code: RejectCode }[] } {
+  // a start time (whole ms) is in service from the first ms at or after activation, until the first ms at
+  // or after cancellation: the holders' microseconds become those two bounds once, not a BigInt per record
+  const byNumber = new Map<string, { h: NumberHolder; fromMs: number; untilMs: number }[]>();
+  for (const h of holders) {
+    const x = { h, fromMs: ceilMs(h.activatedUs), untilMs: h.cancelledUs === null ? Infinity : ceilMs(h.cancelledUs) };
+    const list = byNumber.get(h.serviceNumber);
+    if (list) list.push(x);
+    else byNumber.set(h.serviceNumber, [x]);
+  }
+  const pending: PendingCdr[] = [];
+  const refused: { line: number; recordId: string; code: RejectCode }[] = [];
+  for (const r of rows) {
+    const list = byNumber.get(r.serviceNumber);
+    const ms = r.startedAt.getTime();
+    // holders come newest activation first: the first in service at the start time is the one
+    const h = list?.find((x) => x.fromMs <= ms && ms < x.untilMs)?.h;
+    if (h) {
+      pending.push({ line: r.line, accountId: h.accountId, subscriberId: h.subscriberId, recordId: r.recordId, otherParty: r.otherParty, startedAt: r.startedAt, cycle: r.cycle, usage: r.usage, scope: r.scope, quantity: r.quantity, area: r.area });
+    } else refused.push({ line: r.line, recordId: r.recordId, code: list ? 'NOT_IN_SERVICE' : 'UNKNOWN_NUMBER' });
+  }
+  return { pending, refused };
+}
+
+/** matchRecords with the holders of the rows' numbers looked up in one statement. */
+export async function matchChunk(q: Q, rows: (ParsedCdr & { line: number })[]) {
+  return matchRecords(rows, await usageRepo.numberHolders(q, [...new Set(rows.map((r) => r.serviceNumber))]));
+}
+
+/** Matched records into the pending table: binary COPY on `client` (PostgreSQL), else one INSERT from arrays. */
+export async function copyPending(q: Q, client: pg.ClientBase | undefined, fileId: number, rows: PendingCdr[]): Promise<void> {
+  if (rows.length === 0) return;
+  if (!client) return usageRepo.stagePending(q, fileId, rows);
+  const stream = client.query(copyFrom(`COPY ${pendingTable(fileId)} (${PENDING_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT binary)`));
+  await pipeline(function* () {
+    const w = new CopyBinaryWriter();
+    for (const r of rows) {
+      w.row(PENDING_COLUMNS.length).int8(r.line).int8(r.accountId).int8(r.subscriberId).text(r.recordId).text(r.otherParty).timestamptz(r.startedAt.getTime() * 1000);
+      w.text(r.cycle).text(r.usage).text(r.scope).int8(r.quantity).text(r.area);
+      if (w.length >= 1 << 20) yield w.take();
+    }
+    yield w.end();
+  }, stream);
+}
+
+/** A piece parsed, matched and loaded into the file's pending table (R-BIL-3). */
+export async function stagePiece(q: Q, client: pg.ClientBase | undefined, fileId: number, piece: Piece, nowMs: number): Promise<StagedPiece> {
+  const parsed = parsePiece(piece, nowMs);
+  const m = parsed.rows.length ? await matchChunk(q, parsed.rows) : { pending: [], refused: [] };
+  await copyPending(q, client, fileId, m.pending);
+  const perAccount = new Map<number, number>();
+  for (const r of m.pending) perAccount.set(r.accountId, (perAccount.get(r.accountId) ?? 0) + 1);
+  const errors = [...parsed.errors, ...m.refused.map((x) => rejection(x.line, x.recordId, x.code))].sort((a, b) => a.line - b.line);
+  return { rows: parsed.rows.length + parsed.errors.length, matched: m.pending.length, errors, accountIds: [...perAccount.keys()], accountRecords: [...perAccount.values()] };
+}
