@@ -101,3 +101,103 @@ export class CopyBinaryWriter {
     return this.take();
   }
 }
+
+/** The column types CopyBinaryReader decodes: bigint as a safe integer, timestamptz as microseconds since the Unix epoch. */
+export type CopyColumn = 'int8' | 'text' | 'timestamptz' | 'bool';
+export type CopyValue = number | string | boolean | null;
+
+/**
+ * Reads COPY … TO STDOUT WITH (FORMAT binary) output of known column types, chunk by chunk (a row may
+ * span chunks), calling `onRow` with each row's values (the same array every time: copy what you keep).
+ */
+export class CopyBinaryReader {
+  private rest: Buffer = Buffer.alloc(0);
+  private headed = false;
+  private ended = false;
+  private readonly values: CopyValue[];
+  private readonly types: readonly CopyColumn[];
+  private readonly onRow: (values: CopyValue[]) => void;
+
+  constructor(types: readonly CopyColumn[], onRow: (values: CopyValue[]) => void) {
+    this.types = types;
+    this.onRow = onRow;
+    this.values = new Array<CopyValue>(types.length).fill(null);
+  }
+
+  push(chunk: Buffer): void {
+    const b = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    let o = 0;
+    if (!this.headed) {
+      if (b.length < SIGNATURE.length + 8) {
+        this.rest = b;
+        return;
+      }
+      if (!b.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
+      const ext = b.readInt32BE(SIGNATURE.length + 4);
+      if (b.length < SIGNATURE.length + 8 + ext) {
+        this.rest = b;
+        return;
+      }
+      o = SIGNATURE.length + 8 + ext;
+      this.headed = true;
+    }
+    for (;;) {
+      const start = o;
+      if (b.length - o < 2) break;
+      const fields = b.readInt16BE(o);
+      o += 2;
+      if (fields === -1) {
+        this.ended = true;
+        o = b.length;
+        break;
+      }
+      if (fields !== this.types.length) throw new Error(`binary COPY row of ${fields} fields, expected ${this.types.length}`);
+      let complete = true;
+      for (let i = 0; i < fields; i++) {
+        if (b.length - o < 4) {
+          complete = false;
+          break;
+        }
+        const len = b.readInt32BE(o);
+        o += 4;
+        if (len === -1) {
+          this.values[i] = null;
+          continue;
+        }
+        if (b.length - o < len) {
+          complete = false;
+          break;
+        }
+        this.values[i] = decode(this.types[i] as CopyColumn, b, o, len);
+        o += len;
+      }
+      if (!complete) {
+        o = start;
+        break;
+      }
+      this.onRow(this.values);
+    }
+    this.rest = o < b.length ? Buffer.from(b.subarray(o)) : Buffer.alloc(0);
+  }
+
+  /** After the last chunk: the stream must have ended with its trailer and nothing after it. */
+  end(): void {
+    if (!this.ended || this.rest.length) throw new Error('binary COPY stream ended early');
+  }
+}
+
+function decode(type: CopyColumn, b: Buffer, o: number, len: number): CopyValue {
+  switch (type) {
+    case 'text':
+      return b.toString('utf8', o, o + len);
+    case 'bool':
+      return b[o] === 1;
+    case 'int8':
+    case 'timestamptz': {
+      const hi = b.readInt32BE(o);
+      const v = hi * TWO_32 + b.readUInt32BE(o + 4);
+      if (!Number.isSafeInteger(v)) throw new RangeError('a bigint past 2^53 in a binary COPY row');
+      return type === 'int8' ? v : v + PG_EPOCH_US;
+    }
+  }
+}

@@ -376,7 +376,7 @@ export class UsageFileImport {
         await pool?.close(staged);
       }
       // the whole file is staged: rate it (R-BIL-1: allowances in start-time order across the file)
-      await usageRepo.indexPending(db, fileId);
+      await usageRepo.indexPending(db, fileId, database.kind === 'pg' ? '256MB' : undefined);
       const rated = await this.deps.rateFile(fileId, accounts, o.rateChunkRecords, session);
       totals.accepted = rated.accepted;
       totals.duplicate = rated.matched - rated.accepted;

@@ -1,10 +1,10 @@
 // SQL of usage: loading CDRs from the staging table, rating them set-based, charge totals.
 import { sql } from 'kysely';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
-import { CopyBinaryWriter } from '../../platform/copy-binary.ts';
-import { bulkPlanSettings, type Q } from '../../platform/db.ts';
+import { type CopyColumn, CopyBinaryReader, CopyBinaryWriter } from '../../platform/copy-binary.ts';
+import { bulkPlanSettings, type Db, type Q } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
 import type { AllowanceUse, ChargeTotal, FamilyNumber, OfferTariff, RatedRecord, RatingRecord, RatingReference, VpmnPeer } from './rating.ts';
 import { allowanceKey } from './rating.ts';
@@ -53,8 +53,13 @@ export interface RatedChunk {
   subscriberIds: number[];
 }
 
+/** A pending record as fileChunkRecords reads it: line, account, subscriber, record id, other party, start (µs), cycle, usage, scope, quantity, area, stored before. */
+type PendingRow = [number, number, number, string, string, number, string, string, string, number, string | null, boolean];
+const PENDING_ROW_TYPES: CopyColumn[] = ['int8', 'int8', 'int8', 'text', 'text', 'timestamptz', 'text', 'text', 'text', 'int8', 'text', 'bool'];
+
 /** A timestamptz as microseconds since the epoch (exact). */
-const us = (col: string) => sql.raw(`(extract(epoch FROM ${col}) * 1000000)::bigint`);
+const usText = (col: string) => `(extract(epoch FROM ${col}) * 1000000)::bigint`;
+const us = (col: string) => sql.raw(usText(col));
 const usOrNull = (v: number | string | null) => (v === null ? null : Number(v));
 /** Microseconds since the epoch as an ISO 8601 timestamp with microseconds (UTC). */
 export function isoMicros(t: number): string {
@@ -110,10 +115,19 @@ export const usageRepo = {
         ${rows.map((r) => r.area)}::text[])`.execute(q);
   },
 
-  /** After the last chunk is staged: the index the rating chunks read by (built once, in bulk) and statistics. */
-  async indexPending(q: Q, fileId: number): Promise<void> {
+  /**
+   * After the last chunk is staged: the index the rating chunks read by (built once, in bulk) and statistics.
+   * `sortMemory` (PostgreSQL): maintenance_work_mem for the build, so 20,000,000 rows sort in few runs
+   * (PGlite keeps its largest allocation for good: left at its default there).
+   */
+  async indexPending(q: Q, fileId: number, sortMemory?: string): Promise<void> {
     const t = pendingTable(fileId);
-    await sql`CREATE INDEX ${sql.id(`${t}_account_idx`)} ON ${sql.table(t)} (account_id)`.execute(q);
+    const build = async (tx: Q) => {
+      if (sortMemory) await sql`SELECT set_config('maintenance_work_mem', ${sortMemory}, true)`.execute(tx);
+      await sql`CREATE INDEX ${sql.id(`${t}_account_idx`)} ON ${sql.table(t)} (account_id)`.execute(tx);
+    };
+    if (q.isTransaction) await build(q);
+    else await (q as Db).transaction().execute(build);
     await sql`ANALYZE ${sql.table(t)}`.execute(q);
   },
 
@@ -142,40 +156,50 @@ export const usageRepo = {
    * Without `probe` no record is taken as stored before: the caller stores the chunk under a savepoint
    * and reads it again with `probe` if the primary key of cdrs says otherwise (storeRatedIfNew).
    */
-  async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number, probe = true): Promise<{ matched: number; records: RatingRecord[] }> {
-    const t = sql.table(pendingTable(fileId));
+  async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number, probe = true, client?: pg.ClientBase): Promise<{ matched: number; records: RatingRecord[] }> {
+    if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) throw new RangeError('account ids must be integers');
     // Index probes whatever cdrs looked like when the statement was planned: a chunk planned while cdrs was
     // still empty took a sequential scan of cdrs per record, which another worker's chunks then filled
     // (minutes per chunk). enable_seqscan is set back to what it was right after.
     const was = probe ? await sql<{ v: string }>`SELECT current_setting('enable_seqscan') AS v, set_config('enable_seqscan', 'off', true)`.execute(q) : undefined;
-    const r = await sql<{
-      line: number; account_id: number; subscriber_id: number; record_id: string; other_party: string; started_us: number;
-      cycle: string; usage: string; scope: string; quantity: number; area: string | null; stored: boolean;
-    }>`
-      SELECT p.line, p.account_id, p.subscriber_id, p.record_id, p.other_party, ${us('p.started_at')} AS started_us, p.cycle, p.usage, p.scope, p.quantity, p.area,
+    const rows: PendingRow[] = [];
+    // PostgreSQL: the rows as binary COPY (no text to print and parse back, no row objects); the ids are
+    // checked integers, written into the statement (COPY takes no parameters)
+    const select = (started: string) => `
+      SELECT p.line, p.account_id, p.subscriber_id, p.record_id, p.other_party, ${started} AS started, p.cycle, p.usage, p.scope, p.quantity, p.area,
              ${probe
                ? // a primary-key probe per record (OFFSET 0: never the hashed subplan, which reads all of cdrs per chunk)
-                 sql`EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = p.account_id AND x.record_id = p.record_id OFFSET 0)`
-               : sql`false`} AS stored
-        FROM ${t} p WHERE p.account_id BETWEEN ${lo}::bigint AND ${hi}::bigint
-       ORDER BY p.account_id, p.subscriber_id, p.cycle, p.usage, p.started_at, p.record_id, p.line`.execute(q);
+                 'EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = p.account_id AND x.record_id = p.record_id OFFSET 0)'
+               : 'false'} AS stored
+        FROM ${pendingTable(fileId)} p WHERE p.account_id BETWEEN ${lo} AND ${hi}
+       ORDER BY p.account_id, p.subscriber_id, p.cycle, p.usage, p.started_at, p.record_id, p.line`;
+    if (client) {
+      const reader = new CopyBinaryReader(PENDING_ROW_TYPES, (v) => rows.push(v.slice() as PendingRow));
+      const stream = client.query(copyTo(`COPY (${select('p.started_at')}) TO STDOUT WITH (FORMAT binary)`));
+      for await (const chunk of stream) reader.push(chunk as Buffer);
+      reader.end();
+    } else {
+      const r = await sql.raw<{ line: number; account_id: number; subscriber_id: number; record_id: string; other_party: string; started: number; cycle: string; usage: string; scope: string; quantity: number; area: string | null; stored: boolean }>(
+        select(usText('p.started_at')),
+      ).execute(q);
+      for (const x of r.rows) {
+        rows.push([Number(x.line), Number(x.account_id), Number(x.subscriber_id), x.record_id, x.other_party, Number(x.started), x.cycle, x.usage, x.scope, Number(x.quantity), x.area, x.stored]);
+      }
+    }
     if (was) await sql`SELECT set_config('enable_seqscan', ${was.rows[0]?.v ?? 'on'}, true)`.execute(q);
     // the first line of a record id in the file is the one (DISTINCT ON … ORDER BY line)
     const first = new Map<string, number>();
-    for (const x of r.rows) {
-      const k = `${x.account_id}|${x.record_id}`;
+    for (const x of rows) {
+      const k = `${x[1]}|${x[3]}`;
       const l = first.get(k);
-      if (l === undefined || Number(x.line) < l) first.set(k, Number(x.line));
+      if (l === undefined || x[0] < l) first.set(k, x[0]);
     }
     const records: RatingRecord[] = [];
-    for (const x of r.rows) {
-      if (x.stored || first.get(`${x.account_id}|${x.record_id}`) !== Number(x.line)) continue;
-      records.push({
-        line: Number(x.line), accountId: Number(x.account_id), subscriberId: Number(x.subscriber_id), recordId: x.record_id, otherParty: x.other_party,
-        startedUs: Number(x.started_us), cycle: x.cycle, usage: x.usage, scope: x.scope, quantity: Number(x.quantity), area: x.area,
-      });
+    for (const [line, accountId, subscriberId, recordId, otherParty, startedUs, cycle, usage, scope, quantity, area, stored] of rows) {
+      if (stored || first.get(`${accountId}|${recordId}`) !== line) continue;
+      records.push({ line, accountId, subscriberId, recordId, otherParty, startedUs, cycle, usage, scope, quantity, area });
     }
-    return { matched: r.rows.length, records };
+    return { matched: rows.length, records };
   },
 
   /**

@@ -50,13 +50,13 @@ export async function rateStagedChunk(q: Q, client: pg.ClientBase | undefined, f
   // R-BIL-3: first as if no record id were stored before (the usual case: no probe of cdrs per record);
   // the primary key of cdrs says if one was, and then the chunk is read again with the probe and rated
   // again (a duplicate is left out before the allowances are counted). Under the rating lock.
-  const first = await usageRepo.fileChunkRecords(q, fileId, lo, hi, false);
+  const first = await usageRepo.fileChunkRecords(q, fileId, lo, hi, false, client);
   const reference = await usageRepo.ratingReference(q, first.records);
   let matched = first.matched;
   let rated = rateRecords(first.records, reference);
   if (!rated) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
   if (!(await usageRepo.storeRatedIfNew(q, client, fileId, rated.rated, now))) {
-    const again = await usageRepo.fileChunkRecords(q, fileId, lo, hi, true);
+    const again = await usageRepo.fileChunkRecords(q, fileId, lo, hi, true, client);
     matched = again.matched;
     rated = rateRecords(again.records, reference);
     if (!rated) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
