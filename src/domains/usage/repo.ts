@@ -241,8 +241,11 @@ export const usageRepo = {
          WHERE m.subscriber_id = ANY(${subs}::bigint[])`.execute(q),
       sql<{ usage: string; scope: string; unit: string; rate_fen: number }>`SELECT usage, scope, unit, rate_fen FROM usage_base_tariffs`.execute(q),
       sql<{ account_id: number; subscriber_id: number; cycle: string; usage: string; scope: string; used_units: number }>`
-        SELECT account_id, subscriber_id, cycle, usage, scope, used_units FROM usage_allowances
-         WHERE account_id = ANY(${accounts}::bigint[]) AND cycle = ANY(${cycles}::text[])`.execute(q),
+        SELECT u.account_id, u.subscriber_id, u.cycle, u.usage, u.scope, u.used_units
+          FROM unnest(${accounts}::bigint[]) AS a (id)
+          -- by key, account by account (OFFSET 0): with = ANY over the whole chunk PostgreSQL read all of
+          -- usage_allowances in parallel, 0.22 s per chunk at 1,000,000 subscribers and growing as it filled
+          JOIN LATERAL (SELECT * FROM usage_allowances x WHERE x.account_id = a.id AND x.cycle = ANY(${cycles}::text[]) OFFSET 0) u ON true`.execute(q),
     ]);
     return {
       tariffs: tf.rows.map((x): OfferTariff => ({
