@@ -125,7 +125,8 @@ class StagingPool {
 
   constructor(threads: number, databaseUrl: string) {
     this.workers = Array.from({ length: threads }, () => {
-      const w = new Worker(new URL('./stage-worker.ts', import.meta.url), { workerData: { databaseUrl } });
+      // a piece needs a few tens of MB: a bounded heap keeps the import's peak RSS (two threads' heaps beside its own) well under 1 GiB
+      const w = new Worker(new URL('./stage-worker.ts', import.meta.url), { workerData: { databaseUrl }, resourceLimits: { maxOldGenerationSizeMb: 256 } });
       w.on('message', (m: { id: number; result?: StagedPiece; error?: { message: string; code?: string } }) => {
         const p = this.waiting.get(m.id);
         this.waiting.delete(m.id);
