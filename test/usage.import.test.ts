@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sql } from 'kysely';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
-import { releaseAbandonedFiles, USAGE_FILE_LOCK } from '../src/domains/usage/import.ts';
+import { releaseAbandonedFiles, StagingPool, USAGE_FILE_LOCK } from '../src/domains/usage/import.ts';
 import { pendingTable, usageRepo } from '../src/domains/usage/repo.ts';
 import { withConnection } from '../src/platform/db.ts';
 import { actorOf, system, testApi, type Api, testEnv, type TestEnv } from './helpers.ts';
@@ -154,6 +154,13 @@ test('R-BIL-3 a file staged in many pieces by worker threads (PostgreSQL; in thi
   expect(readFileSync(errorsPath, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]))).toEqual(expected.map(([line]) => line));
   const stored = await db().selectFrom('cdrs').select(['record_id', 'line']).where('file_id', '=', r.fileId as number).execute();
   expect(new Map(stored.map((x) => [x.record_id, Number(x.line)]))).toEqual(good);
+  const raw = env.ctx.database.raw;
+  if (raw.kind === 'pg') {
+    // a piece a thread cannot stage (no pending table for that file) fails the import with the database's error; the threads are stopped
+    const pool = new StagingPool(2, raw.connectionString);
+    await expect(pool.stage(2_000_000_000, { text: Buffer.from(lines.slice(0, 3).join('\n')), firstLine: 1, first: true }, Date.now())).rejects.toMatchObject({ code: '42P01' });
+    await pool.close(false);
+  }
 });
 
 test('R-BIL-3 API batch: bad records rejected with index and reason, the rest imported and rated', async () => {

@@ -116,7 +116,7 @@ export async function* pieces(source: AsyncIterable<Buffer>, lines: number): Asy
 }
 
 /** The staging worker threads of one import (stage-worker.ts): pieces go to them in turn, each answered with its StagedPiece. */
-class StagingPool {
+export class StagingPool {
   private readonly workers: Worker[];
   private readonly waiting = new Map<number, { resolve: (p: StagedPiece) => void; reject: (err: unknown) => void }>();
   private readonly exited = new Set<Worker>();
