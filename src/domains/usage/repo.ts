@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { type CopyColumn, CopyBinaryReader, CopyBinaryWriter } from '../../platform/copy-binary.ts';
-import { bulkPlanSettings, type Db, type Q } from '../../platform/db.ts';
+import { bulkPlanSettings, type Db, inTransaction, type Q, type Tx } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
 import type { AllowanceUse, ChargeTotal, FamilyNumber, OfferTariff, RatedRecord, RatingRecord, RatingReference, VpmnPeer } from './rating.ts';
 import { allowanceKey } from './rating.ts';
@@ -126,8 +126,7 @@ export const usageRepo = {
       if (sortMemory) await sql`SELECT set_config('maintenance_work_mem', ${sortMemory}, true)`.execute(tx);
       await sql`CREATE INDEX ${sql.id(`${t}_account_idx`)} ON ${sql.table(t)} (account_id)`.execute(tx);
     };
-    if (q.isTransaction) await build(q);
-    else await (q as Db).transaction().execute(build);
+    await inTransaction(q as Db, q.isTransaction ? (q as Tx) : undefined, build);
     await sql`ANALYZE ${sql.table(t)}`.execute(q);
   },
 
