@@ -3,7 +3,7 @@
 // into the file's pending table. The same function runs in the import's own thread (PGlite, small
 // files) and in the staging worker threads (stage-worker.ts: large files on PostgreSQL), so a
 // record is staged the same way whichever thread reads it.
-import { parse } from 'csv-parse/sync';
+import Papa from 'papaparse';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
@@ -44,26 +44,26 @@ export interface Piece {
 /** The records of a piece, parsed and checked (R-BIL-3), and the rejected lines. */
 export function parsePiece(piece: Piece, nowMs: number): { rows: (ParsedCdr & { line: number })[]; errors: Rejection[] } {
   const errors: Rejection[] = [];
-  const at = (lines: number) => piece.firstLine + lines - 1;
-  // CDR fields hold no commas or quotes: a line is a record (an unbalanced quote cannot swallow the rest of the file)
-  const records = parse(Buffer.from(piece.text.buffer, piece.text.byteOffset, piece.text.byteLength), {
-    relax_column_count: true,
-    skip_empty_lines: true,
-    info: true,
-    skip_records_with_error: true,
-    bom: piece.first,
-    quote: false,
-    on_skip: (err) => {
-      errors.push(rejection(at((err as { lines?: number } | undefined)?.lines ?? 0), '', 'CSV_MALFORMED'));
-    },
-  }) as unknown as { record: string[]; info: { lines: number } }[];
+  let text = Buffer.from(piece.text.buffer, piece.text.byteOffset, piece.text.byteLength).toString('utf8');
+  if (piece.first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // CDR fields hold no commas or quotes: a line is a record (papaparse's fast mode: no quote handling, so an
+  // unbalanced quote cannot swallow the rest of the file), and the record's index is its line in the piece
+  const { data: records } = Papa.parse<string[]>(text, { delimiter: ',', newline: '\n', fastMode: true, skipEmptyLines: false });
   const rows: (ParsedCdr & { line: number })[] = [];
   const now = new Date(nowMs);
-  records.forEach(({ record: f, info }, i) => {
-    const line = at(info.lines);
-    if (i === 0 && piece.first && (f[0] ?? '').trim().toLowerCase() === CDR_COLUMNS[0]) return;
+  let header = piece.first;
+  records.forEach((f, i) => {
+    const line = piece.firstLine + i;
+    // CRLF files: the carriage return ends the last field
+    const last = f.length - 1;
+    if ((f[last] as string).endsWith('\r')) f[last] = (f[last] as string).slice(0, -1);
+    if (f.length === 1 && f[0] === '') return;
+    // the file's first record may be its header
+    const isHeader = header && (f[0] as string).trim().toLowerCase() === CDR_COLUMNS[0];
+    header = false;
+    if (isHeader) return;
     if (f[0] === TOO_LONG) errors.push(rejection(line, '', 'LINE_TOO_LONG'));
-    else if (f.length !== CDR_COLUMNS.length) errors.push(rejection(line, f[0] ?? '', 'COLUMN_COUNT'));
+    else if (f.length !== CDR_COLUMNS.length) errors.push(rejection(line, f[0] as string, 'COLUMN_COUNT'));
     else {
       const [recordId, serviceNumber, otherParty, startTime, usage, scope, quantity, area] = f as [string, string, string, string, string, string, string, string];
       const p = parseCdr({ recordId, serviceNumber, otherParty, startTime, usage, scope, quantity, area }, now);
