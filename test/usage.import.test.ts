@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sql } from 'kysely';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
-import { releaseAbandonedFiles, StagingPool, USAGE_FILE_LOCK } from '../src/domains/usage/import.ts';
+import { releaseAbandonedFiles, USAGE_FILE_LOCK, UsageThreads } from '../src/domains/usage/import.ts';
 import { pendingTable, usageRepo } from '../src/domains/usage/repo.ts';
 import { withConnection } from '../src/platform/db.ts';
 import { actorOf, system, testApi, type Api, testEnv, type TestEnv } from './helpers.ts';
@@ -122,7 +122,7 @@ test('R-BIL-3 malformed rows in the middle of a file go to the error file with l
   expect(stored).toMatchObject({ status: 'completed', accepted: 3, rejected: 11 });
 });
 
-test('R-BIL-3 a file staged in many pieces by worker threads (PostgreSQL; in this thread on PGlite): every line keeps its number, the error CSV stays in line order', async () => {
+test('R-BIL-3 a file staged in many pieces and rated by worker threads (PostgreSQL; in this thread on PGlite): every line keeps its number, the error CSV stays in line order', async () => {
   const s = await subscriberOn(env.ctx, 'T-PLAN');
   const expected: [number, string][] = [];
   const good = new Map<string, number>();
@@ -148,7 +148,7 @@ test('R-BIL-3 a file staged in many pieces by worker threads (PostgreSQL; in thi
   }
   const path = file(lines.join('\n'));
   const errorsPath = join(dir, 'errors-threads.csv');
-  const r = await env.ctx.usage.importFile(system, path, { errorsPath, chunkRows: 5, stagingThreads: 2 });
+  const r = await env.ctx.usage.importFile(system, path, { errorsPath, chunkRows: 5, threads: 2 });
   expect(r).toMatchObject({ status: 'completed', rowsTotal: good.size + expected.length, accepted: good.size, rejected: expected.length });
   expect(r.errors.map((e) => [e.line, e.code])).toEqual(expected);
   expect(readFileSync(errorsPath, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]))).toEqual(expected.map(([line]) => line));
@@ -156,10 +156,12 @@ test('R-BIL-3 a file staged in many pieces by worker threads (PostgreSQL; in thi
   expect(new Map(stored.map((x) => [x.record_id, Number(x.line)]))).toEqual(good);
   const raw = env.ctx.database.raw;
   if (raw.kind === 'pg') {
-    // a piece a thread cannot stage (no pending table for that file) fails the import with the database's error; the threads are stopped
-    const pool = new StagingPool(2, raw.connectionString);
+    // a piece a thread cannot stage, or a chunk it cannot rate (no pending table for that file), fails with the database's error; the threads are stopped
+    const pool = new UsageThreads(2, raw.connectionString);
     await expect(pool.stage(2_000_000_000, { text: Buffer.from(lines.slice(0, 3).join('\n')), firstLine: 1, first: true }, Date.now())).rejects.toMatchObject({ code: '42P01' });
+    await expect(pool.rate(2_000_000_000, [s.accountId, s.accountId, 1], Date.now())).rejects.toMatchObject({ code: '42P01' });
     await pool.close(false);
+    await expect(pool.rate(2_000_000_000, [s.accountId, s.accountId, 1], Date.now())).rejects.toThrow(/stopped/);
   }
 });
 
@@ -234,16 +236,23 @@ test('R-BIL-3 itemised usage: records paged with totals per item; other parties 
   expect((await api.call('GET', `/api/v1/subscribers/${s.subscriberId}/usage`, { as: 'nobody' })).status).toBe(403);
 });
 
-test('R-BIL-3 a large file is streamed in chunks (binary COPY by two staging threads on PostgreSQL) and rated: counts add up; conservation holds (R-ACC-18)', async () => {
+test('R-BIL-3 a large file is streamed in chunks (binary COPY by two worker threads on PostgreSQL) and rated by them: counts add up; conservation holds (R-ACC-18)', async () => {
   const subs = [await subscriberOn(env.ctx, 'T-PLAN', 'virtual'), await subscriberOn(env.ctx, 'T-PLAN')];
   await env.ctx.money.pay(system, subs[0]!.accountId, { amountFen: 500, bookType: 'cash', channel: 'hall', idempotencyKey: `big-${subs[0]!.accountId}` });
   const rows = Array.from({ length: 5000 }, (_, i) => cdr(subs[i % 2]!.number, new Date(Date.parse('2026-11-16T00:00:00+08:00') + i * 60_000).toISOString(), i % 3 === 0 ? 'sms' : 'voice', 'long_distance', 30));
   let progressed = 0;
-  const r = await env.ctx.usage.importFile(system, file(toCsv(rows)), { chunkRows: 700, stagingThreads: 2, onProgress: (p) => (progressed = p.rows) });
+  // two rating chunks (one per account), each rated by a worker thread on PostgreSQL: the virtual account's charges and write-off in the thread's transaction
+  const r = await env.ctx.usage.importFile(system, file(toCsv(rows)), { chunkRows: 700, threads: 2, rateChunkRecords: 1000, onProgress: (p) => (progressed = p.rows) });
   expect(r).toMatchObject({ accepted: 5000, rejected: 0, rated: 5000 });
   expect(progressed).toBe(5000);
   const pending = await db().selectFrom('cdrs').select('record_id').where('rated_at', 'is', null).execute();
   expect(pending).toEqual([]);
+  // R-BIL-8: the virtual account's charges were billed as rated, with their audit record, whichever thread rated them
+  const charges = await db().selectFrom('usage_charges').select(['amount_fen', 'billed_fen']).where('subscriber_id', '=', subs[0]!.subscriberId).execute();
+  expect(charges.length).toBeGreaterThan(0);
+  for (const c of charges) expect(c.billed_fen).toBe(c.amount_fen);
+  const audited = await db().selectFrom('audit_log').select('action').where('action', '=', 'usage.charge_virtual').where('target_id', '=', String(subs[0]!.accountId)).execute();
+  expect(audited.length).toBeGreaterThan(0);
   expect((await checkConservation(db())).differing).toEqual([]);
 });
 

@@ -10,7 +10,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
-import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import type pg from 'pg';
 import type { Actor } from '../../platform/audit.ts';
@@ -18,15 +17,17 @@ import type { Clock } from '../../platform/clock.ts';
 import { type Database, withConnection } from '../../platform/db.ts';
 import { DomainError } from '../../platform/errors.ts';
 import { recordChange } from '../../platform/outbox.ts';
+import { ThreadPool } from '../../platform/thread-pool.ts';
 import { usageRepo } from './repo.ts';
+import type { FileChunk, RatedFileChunk } from './service.ts';
 import { type Piece, type Rejection, type StagedPiece, stagePiece, TOO_LONG } from './staging.ts';
 
 /** Lines per piece: one lookup of the piece's numbers and one COPY into the pending table. */
 export const USAGE_CHUNK_ROWS = 20_000;
-/** Worker threads staging a large file on PostgreSQL (each parses, matches and COPYs its pieces on a connection of its own). */
-export const STAGING_THREADS = 2;
-/** A smaller file is staged in the import's own thread (starting the threads costs more than they save). */
-export const STAGING_THREADS_MIN_BYTES = 8 * 1024 * 1024;
+/** Worker threads of a large file's import on PostgreSQL (each stages pieces, then rates chunks, on a connection of its own). */
+export const USAGE_THREADS = 2;
+/** A smaller file is staged and rated by the import's own thread (starting the threads costs more than they save). */
+export const USAGE_THREADS_MIN_BYTES = 8 * 1024 * 1024;
 /** The file's row keeps the first rejections; the error CSV has them all. */
 export const MAX_STORED_ERRORS = 1_000;
 /** A longer line is rejected without being held in memory. */
@@ -115,61 +116,33 @@ export async function* pieces(source: AsyncIterable<Buffer>, lines: number): Asy
   if (parts.length) yield { text: Buffer.concat(parts), firstLine, first: firstLine === 1 };
 }
 
-/** The staging worker threads of one import (stage-worker.ts): pieces go to them in turn, each answered with its StagedPiece. */
-export class StagingPool {
-  private readonly workers: Worker[];
-  private readonly waiting = new Map<number, { resolve: (p: StagedPiece) => void; reject: (err: unknown) => void }>();
-  private readonly exited = new Set<Worker>();
-  private sent = 0;
-  private broken: unknown;
+/** What the import's worker threads are asked (usage-worker.ts): a piece to stage, or a chunk of the staged file to rate. */
+export type UsageThreadRequest = { kind: 'stage'; fileId: number; nowMs: number; piece: Piece } | { kind: 'rate'; fileId: number; nowMs: number; chunk: FileChunk };
 
+/**
+ * The worker threads of one large import (usage-worker.ts), each with a connection of its own: they
+ * stage the file's pieces, then rate its chunks (each in its own transaction; the import's session
+ * holds the rating lock), so the parsing, matching, rating and COPY encoding run beside the import's thread.
+ */
+export class UsageThreads {
+  private readonly pool: ThreadPool<UsageThreadRequest, unknown>;
   constructor(threads: number, databaseUrl: string) {
-    this.workers = Array.from({ length: threads }, () => {
-      // no heap cap: 256 MB made staging 1,000,000 subscribers 10 % slower, 128 MB 80 % (the rating, not staging, sets the import's peak RSS)
-      const w = new Worker(new URL('./stage-worker.ts', import.meta.url), { workerData: { databaseUrl } });
-      w.on('message', (m: { id: number; result?: StagedPiece; error?: { message: string; code?: string } }) => {
-        const p = this.waiting.get(m.id);
-        this.waiting.delete(m.id);
-        if (m.result) p?.resolve(m.result);
-        else p?.reject(Object.assign(new Error(m.error?.message ?? 'staging failed'), { code: m.error?.code }));
-      });
-      w.on('error', (err) => this.fail(err));
-      w.on('exit', (code) => {
-        this.exited.add(w);
-        if (this.waiting.size) this.fail(new Error(`a staging thread stopped (exit code ${code})`));
-      });
-      return w;
-    });
+    // no heap cap: 256 MB made staging 1,000,000 subscribers 10 % slower, 128 MB 80 %
+    this.pool = new ThreadPool(new URL('./usage-worker.ts', import.meta.url), threads, { databaseUrl });
   }
-
-  private fail(err: unknown): void {
-    this.broken ??= err;
-    for (const p of this.waiting.values()) p.reject(err);
-    this.waiting.clear();
+  get size(): number {
+    return this.pool.size;
   }
-
   stage(fileId: number, piece: Piece, nowMs: number): Promise<StagedPiece> {
-    if (this.broken) return Promise.reject(this.broken);
-    const id = ++this.sent;
-    const w = this.workers[id % this.workers.length] as Worker;
-    if (this.exited.has(w)) return Promise.reject(new Error('a staging thread stopped'));
-    return new Promise<StagedPiece>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      w.postMessage({ id, fileId, nowMs, piece });
-    });
+    return this.pool.run({ kind: 'stage', fileId, nowMs, piece }) as Promise<StagedPiece>;
   }
-
-  /** `done`: each thread closes its connection and ends once its pieces are done; else the threads are stopped where they are. */
-  async close(done: boolean): Promise<void> {
-    await Promise.all(
-      this.workers.map(async (w) => {
-        if (this.exited.has(w)) return;
-        if (!done) return w.terminate();
-        const exited = once(w, 'exit');
-        w.postMessage('close');
-        await exited;
-      }),
-    );
+  /** `nowMs`: the import's clock when the chunk is handed over (the chunk's rating, charges and audit time). */
+  rate(fileId: number, chunk: FileChunk, nowMs: number): Promise<RatedFileChunk> {
+    return this.pool.run({ kind: 'rate', fileId, nowMs, chunk }) as Promise<RatedFileChunk>;
+  }
+  /** `done`: each thread finishes, closes its connection and ends; else they are stopped where they are. */
+  close(done: boolean): Promise<void> {
+    return this.pool.close(done);
   }
 }
 
@@ -187,8 +160,8 @@ export interface FileImportOptions {
   errorsPath?: string | undefined;
   /** Lines per piece staged (one lookup of its numbers and one COPY). */
   chunkRows?: number | undefined;
-  /** Staging threads (PostgreSQL): default STAGING_THREADS for a file of STAGING_THREADS_MIN_BYTES or more, else 0 (this thread). */
-  stagingThreads?: number | undefined;
+  /** Worker threads staging and rating the file (PostgreSQL): default USAGE_THREADS for a file of USAGE_THREADS_MIN_BYTES or more, else 0 (this thread). */
+  threads?: number | undefined;
   /** Import even when this very file was imported before (after fixing what its rows were rejected for); record ids still count once. */
   force?: boolean | undefined;
   /** Records per rating chunk (whole accounts; default RATE_CHUNK_RECORDS of the service). */
@@ -198,7 +171,7 @@ export interface FileImportOptions {
 }
 
 /** Rates a staged file (its pending table, indexed) whole accounts at a time; `accounts`: pending records per account. */
-export type RateFile = (fileId: number, accounts: Map<number, number>, chunkRecords?: number, session?: pg.PoolClient) => Promise<{ matched: number; accepted: number }>;
+export type RateFile = (fileId: number, accounts: Map<number, number>, chunkRecords?: number, session?: pg.PoolClient, threads?: UsageThreads) => Promise<{ matched: number; accepted: number }>;
 
 export interface ImportResult {
   fileId: number | null;
@@ -326,8 +299,8 @@ export class UsageFileImport {
     const accounts = new Map<number, number>();
     await usageRepo.createPending(db, fileId);
     const nowMs = clock.now().getTime();
-    const threads = database.raw.kind === 'pg' ? (o.stagingThreads ?? (statSync(path).size >= STAGING_THREADS_MIN_BYTES ? STAGING_THREADS : 0)) : 0;
-    const pool = threads > 0 && database.raw.kind === 'pg' ? new StagingPool(threads, database.raw.connectionString) : undefined;
+    const threads = database.raw.kind === 'pg' ? (o.threads ?? (statSync(path).size >= USAGE_THREADS_MIN_BYTES ? USAGE_THREADS : 0)) : 0;
+    const pool = threads > 0 && database.raw.kind === 'pg' ? new UsageThreads(threads, database.raw.connectionString) : undefined;
     // in this thread: the matching on the pool, the COPYs on the session holding the file's lock
     const stage = (piece: Piece) => (pool ? pool.stage(fileId, piece, nowMs) : stagePiece(db, session, fileId, piece, nowMs));
 
@@ -365,21 +338,22 @@ export class UsageFileImport {
         if ('err' in r) throw r.err;
         await settle(r.ok);
       };
-      let staged = false;
+      let done = false;
+      let rated: { matched: number; accepted: number };
       try {
         for await (const piece of pieces(input.pipe(new LineCap()), Math.max(1, o.chunkRows ?? USAGE_CHUNK_ROWS))) {
           inflight.push(stage(piece).then((ok) => ({ ok }), (err: unknown) => ({ err })));
           if (inflight.length >= window) await next();
         }
         while (inflight.length) await next();
-        staged = true;
+        // the whole file is staged: rate it (R-BIL-1: allowances in start-time order across the file), by the same threads
+        await usageRepo.indexPending(db, fileId, database.kind === 'pg' ? '256MB' : undefined);
+        rated = await this.deps.rateFile(fileId, accounts, o.rateChunkRecords, session, pool);
+        done = true;
       } finally {
-        if (staged || !pool) await Promise.all(inflight);
-        await pool?.close(staged);
+        if (done || !pool) await Promise.all(inflight);
+        await pool?.close(done);
       }
-      // the whole file is staged: rate it (R-BIL-1: allowances in start-time order across the file)
-      await usageRepo.indexPending(db, fileId, database.kind === 'pg' ? '256MB' : undefined);
-      const rated = await this.deps.rateFile(fileId, accounts, o.rateChunkRecords, session);
       totals.accepted = rated.accepted;
       totals.duplicate = rated.matched - rated.accepted;
       o.onProgress?.({ bytes: totals.bytes, rows: totals.rows, accepted: totals.accepted, rejected: totals.rejected, duplicate: totals.duplicate });

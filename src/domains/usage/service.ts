@@ -18,7 +18,7 @@ import { accountRepo } from '../accounts/repo.ts';
 import { type Allocation, writeOff } from '../accounts/writeoff.ts';
 import { billingRepo } from '../billing/repo.ts';
 import { maskPhone } from '../customers/rules.ts';
-import { type FileImportOptions, type ImportResult, UsageFileImport } from './import.ts';
+import { type FileImportOptions, type ImportResult, UsageFileImport, type UsageThreads } from './import.ts';
 import { matchChunk, type Rejection } from './staging.ts';
 import { RATING_LOCK, type RatedChunk, usageRepo } from './repo.ts';
 import { rateRecords } from './rating.ts';
@@ -66,6 +66,98 @@ export async function rateStagedChunk(q: Q, client: pg.ClientBase | undefined, f
   return { matched, accepted: rated.rated.length, subscriberIds: [...new Set(rated.rated.map((r) => r.subscriberId))].sort((a, b) => a - b) };
 }
 
+/** A chunk of a staged file: its accounts lo..hi (whole accounts) and how many pending records they have. */
+export type FileChunk = [lo: number, hi: number, records: number];
+export interface RatedFileChunk {
+  matched: number;
+  accepted: number;
+  /** The virtual accounts charged (R-BIL-8): their listeners (credit control) run after the commit. */
+  charged: number[];
+}
+
+/**
+ * R-BIL-1..3, R-BIL-8: one chunk of a staged file rated in a transaction of its own on `db` (COPY on
+ * `client`, its connection, when given), its virtual accounts charged in it and the file's counters
+ * raised. `locked`: the caller's session holds the rating lock for the whole file. Run in the import's
+ * thread or in one of its worker threads (usage-worker.ts), with the import's clock reading.
+ */
+export async function rateFileChunk(db: Db, client: pg.PoolClient | undefined, clock: Clock, fileId: number, [lo, hi, size]: FileChunk, locked: boolean): Promise<RatedFileChunk> {
+  return db.transaction().execute(async (tx) => {
+    if (!locked) await usageRepo.lockRating(tx, false);
+    await usageRepo.rateSettings(tx);
+    const c = await rateStagedChunk(tx, client, fileId, lo, hi, clock.now(), size);
+    const charged = await chargeVirtual(tx, clock, c.subscriberIds);
+    // last: a concurrent chunk waits for this row only until this one commits
+    await tx
+      .updateTable('usage_files')
+      .set((eb) => ({ accepted: eb('accepted', '+', c.accepted), duplicate: eb('duplicate', '+', c.matched - c.accepted) }))
+      .where('file_id', '=', fileId)
+      .execute();
+    return { matched: c.matched, accepted: c.accepted, charged };
+  });
+}
+
+/**
+ * R-BIL-8: a virtual account's new charges become bill lines (source 'usage') of its bill for the
+ * usage's cycle at once and are written off from its books in the same transaction — for all the
+ * chunk's virtual accounts at once: their bills, lines and write-offs in a statement each (the write-off
+ * is MoneyService.settle's, as the bill run's publish does it for many accounts), an audit record each.
+ */
+export async function chargeVirtual(tx: Tx, clock: Clock, subscriberIds: number[]): Promise<number[]> {
+  const deltas = (await usageRepo.virtualDeltas(tx, subscriberIds)).filter((d) => d.deltaFen > 0);
+  if (deltas.length === 0) return [];
+  const accountIds = [...new Set(deltas.map((d) => d.accountId))].sort((a, b) => a - b);
+  await accountRepo.lockAccounts(tx, accountIds);
+  const now = clock.now();
+  const pairs = [...new Map(deltas.map((d) => [`${d.accountId}|${d.cycle}`, { accountId: d.accountId, cycle: d.cycle }])).values()];
+  const bills = await usageRepo.ensureBills(tx, pairs, now);
+  const billOf = (accountId: number, cycle: string) => bills.get(`${accountId}|${cycle}`) as number;
+  // per account, its cycles in order (deltas come by account, cycle, subscriber, item)
+  const byAccount = new Map<number, typeof deltas>();
+  for (const d of deltas) byAccount.set(d.accountId, [...(byAccount.get(d.accountId) ?? []), d]);
+  const ordered = accountIds.flatMap((a) => {
+    const mine = byAccount.get(a) ?? [];
+    return [...new Set(mine.map((d) => d.cycle))].sort(compareCycles).flatMap((c) => mine.filter((d) => d.cycle === c));
+  });
+  const lines = await usageRepo.postUsageLines(tx, ordered.map((d) => ({ ...d, billId: billOf(d.accountId, d.cycle) })), now);
+  // the trigger of each account's write-off: the bill of its latest cycle charged now
+  const trigger = new Map<number, number>();
+  for (const d of ordered) trigger.set(d.accountId, billOf(d.accountId, d.cycle));
+  await billingRepo.expireDueBooks(tx, accountIds, now);
+  const books = await billingRepo.bookStates(tx, accountIds, now);
+  const withBooks = accountIds.filter((a) => books.has(a));
+  const open = await billingRepo.openLines(tx, withBooks);
+  const rows: (Allocation & { accountId: number; triggerKind: 'bill'; triggerId: number })[] = [];
+  const writtenOff = new Map<number, number>();
+  for (const a of withBooks) {
+    const o = open.get(a);
+    if (!o) continue;
+    for (const x of writeOff(books.get(a) ?? [], o, now).allocations) {
+      rows.push({ ...x, accountId: a, triggerKind: 'bill', triggerId: trigger.get(a) as number });
+      writtenOff.set(a, (writtenOff.get(a) ?? 0) + x.amountFen);
+    }
+  }
+  await billingRepo.applyWriteOffs(tx, rows, now);
+  const actor = systemActor(RATE_JOB);
+  const posted = new Map<number, { lineId: number; subscriberId: number; itemCode: string; amountFen: number }[]>();
+  for (const { accountId, lineId, subscriberId, itemCode, amountFen } of lines) posted.set(accountId, [...(posted.get(accountId) ?? []), { lineId, subscriberId, itemCode, amountFen }]);
+  // an audit record and event per account, all in one statement
+  await recordChanges(
+    tx,
+    clock,
+    actor,
+    accountIds.map((accountId) => {
+      const mine = posted.get(accountId) ?? [];
+      const view = { accountId, postedFen: mine.reduce((s, l) => s + l.amountFen, 0), lines: mine, writtenOffFen: writtenOff.get(accountId) ?? 0 };
+      return {
+        audit: { action: 'usage.charge_virtual', targetType: 'account', targetId: accountId, accountId, after: view },
+        event: { type: 'usage.charged', aggregateType: 'account', aggregateId: accountId, accountId, payload: view },
+      };
+    }),
+  );
+  return accountIds;
+}
+
 export interface BatchResult {
   fileId: number;
   received: number;
@@ -103,7 +195,7 @@ export class UsageService {
    */
   async importFile(actor: Actor, path: string, o: FileImportOptions = {}): Promise<ImportResult> {
     this.mayImport(actor);
-    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, accounts, chunk, session) => this.rateFile(fileId, accounts, chunk, session) }).run(actor, path, o);
+    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, accounts, chunk, session, threads) => this.rateFile(fileId, accounts, chunk, session, threads) }).run(actor, path, o);
   }
 
   /**
@@ -141,7 +233,7 @@ export class UsageService {
         await usageRepo.rateSettings(tx);
         const ids = m.pending.map((r) => r.accountId);
         l = await rateStagedChunk(tx, undefined, fileId, Math.min(...ids), Math.max(...ids), now);
-        charged = await this.chargeVirtual(tx, l.subscriberIds);
+        charged = await chargeVirtual(tx, this.deps.clock, l.subscriberIds);
       }
       for (const x of m.refused) rejections.push({ index: x.line, recordId: x.recordId, code: x.code, reason: REJECT_REASONS[x.code] });
       rejections.sort((a, b) => a.index - b.index);
@@ -188,11 +280,11 @@ export class UsageService {
    * PGlite (one connection, whose transactions must not overlap) chunks are rated one at a time, each
    * under the lock, and the listeners awaited. Returns the records matched and stored.
    */
-  private async rateFile(fileId: number, accounts: Map<number, number>, chunkSize?: number, session?: pg.PoolClient): Promise<{ matched: number; accepted: number }> {
+  private async rateFile(fileId: number, accounts: Map<number, number>, chunkSize?: number, session?: pg.PoolClient, threads?: UsageThreads): Promise<{ matched: number; accepted: number }> {
     const onPg = this.deps.database.kind === 'pg';
     const chunkRecords = chunkSize ?? (onPg ? RATE_CHUNK_RECORDS : PGLITE_RATE_CHUNK_RECORDS);
     const ids = [...accounts.keys()].sort((a, b) => a - b);
-    const chunks: [number, number, number][] = [];
+    const chunks: FileChunk[] = [];
     for (let i = 0; i < ids.length; ) {
       const lo = ids[i] as number;
       let size = 0;
@@ -222,39 +314,32 @@ export class UsageService {
           failed ??= { err };
         });
     };
-    const rateChunk = async (db: Db, client: pg.PoolClient | undefined, [lo, hi, size]: [number, number, number], locked: boolean) => {
-      const { c, charged } = await db.transaction().execute(async (tx) => {
-        if (!locked) await usageRepo.lockRating(tx, false);
-        await usageRepo.rateSettings(tx);
-        const c = await rateStagedChunk(tx, client, fileId, lo, hi, this.deps.clock.now(), size);
-        const charged = await this.chargeVirtual(tx, c.subscriberIds);
-        // last: a concurrent chunk waits for this row only until this one commits
-        await tx
-          .updateTable('usage_files')
-          .set((eb) => ({ accepted: eb('accepted', '+', c.accepted), duplicate: eb('duplicate', '+', c.matched - c.accepted) }))
-          .where('file_id', '=', fileId)
-          .execute();
-        return { c, charged };
-      });
-      totals.matched += c.matched;
-      totals.accepted += c.accepted;
-      await tell(charged);
+    const counted = async (r: RatedFileChunk) => {
+      totals.matched += r.matched;
+      totals.accepted += r.accepted;
+      await tell(r.charged);
     };
     if (!onPg) {
-      for (const chunk of chunks) await rateChunk(this.db, undefined, chunk, false);
+      for (const chunk of chunks) await counted(await rateFileChunk(this.db, undefined, this.deps.clock, fileId, chunk, false));
       return totals;
     }
     // the rating lock for the whole file on the import's own session (the one holding its file's lock), else a connection of its own
     const locked = async (lockClient: pg.PoolClient) => {
       await lockClient.query('SELECT pg_advisory_lock($1::bigint)', [RATING_LOCK]);
       let next = 0;
-      const worker = () =>
-        withConnection(this.deps.database, async (db, client) => {
-          while (next < chunks.length && !failed) await rateChunk(db, client, chunks[next++] as [number, number, number], true);
-        }).catch((err: unknown) => {
+      // each chunk by one of the import's worker threads when it has them (the rating's node work beside this thread's), else on a connection of this one
+      const worker = async () => {
+        try {
+          if (threads) while (next < chunks.length && !failed) await counted(await threads.rate(fileId, chunks[next++] as FileChunk, this.deps.clock.now().getTime()));
+          else
+            await withConnection(this.deps.database, async (db, client) => {
+              while (next < chunks.length && !failed) await counted(await rateFileChunk(db, client, this.deps.clock, fileId, chunks[next++] as FileChunk, true));
+            });
+        } catch (err) {
           failed ??= { err };
-        });
-      await Promise.all(Array.from({ length: Math.min(RATE_WORKERS, chunks.length) }, worker));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(threads?.size ?? RATE_WORKERS, chunks.length) }, worker));
       await lockClient.query('SELECT pg_advisory_unlock($1::bigint)', [RATING_LOCK]);
     };
     if (session) await locked(session);
@@ -277,7 +362,7 @@ export class UsageService {
         await usageRepo.lockRating(tx, false);
         await usageRepo.rateSettings(tx);
         rated += await usageRepo.rate(tx, ids, this.deps.clock.now());
-        return this.chargeVirtual(tx, ids);
+        return chargeVirtual(tx, this.deps.clock, ids);
       });
       if (charged.length) for (const fn of this.chargedListeners) await fn(charged);
     };
@@ -288,67 +373,6 @@ export class UsageService {
     }
     await go();
     return { rated };
-  }
-
-  /**
-   * R-BIL-8: a virtual account's new charges become bill lines (source 'usage') of its bill for the
-   * usage's cycle at once and are written off from its books in the same transaction — for all the
-   * chunk's virtual accounts at once: their bills, lines and write-offs in a statement each (the write-off
-   * is MoneyService.settle's, as the bill run's publish does it for many accounts), an audit record each.
-   */
-  private async chargeVirtual(tx: Tx, subscriberIds: number[]): Promise<number[]> {
-    const deltas = (await usageRepo.virtualDeltas(tx, subscriberIds)).filter((d) => d.deltaFen > 0);
-    if (deltas.length === 0) return [];
-    const accountIds = [...new Set(deltas.map((d) => d.accountId))].sort((a, b) => a - b);
-    await accountRepo.lockAccounts(tx, accountIds);
-    const now = this.deps.clock.now();
-    const pairs = [...new Map(deltas.map((d) => [`${d.accountId}|${d.cycle}`, { accountId: d.accountId, cycle: d.cycle }])).values()];
-    const bills = await usageRepo.ensureBills(tx, pairs, now);
-    const billOf = (accountId: number, cycle: string) => bills.get(`${accountId}|${cycle}`) as number;
-    // per account, its cycles in order (deltas come by account, cycle, subscriber, item)
-    const byAccount = new Map<number, typeof deltas>();
-    for (const d of deltas) byAccount.set(d.accountId, [...(byAccount.get(d.accountId) ?? []), d]);
-    const ordered = accountIds.flatMap((a) => {
-      const mine = byAccount.get(a) ?? [];
-      return [...new Set(mine.map((d) => d.cycle))].sort(compareCycles).flatMap((c) => mine.filter((d) => d.cycle === c));
-    });
-    const lines = await usageRepo.postUsageLines(tx, ordered.map((d) => ({ ...d, billId: billOf(d.accountId, d.cycle) })), now);
-    // the trigger of each account's write-off: the bill of its latest cycle charged now
-    const trigger = new Map<number, number>();
-    for (const d of ordered) trigger.set(d.accountId, billOf(d.accountId, d.cycle));
-    await billingRepo.expireDueBooks(tx, accountIds, now);
-    const books = await billingRepo.bookStates(tx, accountIds, now);
-    const withBooks = accountIds.filter((a) => books.has(a));
-    const open = await billingRepo.openLines(tx, withBooks);
-    const rows: (Allocation & { accountId: number; triggerKind: 'bill'; triggerId: number })[] = [];
-    const writtenOff = new Map<number, number>();
-    for (const a of withBooks) {
-      const o = open.get(a);
-      if (!o) continue;
-      for (const x of writeOff(books.get(a) ?? [], o, now).allocations) {
-        rows.push({ ...x, accountId: a, triggerKind: 'bill', triggerId: trigger.get(a) as number });
-        writtenOff.set(a, (writtenOff.get(a) ?? 0) + x.amountFen);
-      }
-    }
-    await billingRepo.applyWriteOffs(tx, rows, now);
-    const actor = systemActor(RATE_JOB);
-    const posted = new Map<number, { lineId: number; subscriberId: number; itemCode: string; amountFen: number }[]>();
-    for (const { accountId, lineId, subscriberId, itemCode, amountFen } of lines) posted.set(accountId, [...(posted.get(accountId) ?? []), { lineId, subscriberId, itemCode, amountFen }]);
-    // an audit record and event per account, all in one statement
-    await recordChanges(
-      tx,
-      this.deps.clock,
-      actor,
-      accountIds.map((accountId) => {
-        const mine = posted.get(accountId) ?? [];
-        const view = { accountId, postedFen: mine.reduce((s, l) => s + l.amountFen, 0), lines: mine, writtenOffFen: writtenOff.get(accountId) ?? 0 };
-        return {
-          audit: { action: 'usage.charge_virtual', targetType: 'account', targetId: accountId, accountId, after: view },
-          event: { type: 'usage.charged', aggregateType: 'account', aggregateId: accountId, accountId, payload: view },
-        };
-      }),
-    );
-    return accountIds;
   }
 
   /** R-CC-1: rated, not yet billed usage of the account's (non-virtual) subscribers in the cycle. */
