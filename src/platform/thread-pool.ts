@@ -2,7 +2,7 @@
 // rating of a large CDR file). The pool hands a request to the thread with the fewest waiting, and
 // fails every open request when a thread dies; a thread runs its handler through serveThread.
 import { once } from 'node:events';
-import { parentPort, Worker } from 'node:worker_threads';
+import { parentPort, type ResourceLimits, Worker } from 'node:worker_threads';
 
 interface Answer<Res> {
   id: number;
@@ -18,9 +18,9 @@ export class ThreadPool<Req, Res> {
   private sent = 0;
   private broken: unknown;
 
-  constructor(url: URL, threads: number, workerData: unknown) {
+  constructor(url: URL, threads: number, workerData: unknown, resourceLimits?: ResourceLimits) {
     this.workers = Array.from({ length: threads }, () => {
-      const w = new Worker(url, { workerData });
+      const w = new Worker(url, { workerData, ...(resourceLimits ? { resourceLimits } : {}) });
       this.load.set(w, 0);
       w.on('message', (m: Answer<Res>) => {
         const p = this.open.get(m.id);
