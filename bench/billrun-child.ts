@@ -51,17 +51,17 @@ const t0 = performance.now();
 const ctx = await createContext(loadConfig(), { log: pino({ level: 'warn' }) });
 const openedSeconds = (performance.now() - t0) / 1000;
 instrument('credit', ctx.credit, ['evaluateAccounts']);
-instrument('usage', ctx.usage, ['chargeVirtual']);
 instrument('money', ctx.money, ['settle']);
 const out: Record<string, unknown> = { cmd, openedSeconds };
 try {
   if (cmd === 'import' && arg1) {
-    // importFile stages the whole file, then rates it into cdrs chunk by chunk: the first rating chunk's read splits the two
-    const fileChunkRecords = usageRepo.fileChunkRecords.bind(usageRepo);
+    // importFile stages the whole file, indexes its pending table in this thread, then rates it into cdrs chunk by chunk
+    // (in its worker threads when it has them, where this process's wrappers do not reach): the index splits the two
+    const indexPending = usageRepo.indexPending.bind(usageRepo);
     let rateStarted = 0;
-    usageRepo.fileChunkRecords = (...args: Parameters<typeof fileChunkRecords>) => {
+    usageRepo.indexPending = (...args: Parameters<typeof indexPending>) => {
       if (!rateStarted) rateStarted = performance.now();
-      return fileChunkRecords(...args);
+      return indexPending(...args);
     };
     const started = performance.now();
     let lastLog = started;

@@ -33,7 +33,8 @@
 //    CYCLE --publish` with the same workers (ends when published). `--via child` (always on PGlite)
 //    runs the same functions through bench/billrun-child.ts instead, which times them from inside and
 //    sums the time of every repository function (usageRepo, billingRepo, creditRepo, moneyRepo,
-//    accountRepo) and of credit control, virtual-account charging and settle: where the time goes.
+//    accountRepo) and of credit control and settle: where the time goes (of the import's own thread: a
+//    large file on PostgreSQL is staged and rated by its worker threads, which these sums do not see).
 // 4. Checks: every CDR stored and rated; rated charges = usage_charges = usage bill lines = billed;
 //    the run published with one bill per monthly account; conservation (R-ACC-18) 0 differing.
 // 5. Baseline: `psql \copy` (PGlite: COPY FROM '/dev/blob') of the same file into a plain table of
