@@ -123,7 +123,8 @@ function groupBy<T>(list: T[], key: (x: T) => number): Map<number, T[]> {
 
 /**
  * R-BIL-1/R-BIL-2 over records given in the order (account, subscriber, cycle, usage, start time,
- * record id) — the database's order, so that ties sort as the SQL statement sorts them:
+ * record id) — the database's order, so that ties sort as the SQL statement sorts them (and each
+ * account, subscriber and cycle is one run of records):
  * - tariff: of the offers in force at the start, one of the record's own scope before 'any', a
  *   plan's before a package's before a pack's, then by offer code; the included units of every
  *   offer with that tariff scope add up;
@@ -138,11 +139,30 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
   const tariffs = groupBy(ref.tariffs, (t) => t.subscriberId);
   const family = groupBy(ref.family, (f) => f.subscriberId);
   const vpmn = groupBy(ref.vpmn, (v) => v.subscriberId);
-  const used = new Map(ref.used);
-  const uses = new Map<string, AllowanceUse>();
-  const charges = new Map<string, ChargeTotal>();
+  const uses: (AllowanceUse & { before: number })[] = [];
+  const charges: ChargeTotal[] = [];
   const rated: RatedRecord[] = [];
+  // the standard rates by usage, then scope
+  const base = new Map<string, Map<string, { unit: string; rateFen: number }>>();
+  for (const [k, v] of ref.base) {
+    const [u, sc] = k.split('|') as [string, string];
+    base.set(u, (base.get(u) ?? new Map()).set(sc, v));
+  }
+  // records come by account, subscriber and cycle: a pool's running total and a charge total live in the
+  // group of those three (keys built once per group, not per record); what a pool used before comes from ref.used
+  let gAccount = -1;
+  let gSubscriber = -1;
+  let gCycle = '';
+  const gPools = new Map<string, Map<string, AllowanceUse & { before: number }>>();
+  const gCharges = new Map<string, ChargeTotal>();
   for (const c of records) {
+    if (c.accountId !== gAccount || c.subscriberId !== gSubscriber || c.cycle !== gCycle) {
+      gAccount = c.accountId;
+      gSubscriber = c.subscriberId;
+      gCycle = c.cycle;
+      gPools.clear();
+      gCharges.clear();
+    }
     const t = c.startedUs;
     let special: 'family' | 'vpmn' | null = null;
     let specialRate = 0;
@@ -183,7 +203,7 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
         if (x.usage === c.usage && x.tscope === tariff.tscope && inForce(x.startedUs, x.endedUs, t)) included += x.included;
       }
     }
-    const base = ref.base.get(`${c.usage}|${c.scope}`);
+    const std = base.get(c.usage)?.get(c.scope);
     let unit: string;
     let rateFen: number;
     if (special) {
@@ -192,9 +212,9 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
     } else if (tariff) {
       unit = tariff.unit;
       rateFen = tariff.rateFen;
-    } else if (base) {
-      unit = base.unit;
-      rateFen = base.rateFen;
+    } else if (std) {
+      unit = std.unit;
+      rateFen = std.rateFen;
     } else return null;
     const pool = special ? null : (tariff?.tscope ?? c.scope);
     const units = unitsOf(unit as Unit, c.quantity);
@@ -202,29 +222,36 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
     let freeUnits = 0;
     if (special === 'family' && rateFen === 0) freeUnits = units;
     else if (pool !== null) {
-      const key = allowanceKey(c.accountId, c.subscriberId, c.cycle, c.usage, pool);
-      const before = used.get(key) ?? 0;
+      let u = gPools.get(c.usage)?.get(pool);
+      if (!u) {
+        u = { accountId: c.accountId, subscriberId: c.subscriberId, cycle: c.cycle, usage: c.usage, scope: pool, units: 0, before: ref.used.get(allowanceKey(c.accountId, c.subscriberId, c.cycle, c.usage, pool)) ?? 0 };
+        gPools.set(c.usage, (gPools.get(c.usage) ?? new Map()).set(pool, u));
+        uses.push(u);
+      }
+      const before = u.before + u.units;
       freeUnits = idiv(Math.max(0, Math.min(units * factor, included - before)), factor);
-      const after = before + units * factor;
-      if (!Number.isSafeInteger(after)) return null;
-      used.set(key, after);
-      const u = uses.get(key);
-      if (u) u.units += units * factor;
-      else uses.set(key, { accountId: c.accountId, subscriberId: c.subscriberId, cycle: c.cycle, usage: c.usage, scope: pool, units: units * factor });
+      if (!Number.isSafeInteger(before + units * factor)) return null;
+      u.units += units * factor;
     }
     const chargeFen = (units - freeUnits) * rateFen;
     if (!Number.isSafeInteger(chargeFen)) return null;
     const item = itemOf(c.usage as Usage, c.scope as Scope);
     const freeReason = special ?? (freeUnits > 0 ? 'allowance' : null);
-    rated.push({ ...c, itemCode: item, unit, units, freeUnits, rateFen, chargeFen, offerCode: special ? null : (tariff?.offerCode ?? null), freeReason });
-    const ck = `${c.accountId}|${c.subscriberId}|${c.cycle}|${item}`;
-    const ch = charges.get(ck);
+    rated.push({
+      line: c.line, accountId: c.accountId, subscriberId: c.subscriberId, recordId: c.recordId, otherParty: c.otherParty, startedUs: c.startedUs, cycle: c.cycle, usage: c.usage, scope: c.scope, quantity: c.quantity, area: c.area,
+      itemCode: item, unit, units, freeUnits, rateFen, chargeFen, offerCode: special ? null : (tariff?.offerCode ?? null), freeReason,
+    });
+    const ch = gCharges.get(item);
     if (ch) {
       ch.amountFen += chargeFen;
       ch.units += units;
       ch.records++;
       if (!Number.isSafeInteger(ch.amountFen) || !Number.isSafeInteger(ch.units)) return null;
-    } else charges.set(ck, { accountId: c.accountId, subscriberId: c.subscriberId, cycle: c.cycle, itemCode: item, amountFen: chargeFen, units, records: 1 });
+    } else {
+      const total = { accountId: c.accountId, subscriberId: c.subscriberId, cycle: c.cycle, itemCode: item, amountFen: chargeFen, units, records: 1 };
+      gCharges.set(item, total);
+      charges.push(total);
+    }
   }
-  return { rated, allowances: [...uses.values()], charges: [...charges.values()] };
+  return { rated, allowances: uses.map((u) => ({ accountId: u.accountId, subscriberId: u.subscriberId, cycle: u.cycle, usage: u.usage, scope: u.scope, units: u.units })), charges };
 }

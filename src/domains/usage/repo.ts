@@ -70,6 +70,22 @@ export function isoMicros(t: number): string {
 /** The columns of cdrs a rated record is stored with, in COPY order. */
 const CDR_COLUMNS_RATED = 'account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, file_id, line, imported_at, rated_at, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason';
 
+/** Of one account's rows [a, b): null when no record id repeats (the usual case; found without allocating for an account of a few rows), else the first line of each. */
+export function firstLines(rows: RatingRecord[], a: number, b: number): Map<string, number> | null {
+  let repeats = false;
+  if (b - a <= 32) {
+    for (let i = a; i < b && !repeats; i++) for (let j = i + 1; j < b; j++) if ((rows[i] as RatingRecord).recordId === (rows[j] as RatingRecord).recordId) repeats = true;
+    if (!repeats) return null;
+  }
+  const first = new Map<string, number>();
+  for (let i = a; i < b; i++) {
+    const { recordId, line } = rows[i] as RatingRecord;
+    const l = first.get(recordId);
+    if (l === undefined || line < l) first.set(recordId, line);
+  }
+  return first;
+}
+
 export const usageRepo = {
   /**
    * The subscribers (not broadband) these numbers have belonged to, newest activation first: the
@@ -161,7 +177,12 @@ export const usageRepo = {
     // still empty took a sequential scan of cdrs per record, which another worker's chunks then filled
     // (minutes per chunk). enable_seqscan is set back to what it was right after.
     const was = probe ? await sql<{ v: string }>`SELECT current_setting('enable_seqscan') AS v, set_config('enable_seqscan', 'off', true)`.execute(q) : undefined;
-    const rows: PendingRow[] = [];
+    const rows: RatingRecord[] = [];
+    const stored: boolean[] = [];
+    const row = (v: PendingRow) => {
+      rows.push({ line: v[0], accountId: v[1], subscriberId: v[2], recordId: v[3], otherParty: v[4], startedUs: v[5], cycle: v[6], usage: v[7], scope: v[8], quantity: v[9], area: v[10] });
+      stored.push(v[11]);
+    };
     // PostgreSQL: the rows as binary COPY (no text to print and parse back, no row objects); the ids are
     // checked integers, written into the statement (COPY takes no parameters)
     const select = (started: string) => `
@@ -173,7 +194,7 @@ export const usageRepo = {
         FROM ${pendingTable(fileId)} p WHERE p.account_id BETWEEN ${lo} AND ${hi}
        ORDER BY p.account_id, p.subscriber_id, p.cycle, p.usage, p.started_at, p.record_id, p.line`;
     if (client) {
-      const reader = new CopyBinaryReader(PENDING_ROW_TYPES, (v) => rows.push(v.slice() as PendingRow));
+      const reader = new CopyBinaryReader(PENDING_ROW_TYPES, (v) => row(v as PendingRow));
       const stream = client.query(copyTo(`COPY (${select('p.started_at')}) TO STDOUT WITH (FORMAT binary)`));
       for await (const chunk of stream) reader.push(chunk as Buffer);
       reader.end();
@@ -182,21 +203,21 @@ export const usageRepo = {
         select(usText('p.started_at')),
       ).execute(q);
       for (const x of r.rows) {
-        rows.push([Number(x.line), Number(x.account_id), Number(x.subscriber_id), x.record_id, x.other_party, Number(x.started), x.cycle, x.usage, x.scope, Number(x.quantity), x.area, x.stored]);
+        row([Number(x.line), Number(x.account_id), Number(x.subscriber_id), x.record_id, x.other_party, Number(x.started), x.cycle, x.usage, x.scope, Number(x.quantity), x.area, x.stored]);
       }
     }
     if (was) await sql`SELECT set_config('enable_seqscan', ${was.rows[0]?.v ?? 'on'}, true)`.execute(q);
-    // the first line of a record id in the file is the one (DISTINCT ON … ORDER BY line)
-    const first = new Map<string, number>();
-    for (const x of rows) {
-      const k = `${x[1]}|${x[3]}`;
-      const l = first.get(k);
-      if (l === undefined || x[0] < l) first.set(k, x[0]);
-    }
+    // the first line of a record id in the file is the one (DISTINCT ON … ORDER BY line); rows come by account
     const records: RatingRecord[] = [];
-    for (const [line, accountId, subscriberId, recordId, otherParty, startedUs, cycle, usage, scope, quantity, area, stored] of rows) {
-      if (stored || first.get(`${accountId}|${recordId}`) !== line) continue;
-      records.push({ line, accountId, subscriberId, recordId, otherParty, startedUs, cycle, usage, scope, quantity, area });
+    for (let a = 0; a < rows.length; ) {
+      let b = a + 1;
+      while (b < rows.length && (rows[b] as RatingRecord).accountId === (rows[a] as RatingRecord).accountId) b++;
+      const first = firstLines(rows, a, b);
+      for (let i = a; i < b; i++) {
+        const r = rows[i] as RatingRecord;
+        if (!stored[i] && (first === null || first.get(r.recordId) === r.line)) records.push(r);
+      }
+      a = b;
     }
     return { matched: rows.length, records };
   },
