@@ -1,10 +1,10 @@
 // R-BIL-3 CDR files: streamed in pieces of whole lines (bounded memory whatever the file size); each
 // piece is parsed, checked, matched to its subscribers (one lookup of the piece's numbers) and
 // bulk-loaded into the file's unlogged pending table (staging.ts: binary COPY on PostgreSQL, one
-// INSERT from arrays on PGlite), by worker threads when the file is large (stage-worker.ts); the
+// INSERT from arrays on PGlite), by worker threads when the file is large (usage-worker.ts); the
 // pieces are counted in file order either way. When the whole file is staged, the service rates it
 // whole accounts at a time straight into cdrs (R-BIL-1: allowances in start-time order across the
-// whole file), so a CDR is written once, rated. Rejected rows go to an error CSV (line, record id, code, reason) and the first of them onto
+// whole file), by the same threads when it has them, so a CDR is written once, rated. Rejected rows go to an error CSV (line, record id, code, reason) and the first of them onto
 // the file's row; the rest is imported.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';

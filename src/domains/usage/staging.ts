@@ -1,7 +1,7 @@
 // R-BIL-3 staging of a CDR file, one piece at a time: a piece is a run of whole lines of the file
 // (the first numbered `firstLine`), parsed, checked, matched to the subscribers in service and loaded
 // into the file's pending table. The same function runs in the import's own thread (PGlite, small
-// files) and in the staging worker threads (stage-worker.ts: large files on PostgreSQL), so a
+// files) and in the import's worker threads (usage-worker.ts: large files on PostgreSQL), so a
 // record is staged the same way whichever thread reads it.
 import Papa from 'papaparse';
 import type pg from 'pg';
