@@ -68,7 +68,12 @@ export function parsePiece(piece: Piece, nowMs: number): { rows: (ParsedCdr & { 
       const [recordId, serviceNumber, otherParty, startTime, usage, scope, quantity, area] = f as [string, string, string, string, string, string, string, string];
       const p = parseCdr({ recordId, serviceNumber, otherParty, startTime, usage, scope, quantity, area }, now);
       if (typeof p === 'string') errors.push(rejection(line, recordId, p));
-      else rows.push({ ...p, line });
+      else {
+        // the parsed record takes its line (no copy of it per row)
+        const r = p as ParsedCdr & { line: number };
+        r.line = line;
+        rows.push(r);
+      }
     }
   });
   return { rows, errors };
@@ -98,7 +103,13 @@ export function matchRecords(rows: (ParsedCdr & { line: number })[], holders: Nu
     const list = byNumber.get(r.serviceNumber);
     const ms = r.startedAt.getTime();
     // holders come newest activation first: the first in service at the start time is the one
-    const h = list?.find((x) => x.fromMs <= ms && ms < x.untilMs)?.h;
+    let h: NumberHolder | undefined;
+    for (const x of list ?? []) {
+      if (x.fromMs <= ms && ms < x.untilMs) {
+        h = x.h;
+        break;
+      }
+    }
     if (h) {
       pending.push({ line: r.line, accountId: h.accountId, subscriberId: h.subscriberId, recordId: r.recordId, otherParty: r.otherParty, startedAt: r.startedAt, cycle: r.cycle, usage: r.usage, scope: r.scope, quantity: r.quantity, area: r.area });
     } else refused.push({ line: r.line, recordId: r.recordId, code: list ? 'NOT_IN_SERVICE' : 'UNKNOWN_NUMBER' });
