@@ -81,7 +81,7 @@ export interface RatedFileChunk {
  * raised. `locked`: the caller's session holds the rating lock for the whole file. Run in the import's
  * thread or in one of its worker threads (usage-worker.ts), with the import's clock reading.
  */
-export async function rateFileChunk(db: Db, client: pg.PoolClient | undefined, clock: Clock, fileId: number, [lo, hi, size]: FileChunk, locked: boolean): Promise<RatedFileChunk> {
+export async function rateChunkTransaction(db: Db, client: pg.PoolClient | undefined, clock: Clock, fileId: number, [lo, hi, size]: FileChunk, locked: boolean): Promise<RatedFileChunk> {
   return db.transaction().execute(async (tx) => {
     if (!locked) await usageRepo.lockRating(tx, false);
     await usageRepo.rateSettings(tx);
@@ -274,8 +274,9 @@ export class UsageService {
    * R-BIL-1..3: a staged file (usage_pending_<fileId>) rated into cdrs, whole accounts per chunk in
    * account order; each chunk in its own transaction, its virtual accounts charged in it (R-BIL-8)
    * and the file's counters raised. On PostgreSQL the rating lock is held for the whole file on the
-   * import's session (the bill run waits for the file, not a chunk) and RATE_WORKERS chunks of
-   * disjoint accounts are rated at once, each worker on its own connection; the onCharged listeners
+   * import's session (the bill run waits for the file, not a chunk) and chunks of disjoint accounts
+   * are rated at once: one per worker thread of the import when it has them (`threads`), else
+   * RATE_WORKERS on connections of their own in this thread; the onCharged listeners
    * (credit control) run after each chunk's commit beside the rating, LISTEN_LANES chunks at once. On
    * PGlite (one connection, whose transactions must not overlap) chunks are rated one at a time, each
    * under the lock, and the listeners awaited. Returns the records matched and stored.
@@ -320,7 +321,7 @@ export class UsageService {
       await tell(r.charged);
     };
     if (!onPg) {
-      for (const chunk of chunks) await counted(await rateFileChunk(this.db, undefined, this.deps.clock, fileId, chunk, false));
+      for (const chunk of chunks) await counted(await rateChunkTransaction(this.db, undefined, this.deps.clock, fileId, chunk, false));
       return totals;
     }
     // the rating lock for the whole file on the import's own session (the one holding its file's lock), else a connection of its own
@@ -333,7 +334,7 @@ export class UsageService {
           if (threads) while (next < chunks.length && !failed) await counted(await threads.rate(fileId, chunks[next++] as FileChunk, this.deps.clock.now().getTime()));
           else
             await withConnection(this.deps.database, async (db, client) => {
-              while (next < chunks.length && !failed) await counted(await rateFileChunk(db, client, this.deps.clock, fileId, chunks[next++] as FileChunk, true));
+              while (next < chunks.length && !failed) await counted(await rateChunkTransaction(db, client, this.deps.clock, fileId, chunks[next++] as FileChunk, true));
             });
         } catch (err) {
           failed ??= { err };
