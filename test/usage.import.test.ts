@@ -69,6 +69,11 @@ test('R-BIL-3 a record id already imported (in another file) is counted as dupli
   const r = await env.ctx.usage.importBatch(system, [a, b]);
   expect(r).toMatchObject({ accepted: 0, duplicate: 2, rejected: 0, rated: 0 });
   expect(await chargesOf(s.subscriberId)).toEqual([{ item_code: 'VOICE_LD', amount_fen: 90, records: 2 }]);
+  // and rated by the import's worker threads (PostgreSQL; in this thread on PGlite): the stored ones found in the thread's transaction
+  const c = cdr(s.number, '2026-11-22 10:00:00', 'voice', 'long_distance', 1);
+  const third = await env.ctx.usage.importFile(system, file(toCsv([c, a, b, { ...c }])), { threads: 2, chunkRows: 2 });
+  expect(third).toMatchObject({ status: 'completed', rowsTotal: 4, accepted: 1, duplicate: 3, rejected: 0, rated: 1 });
+  expect(await chargesOf(s.subscriberId)).toEqual([{ item_code: 'VOICE_LD', amount_fen: 120, records: 3 }]);
 });
 
 test('R-BIL-3 malformed rows in the middle of a file go to the error file with line and reason; the rest is imported', async () => {
