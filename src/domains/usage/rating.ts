@@ -64,8 +64,8 @@ export interface RatingReference {
   tariffs: OfferTariff[];
   family: FamilyNumber[];
   vpmn: VpmnPeer[];
-  /** the standard rates, by `usage|scope` */
-  base: Map<string, { unit: string; rateFen: number }>;
+  /** The standard rates by usage, then scope (usage_base_tariffs). */
+  base: Map<string, Map<string, { unit: string; rateFen: number }>>;
   /** what each pool used before this chunk (usage_allowances), by allowanceKey */
   used: Map<string, number>;
 }
@@ -142,12 +142,6 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
   const uses: (AllowanceUse & { before: number })[] = [];
   const charges: ChargeTotal[] = [];
   const rated: RatedRecord[] = [];
-  // the standard rates by usage, then scope
-  const base = new Map<string, Map<string, { unit: string; rateFen: number }>>();
-  for (const [k, v] of ref.base) {
-    const [u, sc] = k.split('|') as [string, string];
-    base.set(u, (base.get(u) ?? new Map()).set(sc, v));
-  }
   // records come by account, subscriber and cycle: a pool's running total and a charge total live in the
   // group of those three (keys built once per group, not per record); what a pool used before comes from ref.used
   let gAccount = -1;
@@ -203,7 +197,7 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
         if (x.usage === c.usage && x.tscope === tariff.tscope && inForce(x.startedUs, x.endedUs, t)) included += x.included;
       }
     }
-    const std = base.get(c.usage)?.get(c.scope);
+    const std = ref.base.get(c.usage)?.get(c.scope);
     let unit: string;
     let rateFen: number;
     if (special) {

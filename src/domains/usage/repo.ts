@@ -277,7 +277,7 @@ export const usageRepo = {
         subscriberId: Number(x.subscriber_id), fromUs: Number(x.from_us), toUs: usOrNull(x.to_us), peerNumber: x.peer_number, peerShort: x.peer_short,
         peerFromUs: Number(x.peer_from_us), peerToUs: usOrNull(x.peer_to_us), rateFen: Number(x.rate_fen),
       })),
-      base: new Map(base.rows.map((x) => [`${x.usage}|${x.scope}`, { unit: x.unit, rateFen: Number(x.rate_fen) }])),
+      base: base.rows.reduce((m, x) => m.set(x.usage, (m.get(x.usage) ?? new Map()).set(x.scope, { unit: x.unit, rateFen: Number(x.rate_fen) })), new Map<string, Map<string, { unit: string; rateFen: number }>>()),
       used: new Map(used.rows.map((x) => [allowanceKey(Number(x.account_id), Number(x.subscriber_id), x.cycle, x.usage, x.scope), Number(x.used_units)])),
     };
   },
