@@ -55,17 +55,13 @@ instrument('money', ctx.money, ['settle']);
 const out: Record<string, unknown> = { cmd, openedSeconds };
 try {
   if (cmd === 'import' && arg1) {
-    // importFile stages the whole file, indexes its pending table in this thread, then rates it into cdrs chunk by chunk
-    // (in its worker threads when it has them, where this process's wrappers do not reach): the index splits the two
-    const indexPending = usageRepo.indexPending.bind(usageRepo);
+    // importFile stages the whole file, then rates it bucket by bucket (in its worker threads when it has them,
+    // where this process's wrappers do not reach): onStaged splits the two
     let rateStarted = 0;
-    usageRepo.indexPending = (...args: Parameters<typeof indexPending>) => {
-      if (!rateStarted) rateStarted = performance.now();
-      return indexPending(...args);
-    };
     const started = performance.now();
     let lastLog = started;
     const r = await ctx.usage.importFile(actor, arg1, {
+      onStaged: () => (rateStarted = performance.now()),
       onProgress: (p) => {
         if (performance.now() - lastLog > 10_000) {
           lastLog = performance.now();

@@ -1,9 +1,9 @@
 // R-BIL-3: CDR files and API batches are imported exactly once; malformed rows are rejected with
 // line number and reason while the rest is imported; bad API input is a 4xx that changes nothing.
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { sql } from 'kysely';
 import { checkConservation } from '../src/domains/accounts/conservation.ts';
 import { releaseAbandonedFiles, USAGE_FILE_LOCK, UsageThreads } from '../src/domains/usage/import.ts';
@@ -161,9 +161,12 @@ test('R-BIL-3 a file staged in many pieces and rated by worker threads (PostgreS
   expect(new Map(stored.map((x) => [x.record_id, Number(x.line)]))).toEqual(good);
   const raw = env.ctx.database.raw;
   if (raw.kind === 'pg') {
-    // a piece a thread cannot stage, or a chunk it cannot rate (no pending table for that file), fails with the database's error; the threads are stopped
+    // a piece a thread cannot stage or a bucket it cannot read (no spill directory), or a chunk it cannot rate (no pending table for that file),
+    // fails with the error of the disk or the database; the threads are stopped
     const pool = new UsageThreads(2, raw.connectionString);
-    await expect(pool.stage(2_000_000_000, { text: Buffer.from(lines.slice(0, 3).join('\n')), firstLine: 1, first: true }, Date.now())).rejects.toMatchObject({ code: '42P01' });
+    const gone = { dir: join(dir, 'no-such-spill'), minAccount: 0, width: 1, buckets: 1 };
+    await expect(pool.stage(gone, { text: Buffer.from(lines.slice(0, 3).join('\n')), firstLine: 1, first: true }, Date.now())).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(pool.rateBucket(2_000_000_000, gone, 0, 100, Date.now())).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(pool.rate(2_000_000_000, [s.accountId, s.accountId, 1], Date.now())).rejects.toMatchObject({ code: '42P01' });
     await pool.close(false);
     await expect(pool.rate(2_000_000_000, [s.accountId, s.accountId, 1], Date.now())).rejects.toThrow(/stopped/);
@@ -261,7 +264,7 @@ test('R-BIL-3 a large file is streamed in chunks (binary COPY by two worker thre
   expect((await checkConservation(db())).differing).toEqual([]);
 });
 
-test('R-BIL-3 a file left running by an import that is gone (crash between staging and rating) is marked failed and its pending table dropped when the next import starts; imported again, its records count once', async () => {
+test('R-BIL-3 a file left running by an import that is gone (crash between staging and rating) is marked failed, its spill removed and its pending table dropped when the next import starts; imported again, its records count once', async () => {
   const s = await subscriberOn(env.ctx, 'T-PLAN');
   const rows = [cdr(s.number, '2026-11-20 10:00:00', 'voice', 'long_distance', 61), cdr(s.number, '2026-11-20 11:00:00', 'sms', 'local', 1)];
   const path = file(toCsv(rows));
@@ -272,6 +275,9 @@ test('R-BIL-3 a file left running by an import that is gone (crash between stagi
     .returning('file_id')
     .executeTakeFirstOrThrow();
   await usageRepo.createPending(db(), dead);
+  const spilled = mkdtempSync(join(dir, 'spill-'));
+  writeFileSync(join(spilled, 'b0.t0'), 'records');
+  await db().updateTable('usage_files').set({ spill_dir: spilled }).where('file_id', '=', dead).execute();
   await env.ctx.usage.importBatch(system, [rows[0]!]);
   const table = async (id: number) => (await sql<{ t: string | null }>`SELECT to_regclass(${pendingTable(id)})::text AS t`.execute(db())).rows[0]?.t ?? null;
   expect(await table(dead)).not.toBeNull();
@@ -280,6 +286,7 @@ test('R-BIL-3 a file left running by an import that is gone (crash between stagi
     await withConnection(env.ctx.database, async (_, client) => {
       await client?.query('SELECT pg_advisory_lock($1::int, $2::int)', [USAGE_FILE_LOCK, dead]);
       expect(await releaseAbandonedFiles(env.ctx.database, env.clock.now())).toEqual([]);
+      expect(existsSync(spilled)).toBe(true);
       await client?.query('SELECT pg_advisory_unlock($1::int, $2::int)', [USAGE_FILE_LOCK, dead]);
     });
   }
@@ -287,6 +294,56 @@ test('R-BIL-3 a file left running by an import that is gone (crash between stagi
   expect(r).toMatchObject({ status: 'completed', accepted: 1, duplicate: 1, rated: 1 });
   expect((await db().selectFrom('usage_files').select('status').where('file_id', '=', dead).executeTakeFirstOrThrow()).status).toBe('failed');
   expect(await table(dead)).toBeNull();
+  expect(existsSync(spilled)).toBe(false);
   expect(await db().selectFrom('usage_files').select('file_id').where('status', '=', 'running').execute()).toEqual([]);
   expect((await chargesOf(s.subscriberId)).map((c) => c.records)).toEqual([1, 1]);
+});
+
+test('R-BIL-1 R-BIL-3 a file spilled over several account ranges, some too large to hold in memory and rated from the pending table: each record rated as when every range is held; the spill is removed', async () => {
+  const spillBase = mkdtempSync(join(dir, 'spills-'));
+  // per subscriber: allowances crossing (10 local minutes), ties of start time, a record id repeated in the file, one stored before
+  const pattern = (number: string, tag: string, records: number) =>
+    Array.from({ length: records }, (_, i) =>
+      cdr(number, `2026-11-${String(10 + (i % 5)).padStart(2, '0')} 09:00:00`, i % 4 === 3 ? 'sms' : 'voice', i % 3 ? 'local' : 'long_distance', 70 + i, '13900001111', `${tag}-${i % 17}`),
+    );
+  const sizes = [30, 5, 30];
+  const rated = async (o: { holdRecords?: number; threads?: number }) => {
+    const subs = [];
+    for (const _ of sizes) subs.push(await subscriberOn(env.ctx, 'T-PLAN'));
+    const rows = subs.flatMap((s, k) => pattern(s.number, `H${s.subscriberId}`, sizes[k]!));
+    await env.ctx.usage.importBatch(system, [rows[1]!]);
+    const pending = vi.spyOn(usageRepo, 'createPending');
+    try {
+      const r = await env.ctx.usage.importFile(system, file(toCsv(rows)), { spillDir: spillBase, spillBuckets: 4096, ...o });
+      const made = pending.mock.calls.filter((c) => c[1] === r.fileId).length;
+      const per = await Promise.all(
+        subs.map(async (s) => ({
+          cdrs: (
+            await db()
+              .selectFrom('cdrs')
+              .select(['record_id', 'line', 'item_code', 'units', 'free_units', 'charge_fen', 'free_reason', 'offer_code'])
+              .where('subscriber_id', '=', s.subscriberId)
+              .where('file_id', '=', r.fileId as number)
+              .orderBy('line')
+              .execute()
+          ).map((x) => ({ ...x, record_id: x.record_id.replace(/^H\d+-/, '') })),
+          charges: (await chargesOf(s.subscriberId)).map((c) => ({ ...c })),
+        })),
+      );
+      return { r: { accepted: r.accepted, duplicate: r.duplicate, rejected: r.rejected }, made, per };
+    } finally {
+      pending.mockRestore();
+    }
+  };
+  const held = await rated({});
+  // a range per account id (4,096 ranges): the range of 5 records is held, the two of 30 go through the pending table (rated by the worker threads on PostgreSQL)
+  const loaded = await rated({ holdRecords: 10, threads: env.ctx.database.kind === 'pg' ? 2 : 0 });
+  expect(held.made).toBe(0);
+  expect(loaded.made).toBe(1);
+  expect(loaded.r).toEqual(held.r);
+  // 17 record ids per 30 records, one of the first subscriber's stored before
+  expect(held.r).toEqual({ accepted: 16 + 5 + 17, duplicate: 65 - 38, rejected: 0 });
+  expect(loaded.per).toEqual(held.per);
+  expect(held.per[0]!.cdrs.some((c) => c.free_reason === 'allowance') && held.per[0]!.cdrs.some((c) => (c.charge_fen ?? 0) > 0)).toBe(true);
+  expect(readdirSync(spillBase)).toEqual([]);
 });

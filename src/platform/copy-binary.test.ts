@@ -94,6 +94,37 @@ test('binary COPY output read back row by row: the values written, however the s
   );
 });
 
+test('concatenated binary COPY streams (a spill file) read back as one run of rows, however the bytes are cut', () => {
+  const schema = fc.array(fc.constantFrom<Field['t']>('int8', 'text', 'ts', 'bool'), { minLength: 1, maxLength: 5 });
+  const input = schema.chain((types) =>
+    fc.tuple(fc.constant(types), fc.array(fc.array(fc.tuple(...types.map(valueOf)), { maxLength: 6 }), { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 8 })),
+  );
+  fc.assert(
+    fc.property(input, ([types, streams, cuts]) => {
+      const bytes = Buffer.concat(streams.map((rows) => reference(rows)));
+      const read: CopyValue[][] = [];
+      const reader = new CopyBinaryReader(types.map((t) => TYPE[t]), (v) => read.push([...v]), { concatenated: true });
+      const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+      let from = 0;
+      for (const c of [...at, bytes.length]) {
+        reader.push(bytes.subarray(from, c));
+        from = c;
+      }
+      reader.end();
+      expect(read).toEqual(streams.flat().map((r) => r.map((f) => f.v)));
+    }),
+    { numRuns: 1000 },
+  );
+  // a stream cut inside the second one is an error; a single stream read as concatenated is not
+  const two = Buffer.concat([reference([[{ t: 'int8', v: 1 }]]), reference([[{ t: 'int8', v: 2 }]])]);
+  const cut = new CopyBinaryReader(['int8'], () => undefined, { concatenated: true });
+  cut.push(two.subarray(0, two.length - 2));
+  expect(() => cut.end()).toThrow();
+  const whole = new CopyBinaryReader(['int8'], () => undefined, { concatenated: true });
+  whole.push(two);
+  expect(() => whole.end()).not.toThrow();
+});
+
 test('a binary COPY stream cut short is an error, not fewer rows', () => {
   const bytes = reference([[{ t: 'int8', v: 1 }], [{ t: 'int8', v: 2 }]]);
   const reader = new CopyBinaryReader(['int8'], () => undefined);

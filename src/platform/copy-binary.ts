@@ -109,6 +109,8 @@ export type CopyValue = number | string | boolean | null;
 /**
  * Reads COPY … TO STDOUT WITH (FORMAT binary) output of known column types, chunk by chunk (a row may
  * span chunks), calling `onRow` with each row's values (the same array every time: copy what you keep).
+ * `concatenated`: the input is several complete streams one after another (a spill file appended to a
+ * stream at a time), each with its header and trailer.
  */
 export class CopyBinaryReader {
   private rest: Buffer = Buffer.alloc(0);
@@ -117,37 +119,39 @@ export class CopyBinaryReader {
   private readonly values: CopyValue[];
   private readonly types: readonly CopyColumn[];
   private readonly onRow: (values: CopyValue[]) => void;
+  private readonly concatenated: boolean;
 
-  constructor(types: readonly CopyColumn[], onRow: (values: CopyValue[]) => void) {
+  constructor(types: readonly CopyColumn[], onRow: (values: CopyValue[]) => void, o: { concatenated?: boolean } = {}) {
     this.types = types;
     this.onRow = onRow;
     this.values = new Array<CopyValue>(types.length).fill(null);
+    this.concatenated = o.concatenated ?? false;
   }
 
   push(chunk: Buffer): void {
     const b = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
     let o = 0;
-    if (!this.headed) {
-      if (b.length < SIGNATURE.length + 8) {
-        this.rest = b;
-        return;
-      }
-      if (!b.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
-      const ext = b.readInt32BE(SIGNATURE.length + 4);
-      if (b.length < SIGNATURE.length + 8 + ext) {
-        this.rest = b;
-        return;
-      }
-      o = SIGNATURE.length + 8 + ext;
-      this.headed = true;
-    }
     for (;;) {
+      if (!this.headed) {
+        if (this.ended && o === b.length) break;
+        if (b.length - o < SIGNATURE.length + 8) break;
+        if (!b.subarray(o, o + SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
+        const ext = b.readInt32BE(o + SIGNATURE.length + 4);
+        if (b.length - o < SIGNATURE.length + 8 + ext) break;
+        o += SIGNATURE.length + 8 + ext;
+        this.headed = true;
+        this.ended = false;
+      }
       const start = o;
       if (b.length - o < 2) break;
       const fields = b.readInt16BE(o);
       o += 2;
       if (fields === -1) {
         this.ended = true;
+        if (this.concatenated) {
+          this.headed = false;
+          continue;
+        }
         o = b.length;
         break;
       }
@@ -180,7 +184,7 @@ export class CopyBinaryReader {
     this.rest = o < b.length ? Buffer.from(b.subarray(o)) : Buffer.alloc(0);
   }
 
-  /** After the last chunk: the stream must have ended with its trailer and nothing after it. */
+  /** After the last chunk: the stream (every stream, when concatenated) must have ended with its trailer and nothing after it. */
   end(): void {
     if (!this.ended || this.rest.length) throw new Error('binary COPY stream ended early');
   }

@@ -695,6 +695,8 @@ export interface UsageFilesTable {
   department_id: string | null;
   started_at: Ts;
   finished_at: Ts | null;
+  /** The import's spill directory (on the importing machine) while it runs. */
+  spill_dir: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export interface UsageStagingTable {
   file_id: number;

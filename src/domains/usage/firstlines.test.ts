@@ -2,8 +2,7 @@
 // same id are duplicates. firstLines answers that per account, by pairs for a few rows, by a map for more.
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import type { RatingRecord } from './rating.ts';
-import { firstLines } from './repo.ts';
+import { firstLines, type RatingRecord } from './rating.ts';
 
 const rec = (recordId: string, line: number): RatingRecord => ({ line, accountId: 1, subscriberId: 1, recordId, otherParty: '1', startedUs: 0, cycle: '2026-11', usage: 'sms', scope: 'local', quantity: 1, area: null });
 

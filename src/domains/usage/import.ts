@@ -1,13 +1,15 @@
 // R-BIL-3 CDR files: streamed in pieces of whole lines (bounded memory whatever the file size); each
-// piece is parsed, checked, matched to its subscribers (one lookup of the piece's numbers) and
-// bulk-loaded into the file's unlogged pending table (staging.ts: binary COPY on PostgreSQL, one
-// INSERT from arrays on PGlite), by worker threads when the file is large (usage-worker.ts); the
-// pieces are counted in file order either way. When the whole file is staged, the service rates it
-// whole accounts at a time straight into cdrs (R-BIL-1: allowances in start-time order across the
-// whole file), by the same threads when it has them, so a CDR is written once, rated. Rejected rows go to an error CSV (line, record id, code, reason) and the first of them onto
-// the file's row; the rest is imported.
+// piece is parsed, checked, matched to its subscribers (one lookup of the piece's numbers) and its
+// records appended to the file's spill on local disk, by ranges of account ids (staging.ts, spill.ts),
+// by worker threads when the file is large (usage-worker.ts); the pieces are counted in file order
+// either way. When the whole file is staged, the service rates it a bucket at a time, whole accounts
+// per chunk, straight into cdrs (R-BIL-1: allowances in start-time order across the whole file), by
+// the same threads when it has them, so a CDR is written to the database once, rated; a bucket too
+// large to hold in memory goes through the file's pending table instead. Rejected rows go to an error
+// CSV (line, record id, code, reason) and the first of them onto the file's row; the rest is imported.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { once } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
 import { sql } from 'kysely';
@@ -20,9 +22,10 @@ import { recordChange } from '../../platform/outbox.ts';
 import { ThreadPool } from '../../platform/thread-pool.ts';
 import { usageRepo } from './repo.ts';
 import type { FileChunk, RatedFileChunk } from './service.ts';
-import { type Piece, type Rejection, type StagedPiece, stagePiece, TOO_LONG } from './staging.ts';
+import { bucketBatches, bucketsFor, removeSpill, spillPlan, type SpillPlan } from './spill.ts';
+import { copyPending, type Piece, type Rejection, type StagedPiece, stagePiece, TOO_LONG } from './staging.ts';
 
-/** Lines per piece: one lookup of the piece's numbers and one COPY into the pending table. */
+/** Lines per piece: one lookup of the piece's numbers and one append to each spill bucket it touches. */
 export const USAGE_CHUNK_ROWS = 20_000;
 /** Worker threads of a large file's import on PostgreSQL (each stages pieces, then rates chunks, on a connection of its own). */
 export const USAGE_THREADS = 2;
@@ -32,6 +35,10 @@ export const USAGE_THREADS_MIN_BYTES = 8 * 1024 * 1024;
 export const MAX_STORED_ERRORS = 1_000;
 /** A longer line is rejected without being held in memory. */
 export const MAX_LINE_BYTES = 4096;
+/** A spill bucket of more records is rated from the file's pending table, not held in memory (~300 bytes a record). */
+export const HOLD_RECORDS = 250_000;
+/** Records per COPY of a bucket too large to hold into the pending table. */
+const PENDING_BATCH = 20_000;
 
 /**
  * Cuts every line longer than MAX_LINE_BYTES down to a marker, keeping the line count: memory stays
@@ -116,8 +123,11 @@ export async function* pieces(source: AsyncIterable<Buffer>, lines: number): Asy
   if (parts.length) yield { text: Buffer.concat(parts), firstLine, first: firstLine === 1 };
 }
 
-/** What the import's worker threads are asked (usage-worker.ts): a piece to stage, or a chunk of the staged file to rate. */
-export type UsageThreadRequest = { kind: 'stage'; fileId: number; nowMs: number; piece: Piece } | { kind: 'rate'; fileId: number; nowMs: number; chunk: FileChunk };
+/** What the import's worker threads are asked (usage-worker.ts): a piece to stage, a bucket of the spill or a chunk of the pending table to rate. */
+export type UsageThreadRequest =
+  | { kind: 'stage'; plan: SpillPlan; nowMs: number; piece: Piece }
+  | { kind: 'bucket'; fileId: number; nowMs: number; plan: SpillPlan; bucket: number; chunkRecords: number }
+  | { kind: 'rate'; fileId: number; nowMs: number; chunk: FileChunk };
 
 /**
  * The worker threads of one large import (usage-worker.ts), each with a connection of its own: they
@@ -134,8 +144,12 @@ export class UsageThreads {
   get size(): number {
     return this.pool.size;
   }
-  stage(fileId: number, piece: Piece, nowMs: number): Promise<StagedPiece> {
-    return this.pool.run({ kind: 'stage', fileId, nowMs, piece }) as Promise<StagedPiece>;
+  stage(plan: SpillPlan, piece: Piece, nowMs: number): Promise<StagedPiece> {
+    return this.pool.run({ kind: 'stage', plan, nowMs, piece }) as Promise<StagedPiece>;
+  }
+  /** `nowMs`: the import's clock when the bucket is handed over (its chunks' rating, charges and audit time). */
+  rateBucket(fileId: number, plan: SpillPlan, bucket: number, chunkRecords: number, nowMs: number): Promise<RatedFileChunk[]> {
+    return this.pool.run({ kind: 'bucket', fileId, nowMs, plan, bucket, chunkRecords }) as Promise<RatedFileChunk[]>;
   }
   /** `nowMs`: the import's clock when the chunk is handed over (the chunk's rating, charges and audit time). */
   rate(fileId: number, chunk: FileChunk, nowMs: number): Promise<RatedFileChunk> {
@@ -167,12 +181,27 @@ export interface FileImportOptions {
   force?: boolean | undefined;
   /** Records per rating chunk (whole accounts; default RATE_CHUNK_RECORDS of the service). */
   rateChunkRecords?: number | undefined;
+  /** Where the file's spill goes (a directory of its own is made in it, removed when the import ends); default the OS's temporary directory. */
+  spillDir?: string | undefined;
+  /** Account ranges the spill is cut into (default: one per SPILL_BUCKET_BYTES of the file). */
+  spillBuckets?: number | undefined;
+  /** A spill bucket of more records is rated from the pending table (default HOLD_RECORDS). */
+  holdRecords?: number | undefined;
+  /** Called once the whole file is staged, as its rating starts. */
+  onStaged?: (() => void) | undefined;
   /** Called per chunk; while the file is staged `accepted` counts the records matched to a subscriber, the last call has the stored ones. */
   onProgress?: ((p: UsageProgress) => void) | undefined;
 }
 
-/** Rates a staged file (its pending table, indexed) whole accounts at a time; `accounts`: pending records per account. */
-export type RateFile = (fileId: number, accounts: Map<number, number>, chunkRecords?: number, session?: pg.PoolClient, threads?: UsageThreads) => Promise<{ matched: number; accepted: number }>;
+/** A staged file: its spill, the buckets to rate from memory ([bucket, records]) and the records per account of those loaded into its pending table (indexed). */
+export interface StagedFile {
+  plan: SpillPlan;
+  buckets: [number, number][];
+  pending: Map<number, number>;
+}
+
+/** Rates a staged file, whole accounts at a time. */
+export type RateFile = (fileId: number, staged: StagedFile, chunkRecords?: number, session?: pg.PoolClient, threads?: UsageThreads) => Promise<{ matched: number; accepted: number }>;
 
 export interface ImportResult {
   fileId: number | null;
@@ -205,15 +234,15 @@ const importing = new Set<number>();
 
 /**
  * A file left 'running' by an import that is gone (its process crashed between staging and the end of
- * the rating) becomes 'failed' and its pending table is dropped; what it had rated stays stored, and
+ * the rating) becomes 'failed' and its spill and pending table are removed; what it had rated stays stored, and
  * importing the file again stores the rest (record ids count once, R-BIL-3). On PostgreSQL an import
  * holds a session lock on its file while it runs: a running file whose lock is free has no importer.
  */
 export async function releaseAbandonedFiles(database: Database, now: Date): Promise<number[]> {
   const db = database.db;
-  const running = await db.selectFrom('usage_files').select('file_id').where('status', '=', 'running').where('kind', '=', 'file').orderBy('file_id').execute();
+  const running = await db.selectFrom('usage_files').select(['file_id', 'spill_dir']).where('status', '=', 'running').where('kind', '=', 'file').orderBy('file_id').execute();
   const released: number[] = [];
-  for (const { file_id: fileId } of running) {
+  for (const { file_id: fileId, spill_dir: spillDir } of running) {
     if (importing.has(fileId)) continue;
     await withConnection(database, async (one, client) => {
       if (client) {
@@ -223,6 +252,8 @@ export async function releaseAbandonedFiles(database: Database, now: Date): Prom
       try {
         const n = await one.updateTable('usage_files').set({ status: 'failed', finished_at: now }).where('file_id', '=', fileId).where('status', '=', 'running').executeTakeFirst();
         await usageRepo.dropPending(one, fileId);
+        // (a spill made on another machine is not here: nothing to remove)
+        removeSpill(spillDir);
         if (Number(n.numUpdatedRows) > 0) released.push(fileId);
       } finally {
         await client?.query('SELECT pg_advisory_unlock($1::int, $2::int)', [USAGE_FILE_LOCK, fileId]);
@@ -268,20 +299,49 @@ export class UsageFileImport {
       throw err;
     }
     importing.add(fileId);
+    let plan: SpillPlan | undefined;
     try {
-      return await this.imported(actor, path, o, { fileId, fileName, sha }, fileLock);
+      // the spill: ranges of the account ids there are, about SPILL_BUCKET_BYTES of the file each, in a directory of its own
+      const ids = await db.selectFrom('accounts').select((eb) => [eb.fn.min('account_id').as('lo'), eb.fn.max('account_id').as('hi')]).executeTakeFirst();
+      plan = spillPlan(o.spillDir ?? tmpdir(), fileId, Number(ids?.lo ?? 0), Number(ids?.hi ?? 0), o.spillBuckets ?? bucketsFor(statSync(path).size));
+      await db.updateTable('usage_files').set({ spill_dir: plan.dir }).where('file_id', '=', fileId).execute();
+      return await this.imported(actor, path, o, { fileId, fileName, sha, plan }, fileLock);
     } finally {
       importing.delete(fileId);
+      removeSpill(plan?.dir);
       // closing the session ends its lock whatever happened
       fileLock?.release(true);
     }
   }
 
-  /** `session`: the connection holding the file's lock (PostgreSQL): the COPYs of the staging and the rating lock use it too. */
-  private async imported(actor: Actor, path: string, o: FileImportOptions, f: { fileId: number; fileName: string; sha: string }, session: pg.PoolClient | undefined): Promise<ImportResult> {
+  /** `session`: the connection holding the file's lock (PostgreSQL): the COPYs into the pending table and the rating lock use it too. */
+  /**
+   * The buckets of a staged file to rate from memory, and those of more than `hold` records loaded into
+   * the file's pending table (a batch at a time: memory stays bounded), indexed, with the records of each of their accounts.
+   */
+  private async held(fileId: number, plan: SpillPlan, buckets: Map<number, number>, hold: number, session: pg.PoolClient | undefined): Promise<StagedFile> {
+    const db = this.deps.database.db;
+    const staged: StagedFile = { plan, buckets: [], pending: new Map() };
+    for (const [bucket, n] of [...buckets].sort((a, b) => a[0] - b[0])) {
+      if (n <= hold) {
+        staged.buckets.push([bucket, n]);
+        continue;
+      }
+      if (staged.pending.size === 0) await usageRepo.createPending(db, fileId);
+      for await (const batch of bucketBatches(plan, bucket, PENDING_BATCH)) {
+        await copyPending(db, session, fileId, batch);
+        for (const r of batch) staged.pending.set(r.accountId, (staged.pending.get(r.accountId) ?? 0) + 1);
+      }
+    }
+    if (staged.pending.size) await usageRepo.indexPending(db, fileId, this.deps.database.kind === 'pg' ? '256MB' : undefined);
+    return staged;
+  }
+
+  /** `plan`: the file's spill. */
+  private async imported(actor: Actor, path: string, o: FileImportOptions, f: { fileId: number; fileName: string; sha: string; plan: SpillPlan }, session: pg.PoolClient | undefined): Promise<ImportResult> {
     const { database, clock } = this.deps;
     const db = database.db;
-    const { fileId, fileName, sha } = f;
+    const { fileId, fileName, sha, plan } = f;
 
     const errorsPath = o.errorsPath ?? `${path}.errors.csv`;
     let errorsOut: WriteStream | undefined;
@@ -296,16 +356,15 @@ export class UsageFileImport {
     };
 
     const totals = { bytes: 0, rows: 0, matched: 0, accepted: 0, rejected: 0, duplicate: 0, stored: 0 };
-    /** Pending records per account: the rating cuts the file into chunks of whole accounts. */
-    const accounts = new Map<number, number>();
-    await usageRepo.createPending(db, fileId);
+    /** Spilled records per bucket: the rating holds a bucket in memory, or loads it into the pending table. */
+    const buckets = new Map<number, number>();
     const nowMs = clock.now().getTime();
     const threads = database.raw.kind === 'pg' ? (o.threads ?? (statSync(path).size >= USAGE_THREADS_MIN_BYTES ? USAGE_THREADS : 0)) : 0;
     const pool = threads > 0 && database.raw.kind === 'pg' ? new UsageThreads(threads, database.raw.connectionString) : undefined;
-    // in this thread: the matching on the pool, the COPYs on the session holding the file's lock
-    const stage = (piece: Piece) => (pool ? pool.stage(fileId, piece, nowMs) : stagePiece(db, session, fileId, piece, nowMs));
+    // in this thread: the numbers' lookups on the pool
+    const stage = (piece: Piece) => (pool ? pool.stage(plan, piece, nowMs) : stagePiece(db, plan, piece, nowMs));
 
-    /** A staged piece counted, in file order: the file's row, the error CSV, the accounts, the progress. */
+    /** A staged piece counted, in file order: the file's row, the error CSV, the buckets, the progress. */
     const settle = async (p: StagedPiece) => {
       const kept = p.errors.slice(0, Math.max(0, MAX_STORED_ERRORS - totals.stored));
       await db
@@ -317,7 +376,7 @@ export class UsageFileImport {
         }))
         .where('file_id', '=', fileId)
         .execute();
-      p.accountIds.forEach((a, i) => accounts.set(a, (accounts.get(a) ?? 0) + (p.accountRecords[i] ?? 0)));
+      for (const [b, n] of p.buckets) buckets.set(b, (buckets.get(b) ?? 0) + n);
       totals.stored += kept.length;
       totals.rows += p.rows;
       totals.matched += p.matched;
@@ -348,8 +407,8 @@ export class UsageFileImport {
         }
         while (inflight.length) await next();
         // the whole file is staged: rate it (R-BIL-1: allowances in start-time order across the file), by the same threads
-        await usageRepo.indexPending(db, fileId, database.kind === 'pg' ? '256MB' : undefined);
-        rated = await this.deps.rateFile(fileId, accounts, o.rateChunkRecords, session, pool);
+        o.onStaged?.();
+        rated = await this.deps.rateFile(fileId, await this.held(fileId, plan, buckets, o.holdRecords ?? HOLD_RECORDS, session), o.rateChunkRecords, session, pool);
         done = true;
       } finally {
         if (done || !pool) await Promise.all(inflight);
@@ -359,7 +418,7 @@ export class UsageFileImport {
       totals.duplicate = rated.matched - rated.accepted;
       o.onProgress?.({ bytes: totals.bytes, rows: totals.rows, accepted: totals.accepted, rejected: totals.rejected, duplicate: totals.duplicate });
     } catch (err) {
-      await db.updateTable('usage_files').set({ status: 'failed', finished_at: clock.now() }).where('file_id', '=', fileId).execute();
+      await db.updateTable('usage_files').set({ status: 'failed', finished_at: clock.now(), spill_dir: null }).where('file_id', '=', fileId).execute();
       await usageRepo.dropPending(db, fileId);
       throw err instanceof DomainError ? err : new DomainError('USAGE_FILE_UNREADABLE', `话单文件读取失败：${(err as Error).message}`, `The CDR file could not be read: ${(err as Error).message}`, 422);
     } finally {
@@ -371,7 +430,7 @@ export class UsageFileImport {
 
     const summary = { fileId, fileName, sha256: sha, rowsTotal: totals.rows, accepted: totals.accepted, rejected: totals.rejected, duplicate: totals.duplicate };
     await db.transaction().execute(async (tx) => {
-      await tx.updateTable('usage_files').set({ status: 'completed', finished_at: clock.now() }).where('file_id', '=', fileId).execute();
+      await tx.updateTable('usage_files').set({ status: 'completed', finished_at: clock.now(), spill_dir: null }).where('file_id', '=', fileId).execute();
       await recordChange(
         tx,
         clock,

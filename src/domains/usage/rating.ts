@@ -106,6 +106,53 @@ export interface RatedChunkRows {
   charges: ChargeTotal[];
 }
 
+/** Code-unit order of two strings (for the ASCII of record ids, cycles and usages: PostgreSQL's COLLATE "C"). */
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The order the allowance pools use records in (R-BIL-1): account, subscriber, cycle, usage, start
+ * time, record id (COLLATE "C", as the rating statement's window), then line — the pending table's
+ * ORDER BY, so a chunk sorted here or read from the database is rated the same.
+ */
+export const byRatingOrder = (a: RatingRecord, b: RatingRecord): number =>
+  a.accountId - b.accountId || a.subscriberId - b.subscriberId || cmp(a.cycle, b.cycle) || cmp(a.usage, b.usage) || a.startedUs - b.startedUs || cmp(a.recordId, b.recordId) || a.line - b.line;
+
+/** Of one account's rows [a, b): null when no record id repeats (the usual case; found without allocating for an account of a few rows), else the first line of each. */
+export function firstLines(rows: readonly RatingRecord[], a: number, b: number): Map<string, number> | null {
+  let repeats = false;
+  if (b - a <= 32) {
+    for (let i = a; i < b && !repeats; i++) for (let j = i + 1; j < b; j++) if ((rows[i] as RatingRecord).recordId === (rows[j] as RatingRecord).recordId) repeats = true;
+    if (!repeats) return null;
+  }
+  const first = new Map<string, number>();
+  for (let i = a; i < b; i++) {
+    const { recordId, line } = rows[i] as RatingRecord;
+    const l = first.get(recordId);
+    if (l === undefined || line < l) first.set(recordId, line);
+  }
+  return first;
+}
+
+/**
+ * R-BIL-3: of rows grouped by account (in rating order), the ones to rate: the first line of each
+ * record id of an account (a later line is a duplicate in the same file), none whose `account|record id`
+ * is in `stored` (stored before).
+ */
+export function firstRecords(rows: readonly RatingRecord[], stored?: ReadonlySet<string>): RatingRecord[] {
+  const records: RatingRecord[] = [];
+  for (let a = 0; a < rows.length; ) {
+    let b = a + 1;
+    while (b < rows.length && (rows[b] as RatingRecord).accountId === (rows[a] as RatingRecord).accountId) b++;
+    const first = firstLines(rows, a, b);
+    for (let i = a; i < b; i++) {
+      const r = rows[i] as RatingRecord;
+      if ((first === null || first.get(r.recordId) === r.line) && !stored?.has(`${r.accountId}|${r.recordId}`)) records.push(r);
+    }
+    a = b;
+  }
+  return records;
+}
+
 export const allowanceKey = (accountId: number, subscriberId: number, cycle: string, usage: string, scope: string) => `${accountId}|${subscriberId}|${cycle}|${usage}|${scope}`;
 
 const inForce = (fromUs: number, toUs: number | null, t: number) => fromUs <= t && (toUs === null || toUs > t);

@@ -3,11 +3,12 @@ import { sql } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
-import { type CopyColumn, CopyBinaryReader, CopyBinaryWriter } from '../../platform/copy-binary.ts';
+import { CopyBinaryWriter } from '../../platform/copy-binary.ts';
 import { bulkPlanSettings, type Db, inTransaction, type Q, type Tx } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
 import type { AllowanceUse, ChargeTotal, FamilyNumber, OfferTariff, RatedRecord, RatingRecord, RatingReference, VpmnPeer } from './rating.ts';
 import { allowanceKey } from './rating.ts';
+import { pendingReader } from './spill.ts';
 
 /**
  * Rating takes this advisory lock exclusively for each chunk it rates; the bill run takes it shared
@@ -15,20 +16,8 @@ import { allowanceKey } from './rating.ts';
  */
 export const RATING_LOCK = 7_573_616_765;
 
-/** A record matched to its subscriber, waiting in its file's pending table to be rated (R-BIL-3). */
-export interface PendingCdr {
-  line: number;
-  accountId: number;
-  subscriberId: number;
-  recordId: string;
-  otherParty: string;
-  startedAt: Date;
-  cycle: string;
-  usage: string;
-  scope: string;
-  quantity: number;
-  area: string | null;
-}
+/** A record matched to its subscriber, waiting to be rated (R-BIL-3): in a spill file (spill.ts), a pending table or memory. */
+export type PendingCdr = RatingRecord;
 
 /** The columns of a pending table, in COPY order. */
 export const PENDING_COLUMNS = ['line', 'account_id', 'subscriber_id', 'record_id', 'other_party', 'started_at', 'cycle', 'usage', 'scope', 'quantity', 'area'] as const;
@@ -53,10 +42,6 @@ export interface RatedChunk {
   subscriberIds: number[];
 }
 
-/** A pending record as fileChunkRecords reads it: line, account, subscriber, record id, other party, start (µs), cycle, usage, scope, quantity, area, stored before. */
-type PendingRow = [number, number, number, string, string, number, string, string, string, number, string | null, boolean];
-const PENDING_ROW_TYPES: CopyColumn[] = ['int8', 'int8', 'int8', 'text', 'text', 'timestamptz', 'text', 'text', 'text', 'int8', 'text', 'bool'];
-
 /** A timestamptz as microseconds since the epoch (exact). */
 const usText = (col: string) => `(extract(epoch FROM ${col}) * 1000000)::bigint`;
 const us = (col: string) => sql.raw(usText(col));
@@ -69,22 +54,6 @@ export function isoMicros(t: number): string {
 
 /** The columns of cdrs a rated record is stored with, in COPY order. */
 const CDR_COLUMNS_RATED = 'account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, file_id, line, imported_at, rated_at, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason';
-
-/** Of one account's rows [a, b): null when no record id repeats (the usual case; found without allocating for an account of a few rows), else the first line of each. */
-export function firstLines(rows: RatingRecord[], a: number, b: number): Map<string, number> | null {
-  let repeats = false;
-  if (b - a <= 32) {
-    for (let i = a; i < b && !repeats; i++) for (let j = i + 1; j < b; j++) if ((rows[i] as RatingRecord).recordId === (rows[j] as RatingRecord).recordId) repeats = true;
-    if (!repeats) return null;
-  }
-  const first = new Map<string, number>();
-  for (let i = a; i < b; i++) {
-    const { recordId, line } = rows[i] as RatingRecord;
-    const l = first.get(recordId);
-    if (l === undefined || line < l) first.set(recordId, line);
-  }
-  return first;
-}
 
 export const usageRepo = {
   /**
@@ -126,7 +95,7 @@ export const usageRepo = {
     await sql`
       INSERT INTO ${sql.table(pendingTable(fileId))} (${sql.raw(PENDING_COLUMNS.join(', '))})
       SELECT * FROM unnest(${rows.map((r) => r.line)}::bigint[], ${rows.map((r) => r.accountId)}::bigint[], ${rows.map((r) => r.subscriberId)}::bigint[],
-        ${rows.map((r) => r.recordId)}::text[], ${rows.map((r) => r.otherParty)}::text[], ${rows.map((r) => r.startedAt.toISOString())}::timestamptz[],
+        ${rows.map((r) => r.recordId)}::text[], ${rows.map((r) => r.otherParty)}::text[], ${rows.map((r) => isoMicros(r.startedUs))}::timestamptz[],
         ${rows.map((r) => r.cycle)}::text[], ${rows.map((r) => r.usage)}::text[], ${rows.map((r) => r.scope)}::text[], ${rows.map((r) => r.quantity)}::bigint[],
         ${rows.map((r) => r.area)}::text[])`.execute(q);
   },
@@ -164,62 +133,49 @@ export const usageRepo = {
   },
 
   /**
-   * R-BIL-3: the pending records of the accounts lo..hi not stored before (an earlier line of the
-   * same record id, or — with `probe` — a record id already in cdrs, is a duplicate), in the order the
-   * allowance pools use them (account, subscriber, cycle, usage, start time, record id: the database's
-   * order, so ties sort as in the SQL statement); `matched` counts every pending record of the accounts.
-   * Without `probe` no record is taken as stored before: the caller stores the chunk under a savepoint
-   * and reads it again with `probe` if the primary key of cdrs says otherwise (storeRatedIfNew).
+   * The pending records of the accounts lo..hi (whole accounts) in rating order (rating.ts
+   * byRatingOrder: account, subscriber, cycle, usage, start time, record id, line), duplicates included:
+   * the caller leaves out the repeated and the stored ones (firstRecords, storedRecordIds).
    */
-  async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number, probe = true, client?: pg.ClientBase): Promise<{ matched: number; records: RatingRecord[] }> {
+  async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number, client?: pg.ClientBase): Promise<RatingRecord[]> {
     if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) throw new RangeError('account ids must be integers');
-    // Index probes whatever cdrs looked like when the statement was planned: a chunk planned while cdrs was
-    // still empty took a sequential scan of cdrs per record, which another worker's chunks then filled
-    // (minutes per chunk). enable_seqscan is set back to what it was right after.
-    const was = probe ? await sql<{ v: string }>`SELECT current_setting('enable_seqscan') AS v, set_config('enable_seqscan', 'off', true)`.execute(q) : undefined;
     const rows: RatingRecord[] = [];
-    const stored: boolean[] = [];
-    const row = (v: PendingRow) => {
-      rows.push({ line: v[0], accountId: v[1], subscriberId: v[2], recordId: v[3], otherParty: v[4], startedUs: v[5], cycle: v[6], usage: v[7], scope: v[8], quantity: v[9], area: v[10] });
-      stored.push(v[11]);
-    };
     // PostgreSQL: the rows as binary COPY (no text to print and parse back, no row objects); the ids are
     // checked integers, written into the statement (COPY takes no parameters)
     const select = (started: string) => `
-      SELECT p.line, p.account_id, p.subscriber_id, p.record_id, p.other_party, ${started} AS started, p.cycle, p.usage, p.scope, p.quantity, p.area,
-             ${probe
-               ? // a primary-key probe per record (OFFSET 0: never the hashed subplan, which reads all of cdrs per chunk)
-                 'EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = p.account_id AND x.record_id = p.record_id OFFSET 0)'
-               : 'false'} AS stored
+      SELECT p.line, p.account_id, p.subscriber_id, p.record_id, p.other_party, ${started} AS started, p.cycle, p.usage, p.scope, p.quantity, p.area
         FROM ${pendingTable(fileId)} p WHERE p.account_id BETWEEN ${lo} AND ${hi}
-       ORDER BY p.account_id, p.subscriber_id, p.cycle, p.usage, p.started_at, p.record_id, p.line`;
+       ORDER BY p.account_id, p.subscriber_id, p.cycle COLLATE "C", p.usage COLLATE "C", p.started_at, p.record_id COLLATE "C", p.line`;
     if (client) {
-      const reader = new CopyBinaryReader(PENDING_ROW_TYPES, (v) => row(v as PendingRow));
       const stream = client.query(copyTo(`COPY (${select('p.started_at')}) TO STDOUT WITH (FORMAT binary)`));
+      const reader = pendingReader((r) => rows.push(r), false);
       for await (const chunk of stream) reader.push(chunk as Buffer);
       reader.end();
     } else {
-      const r = await sql.raw<{ line: number; account_id: number; subscriber_id: number; record_id: string; other_party: string; started: number; cycle: string; usage: string; scope: string; quantity: number; area: string | null; stored: boolean }>(
+      const r = await sql.raw<{ line: number; account_id: number; subscriber_id: number; record_id: string; other_party: string; started: number; cycle: string; usage: string; scope: string; quantity: number; area: string | null }>(
         select(usText('p.started_at')),
       ).execute(q);
       for (const x of r.rows) {
-        row([Number(x.line), Number(x.account_id), Number(x.subscriber_id), x.record_id, x.other_party, Number(x.started), x.cycle, x.usage, x.scope, Number(x.quantity), x.area, x.stored]);
+        rows.push({ line: Number(x.line), accountId: Number(x.account_id), subscriberId: Number(x.subscriber_id), recordId: x.record_id, otherParty: x.other_party, startedUs: Number(x.started), cycle: x.cycle, usage: x.usage, scope: x.scope, quantity: Number(x.quantity), area: x.area });
       }
     }
-    if (was) await sql`SELECT set_config('enable_seqscan', ${was.rows[0]?.v ?? 'on'}, true)`.execute(q);
-    // the first line of a record id in the file is the one (DISTINCT ON … ORDER BY line); rows come by account
-    const records: RatingRecord[] = [];
-    for (let a = 0; a < rows.length; ) {
-      let b = a + 1;
-      while (b < rows.length && (rows[b] as RatingRecord).accountId === (rows[a] as RatingRecord).accountId) b++;
-      const first = firstLines(rows, a, b);
-      for (let i = a; i < b; i++) {
-        const r = rows[i] as RatingRecord;
-        if (!stored[i] && (first === null || first.get(r.recordId) === r.line)) records.push(r);
-      }
-      a = b;
-    }
-    return { matched: rows.length, records };
+    return rows;
+  },
+
+  /**
+   * R-BIL-3: which of these records' ids are stored in cdrs already, as `account|record id` (a primary-key
+   * probe per record). Planned with sequential scans off: a statement planned while cdrs was still empty
+   * took a scan of cdrs per record, which other chunks then filled (minutes per chunk).
+   */
+  async storedRecordIds(q: Q, records: readonly RatingRecord[]): Promise<Set<string>> {
+    if (records.length === 0) return new Set();
+    const was = await sql<{ v: string }>`SELECT current_setting('enable_seqscan') AS v, set_config('enable_seqscan', 'off', true)`.execute(q);
+    const r = await sql<{ account_id: number; record_id: string }>`
+      SELECT t.a AS account_id, t.r AS record_id FROM unnest(${records.map((x) => x.accountId)}::bigint[], ${records.map((x) => x.recordId)}::text[]) AS t (a, r)
+       -- OFFSET 0: never the hashed subplan, which reads all of cdrs
+       WHERE EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = t.a AND x.record_id = t.r OFFSET 0)`.execute(q);
+    await sql`SELECT set_config('enable_seqscan', ${was.rows[0]?.v ?? 'on'}, true)`.execute(q);
+    return new Set(r.rows.map((x) => `${Number(x.account_id)}|${x.record_id}`));
   },
 
   /**
@@ -555,7 +511,7 @@ const RATED = sql`
       ), w AS (
         SELECT u.*,
                coalesce(a.used_units, 0) + coalesce(sum(u.units * u.factor) OVER (
-                 PARTITION BY u.account_id, u.subscriber_id, u.cycle, u.usage, u.pool ORDER BY u.started_at, u.record_id
+                 PARTITION BY u.account_id, u.subscriber_id, u.cycle, u.usage, u.pool ORDER BY u.started_at, u.record_id COLLATE "C"
                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS used_before
           FROM u
           LEFT JOIN usage_allowances a ON a.account_id = u.account_id AND a.subscriber_id = u.subscriber_id AND a.cycle = u.cycle

@@ -18,10 +18,11 @@ import { accountRepo } from '../accounts/repo.ts';
 import { type Allocation, writeOff } from '../accounts/writeoff.ts';
 import { billingRepo } from '../billing/repo.ts';
 import { maskPhone } from '../customers/rules.ts';
-import { type FileImportOptions, type ImportResult, UsageFileImport, type UsageThreads } from './import.ts';
+import { type FileImportOptions, type ImportResult, type StagedFile, UsageFileImport, type UsageThreads } from './import.ts';
 import { matchChunk, type Rejection } from './staging.ts';
 import { RATING_LOCK, type RatedChunk, usageRepo } from './repo.ts';
-import { rateRecords } from './rating.ts';
+import { byRatingOrder, firstRecords, type RatingRecord, rateRecords } from './rating.ts';
+import { readBucket, type SpillPlan } from './spill.ts';
 import { type ParsedCdr, parseCdr, REJECT_REASONS, type RawCdr } from './rules.ts';
 
 export const RATE_JOB = 'usage-rate';
@@ -39,34 +40,54 @@ export const LISTEN_LANES = 2;
 export const TS_RATING_MAX_RECORDS = 400_000;
 
 /**
- * R-BIL-1..3: the pending records of the accounts lo..hi rated in TypeScript (rating.ts) and stored
- * in cdrs (COPY on `client`, the transaction's connection, when given), their allowance and charge
- * totals added set-based. A chunk whose values do not fit safe integers is rated by the SQL statement
- * (usageRepo.rateFileChunk) instead. Run under the rating lock.
+ * R-BIL-1..3: records of whole accounts in rating order (byRatingOrder) rated in TypeScript (rating.ts)
+ * and stored in cdrs (COPY on `client`, the transaction's connection, when given), their allowance and
+ * charge totals added set-based; `bySql` rates them with the SQL statement instead when a value would
+ * not fit a safe integer. Run under the rating lock.
  */
-export async function rateStagedChunk(q: Q, client: pg.ClientBase | undefined, fileId: number, lo: number, hi: number, now: Date, pending = 0): Promise<RatedChunk> {
-  // one account with more records than this in the file (chunks hold whole accounts): rated in the database, not in memory
-  if (pending > TS_RATING_MAX_RECORDS) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
+async function rateInOrder(q: Q, client: pg.ClientBase | undefined, fileId: number, rows: RatingRecord[], now: Date, bySql: () => Promise<RatedChunk>): Promise<RatedChunk> {
   // R-BIL-3: first as if no record id were stored before (the usual case: no probe of cdrs per record);
-  // the primary key of cdrs says if one was, and then the chunk is read again with the probe and rated
-  // again (a duplicate is left out before the allowances are counted). Under the rating lock.
-  const first = await usageRepo.fileChunkRecords(q, fileId, lo, hi, false, client);
-  const reference = await usageRepo.ratingReference(q, first.records);
-  let matched = first.matched;
-  let rated = rateRecords(first.records, reference);
-  if (!rated) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
+  // the primary key of cdrs says if one was, and then the stored ones are looked up and left out and the
+  // rest rated again (a duplicate is left out before the allowances are counted)
+  const first = firstRecords(rows);
+  const reference = await usageRepo.ratingReference(q, first);
+  let rated = rateRecords(first, reference);
+  if (!rated) return bySql();
   if (!(await usageRepo.storeRatedIfNew(q, client, fileId, rated.rated, now))) {
-    const again = await usageRepo.fileChunkRecords(q, fileId, lo, hi, true, client);
-    matched = again.matched;
-    rated = rateRecords(again.records, reference);
-    if (!rated) return usageRepo.rateFileChunk(q, fileId, lo, hi, now);
+    rated = rateRecords(firstRecords(rows, await usageRepo.storedRecordIds(q, first)), reference);
+    if (!rated) return bySql();
     await usageRepo.storeRated(q, client, fileId, rated.rated, now);
   }
   await usageRepo.addUsageTotals(q, rated.allowances, rated.charges, now);
-  return { matched, accepted: rated.rated.length, subscriberIds: [...new Set(rated.rated.map((r) => r.subscriberId))].sort((a, b) => a - b) };
+  return { matched: rows.length, accepted: rated.rated.length, subscriberIds: [...new Set(rated.rated.map((r) => r.subscriberId))].sort((a, b) => a - b) };
 }
 
-/** A chunk of a staged file: its accounts lo..hi (whole accounts) and how many pending records they have. */
+/**
+ * R-BIL-1..3: the pending records of the accounts lo..hi (a file's pending table) rated and stored
+ * (rateInOrder); an account with more than TS_RATING_MAX_RECORDS (`pending`) is rated by the SQL
+ * statement (usageRepo.rateFileChunk), in the database, not in memory. Run under the rating lock.
+ */
+export async function rateStagedChunk(q: Q, client: pg.ClientBase | undefined, fileId: number, lo: number, hi: number, now: Date, pending = 0): Promise<RatedChunk> {
+  const bySql = () => usageRepo.rateFileChunk(q, fileId, lo, hi, now);
+  if (pending > TS_RATING_MAX_RECORDS) return bySql();
+  return rateInOrder(q, client, fileId, await usageRepo.fileChunkRecords(q, fileId, lo, hi, client), now, bySql);
+}
+
+/**
+ * R-BIL-1..3: matched records held in memory (whole accounts, any order: sorted here) rated and stored
+ * (rateInOrder); when the SQL statement must rate them they go to a temporary pending table dropped at
+ * the commit. Run under the rating lock, in a transaction.
+ */
+export async function rateHeldChunk(tx: Tx, client: pg.ClientBase | undefined, fileId: number, rows: RatingRecord[], now: Date): Promise<RatedChunk> {
+  rows.sort(byRatingOrder);
+  return rateInOrder(tx, client, fileId, rows, now, async () => {
+    await usageRepo.createPending(tx, fileId, true);
+    await usageRepo.stagePending(tx, fileId, rows);
+    return usageRepo.rateFileChunk(tx, fileId, (rows[0] as RatingRecord).accountId, (rows[rows.length - 1] as RatingRecord).accountId, now);
+  });
+}
+
+/** A chunk of a staged file's pending table: its accounts lo..hi (whole accounts) and how many pending records they have. */
 export type FileChunk = [lo: number, hi: number, records: number];
 export interface RatedFileChunk {
   matched: number;
@@ -76,16 +97,16 @@ export interface RatedFileChunk {
 }
 
 /**
- * R-BIL-1..3, R-BIL-8: one chunk of a staged file rated in a transaction of its own on `db` (COPY on
- * `client`, its connection, when given), its virtual accounts charged in it and the file's counters
- * raised. `locked`: the caller's session holds the rating lock for the whole file. Run in the import's
- * thread or in one of its worker threads (usage-worker.ts), with the import's clock reading.
+ * R-BIL-1..3, R-BIL-8: one chunk of a file rated (`rate`) in a transaction of its own on `db`, its
+ * virtual accounts charged in it and the file's counters raised. `locked`: the caller's session holds
+ * the rating lock for the whole file. Run in the import's thread or in one of its worker threads
+ * (usage-worker.ts), with the import's clock reading.
  */
-export async function rateChunkTransaction(db: Db, client: pg.PoolClient | undefined, clock: Clock, fileId: number, [lo, hi, size]: FileChunk, locked: boolean): Promise<RatedFileChunk> {
+async function chunkTransaction(db: Db, clock: Clock, fileId: number, locked: boolean, rate: (tx: Tx, now: Date) => Promise<RatedChunk>): Promise<RatedFileChunk> {
   return db.transaction().execute(async (tx) => {
     if (!locked) await usageRepo.lockRating(tx, false);
     await usageRepo.rateSettings(tx);
-    const c = await rateStagedChunk(tx, client, fileId, lo, hi, clock.now(), size);
+    const c = await rate(tx, clock.now());
     const charged = await chargeVirtual(tx, clock, c.subscriberIds);
     // last: a concurrent chunk waits for this row only until this one commits
     await tx
@@ -95,6 +116,29 @@ export async function rateChunkTransaction(db: Db, client: pg.PoolClient | undef
       .execute();
     return { matched: c.matched, accepted: c.accepted, charged };
   });
+}
+
+/** A chunk of the file's pending table rated in a transaction of its own (chunkTransaction; COPY on `client`, its connection, when given). */
+export function rateChunkTransaction(db: Db, client: pg.PoolClient | undefined, clock: Clock, fileId: number, [lo, hi, size]: FileChunk, locked: boolean): Promise<RatedFileChunk> {
+  return chunkTransaction(db, clock, fileId, locked, (tx, now) => rateStagedChunk(tx, client, fileId, lo, hi, now, size));
+}
+
+/**
+ * A bucket of the file's spill (spill.ts) read, sorted into rating order and rated in chunks of whole
+ * accounts of about `chunkRecords` records, each in a transaction of its own (chunkTransaction); the
+ * chunks' results in order (each chunk's charged accounts are told their listeners as after a chunk of the pending table).
+ */
+export async function rateBucket(db: Db, client: pg.PoolClient | undefined, clock: Clock, fileId: number, plan: SpillPlan, bucket: number, chunkRecords: number, locked: boolean): Promise<RatedFileChunk[]> {
+  const rows = readBucket(plan, bucket).sort(byRatingOrder);
+  const out: RatedFileChunk[] = [];
+  for (let i = 0; i < rows.length; ) {
+    let j = Math.min(rows.length, i + Math.max(1, chunkRecords));
+    while (j < rows.length && (rows[j] as RatingRecord).accountId === (rows[j - 1] as RatingRecord).accountId) j++;
+    const chunk = rows.slice(i, j);
+    out.push(await chunkTransaction(db, clock, fileId, locked, (tx, now) => rateHeldChunk(tx, client, fileId, chunk, now)));
+    i = j;
+  }
+  return out;
 }
 
 /**
@@ -195,7 +239,7 @@ export class UsageService {
    */
   async importFile(actor: Actor, path: string, o: FileImportOptions = {}): Promise<ImportResult> {
     this.mayImport(actor);
-    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, accounts, chunk, session, threads) => this.rateFile(fileId, accounts, chunk, session, threads) }).run(actor, path, o);
+    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, staged, chunk, session, threads) => this.rateFile(fileId, staged, chunk, session, threads) }).run(actor, path, o);
   }
 
   /**
@@ -226,13 +270,9 @@ export class UsageService {
       let l = { matched: 0, accepted: 0, subscriberIds: [] as number[] };
       let charged: number[] = [];
       if (m.pending.length) {
-        await usageRepo.createPending(tx, fileId, true);
-        await usageRepo.stagePending(tx, fileId, m.pending);
-        await usageRepo.indexPending(tx, fileId);
         await usageRepo.lockRating(tx, false);
         await usageRepo.rateSettings(tx);
-        const ids = m.pending.map((r) => r.accountId);
-        l = await rateStagedChunk(tx, undefined, fileId, Math.min(...ids), Math.max(...ids), now);
+        l = await rateHeldChunk(tx, undefined, fileId, m.pending, now);
         charged = await chargeVirtual(tx, this.deps.clock, l.subscriberIds);
       }
       for (const x of m.refused) rejections.push({ index: x.line, recordId: x.recordId, code: x.code, reason: REJECT_REASONS[x.code] });
@@ -271,32 +311,39 @@ export class UsageService {
   }
 
   /**
-   * R-BIL-1..3: a staged file (usage_pending_<fileId>) rated into cdrs, whole accounts per chunk in
-   * account order; each chunk in its own transaction, its virtual accounts charged in it (R-BIL-8)
+   * R-BIL-1..3: a staged file rated into cdrs: each bucket of its spill held in memory and rated in
+   * chunks of whole accounts, and the accounts of buckets too large to hold from its pending table
+   * (usage_pending_<fileId>), whole accounts per chunk in account order; each chunk in its own transaction, its virtual accounts charged in it (R-BIL-8)
    * and the file's counters raised. On PostgreSQL the rating lock is held for the whole file on the
    * import's session (the bill run waits for the file, not a chunk) and chunks of disjoint accounts
-   * are rated at once: one per worker thread of the import when it has them (`threads`), else
+   * are rated at once: a bucket or chunk per worker thread of the import when it has them (`threads`), else
    * RATE_WORKERS on connections of their own in this thread; the onCharged listeners
    * (credit control) run after each chunk's commit beside the rating, LISTEN_LANES chunks at once. On
    * PGlite (one connection, whose transactions must not overlap) chunks are rated one at a time, each
    * under the lock, and the listeners awaited. Returns the records matched and stored.
    */
-  private async rateFile(fileId: number, accounts: Map<number, number>, chunkSize?: number, session?: pg.PoolClient, threads?: UsageThreads): Promise<{ matched: number; accepted: number }> {
+  private async rateFile(fileId: number, staged: StagedFile, chunkSize?: number, session?: pg.PoolClient, threads?: UsageThreads): Promise<{ matched: number; accepted: number }> {
     const onPg = this.deps.database.kind === 'pg';
-    const chunkRecords = chunkSize ?? (onPg ? RATE_CHUNK_RECORDS : PGLITE_RATE_CHUNK_RECORDS);
-    const ids = [...accounts.keys()].sort((a, b) => a - b);
+    const { clock } = this.deps;
+    const chunkRecords = Math.max(1, chunkSize ?? (onPg ? RATE_CHUNK_RECORDS : PGLITE_RATE_CHUNK_RECORDS));
+    // the accounts in the pending table (buckets too large to hold) in chunks of whole accounts, in account order
+    const ids = [...staged.pending.keys()].sort((a, b) => a - b);
     const chunks: FileChunk[] = [];
     for (let i = 0; i < ids.length; ) {
       const lo = ids[i] as number;
       let size = 0;
       let hi = lo;
-      while (i < ids.length && size < Math.max(1, chunkRecords)) {
+      while (i < ids.length && size < chunkRecords) {
         hi = ids[i] as number;
-        size += accounts.get(hi) ?? 0;
+        size += staged.pending.get(hi) ?? 0;
         i++;
       }
       chunks.push([lo, hi, size]);
     }
+    const jobs: ({ bucket: number } | { chunk: FileChunk })[] = [...staged.buckets.map(([bucket]) => ({ bucket })), ...chunks.map((chunk) => ({ chunk }))];
+    /** A job rated on a connection of this thread. */
+    const rateHere = (db: Db, client: pg.PoolClient | undefined, job: (typeof jobs)[number], locked: boolean) =>
+      'bucket' in job ? rateBucket(db, client, clock, fileId, staged.plan, job.bucket, chunkRecords, locked) : rateChunkTransaction(db, client, clock, fileId, job.chunk, locked);
     const totals = { matched: 0, accepted: 0 };
     // the listeners of the chunks' charged accounts (disjoint sets) in LISTEN_LANES lanes, a chunk at a time in each
     const lanes: Promise<void>[] = Array.from({ length: LISTEN_LANES }, () => Promise.resolve());
@@ -315,32 +362,40 @@ export class UsageService {
           failed ??= { err };
         });
     };
-    const counted = async (r: RatedFileChunk) => {
-      totals.matched += r.matched;
-      totals.accepted += r.accepted;
-      await tell(r.charged);
+    /** A chunk's results, or a bucket's chunks' in order. */
+    const counted = async (rated: RatedFileChunk | RatedFileChunk[]) => {
+      for (const r of Array.isArray(rated) ? rated : [rated]) {
+        totals.matched += r.matched;
+        totals.accepted += r.accepted;
+        await tell(r.charged);
+      }
     };
     if (!onPg) {
-      for (const chunk of chunks) await counted(await rateChunkTransaction(this.db, undefined, this.deps.clock, fileId, chunk, false));
+      for (const job of jobs) await counted(await rateHere(this.db, undefined, job, false));
       return totals;
     }
     // the rating lock for the whole file on the import's own session (the one holding its file's lock), else a connection of its own
     const locked = async (lockClient: pg.PoolClient) => {
       await lockClient.query('SELECT pg_advisory_lock($1::bigint)', [RATING_LOCK]);
       let next = 0;
-      // each chunk by one of the import's worker threads when it has them (the rating's node work beside this thread's), else on a connection of this one
+      // each job by one of the import's worker threads when it has them (the rating's node work beside this thread's), else on a connection of this one
       const worker = async () => {
         try {
-          if (threads) while (next < chunks.length && !failed) await counted(await threads.rate(fileId, chunks[next++] as FileChunk, this.deps.clock.now().getTime()));
-          else
+          if (threads) {
+            while (next < jobs.length && !failed) {
+              const job = jobs[next++] as (typeof jobs)[number];
+              const nowMs = clock.now().getTime();
+              await counted(await ('bucket' in job ? threads.rateBucket(fileId, staged.plan, job.bucket, chunkRecords, nowMs) : threads.rate(fileId, job.chunk, nowMs)));
+            }
+          } else
             await withConnection(this.deps.database, async (db, client) => {
-              while (next < chunks.length && !failed) await counted(await rateChunkTransaction(db, client, this.deps.clock, fileId, chunks[next++] as FileChunk, true));
+              while (next < jobs.length && !failed) await counted(await rateHere(db, client, jobs[next++] as (typeof jobs)[number], true));
             });
         } catch (err) {
           failed ??= { err };
         }
       };
-      await Promise.all(Array.from({ length: Math.min(threads?.size ?? RATE_WORKERS, chunks.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(threads?.size ?? RATE_WORKERS, jobs.length) }, worker));
       await lockClient.query('SELECT pg_advisory_unlock($1::bigint)', [RATING_LOCK]);
     };
     if (session) await locked(session);

@@ -1,6 +1,6 @@
 // R-BIL-3 staging of a CDR file, one piece at a time: a piece is a run of whole lines of the file
-// (the first numbered `firstLine`), parsed, checked, matched to the subscribers in service and loaded
-// into the file's pending table. The same function runs in the import's own thread (PGlite, small
+// (the first numbered `firstLine`), parsed, checked, matched to the subscribers in service and appended
+// to the file's spill (spill.ts). The same function runs in the import's own thread (PGlite, small
 // files) and in the import's worker threads (usage-worker.ts: large files on PostgreSQL), so a
 // record is staged the same way whichever thread reads it.
 import Papa from 'papaparse';
@@ -11,6 +11,7 @@ import type { Text } from '../../platform/checks.ts';
 import { CopyBinaryWriter } from '../../platform/copy-binary.ts';
 import type { Q } from '../../platform/db.ts';
 import { type NumberHolder, PENDING_COLUMNS, type PendingCdr, pendingTable, usageRepo } from './repo.ts';
+import { spill, type SpillPlan, writePending } from './spill.ts';
 import { CDR_COLUMNS, type ParsedCdr, parseCdr, REJECT_REASONS, type RejectCode } from './rules.ts';
 
 /** What LineCap puts in place of a line over MAX_LINE_BYTES. */
@@ -25,13 +26,12 @@ export interface Rejection {
 
 export const rejection = (line: number, recordId: string, code: RejectCode): Rejection => ({ line, recordId: recordId.slice(0, 64), code, reason: REJECT_REASONS[code] });
 
-/** A piece staged: its records (header and blank lines not counted), those matched, the rejected ones by line, and the matched records per account. */
+/** A piece staged: its records (header and blank lines not counted), those matched, the rejected ones by line, and [bucket, records] of the spill buckets it added to. */
 export interface StagedPiece {
   rows: number;
   matched: number;
   errors: Rejection[];
-  accountIds: number[];
-  accountRecords: number[];
+  buckets: [number, number][];
 }
 
 /** A piece of whole lines for staging: `firstLine` is the file's number of its first line; `first`: the piece starts the file (BOM, header). */
@@ -111,7 +111,7 @@ export function matchRecords(rows: (ParsedCdr & { line: number })[], holders: Nu
       }
     }
     if (h) {
-      pending.push({ line: r.line, accountId: h.accountId, subscriberId: h.subscriberId, recordId: r.recordId, otherParty: r.otherParty, startedAt: r.startedAt, cycle: r.cycle, usage: r.usage, scope: r.scope, quantity: r.quantity, area: r.area });
+      pending.push({ line: r.line, accountId: h.accountId, subscriberId: h.subscriberId, recordId: r.recordId, otherParty: r.otherParty, startedUs: ms * 1000, cycle: r.cycle, usage: r.usage, scope: r.scope, quantity: r.quantity, area: r.area });
     } else refused.push({ line: r.line, recordId: r.recordId, code: list ? 'NOT_IN_SERVICE' : 'UNKNOWN_NUMBER' });
   }
   return { pending, refused };
@@ -130,21 +130,18 @@ export async function copyPending(q: Q, client: pg.ClientBase | undefined, fileI
   await pipeline(function* () {
     const w = new CopyBinaryWriter();
     for (const r of rows) {
-      w.row(PENDING_COLUMNS.length).int8(r.line).int8(r.accountId).int8(r.subscriberId).text(r.recordId).text(r.otherParty).timestamptz(r.startedAt.getTime() * 1000);
-      w.text(r.cycle).text(r.usage).text(r.scope).int8(r.quantity).text(r.area);
+      writePending(w, r);
       if (w.length >= 1 << 20) yield w.take();
     }
     yield w.end();
   }, stream);
 }
 
-/** A piece parsed, matched and loaded into the file's pending table (R-BIL-3). */
-export async function stagePiece(q: Q, client: pg.ClientBase | undefined, fileId: number, piece: Piece, nowMs: number): Promise<StagedPiece> {
+/** A piece parsed, matched and appended to the file's spill (R-BIL-3); the lookup of its numbers on `q`. */
+export async function stagePiece(q: Q, plan: SpillPlan, piece: Piece, nowMs: number): Promise<StagedPiece> {
   const parsed = parsePiece(piece, nowMs);
   const m = parsed.rows.length ? await matchChunk(q, parsed.rows) : { pending: [], refused: [] };
-  await copyPending(q, client, fileId, m.pending);
-  const perAccount = new Map<number, number>();
-  for (const r of m.pending) perAccount.set(r.accountId, (perAccount.get(r.accountId) ?? 0) + 1);
+  const buckets = spill(plan, m.pending);
   const errors = [...parsed.errors, ...m.refused.map((x) => rejection(x.line, x.recordId, x.code))].sort((a, b) => a.line - b.line);
-  return { rows: parsed.rows.length + parsed.errors.length, matched: m.pending.length, errors, accountIds: [...perAccount.keys()], accountRecords: [...perAccount.values()] };
+  return { rows: parsed.rows.length + parsed.errors.length, matched: m.pending.length, errors, buckets };
 }
