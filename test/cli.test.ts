@@ -1,6 +1,6 @@
 // The CLI on an embedded database: demo data, R-ACC-18 conservation audit with its exit code.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,6 +41,24 @@ test('R-ACC-18 `openboss audit conservation` passes on the demo and exits 1 nami
   const report = JSON.parse(bad.stdout) as { differing: { accountId: number; differenceFen: number }[] };
   expect(report.differing.map((d) => Number(d.accountId))).toEqual([acc]);
   expect(Number(report.differing[0]?.differenceFen)).toBe(-1);
+});
+
+test('R-BIL-3 `openboss usage import` on the demo: a CDR file imported and rated, its spill in --spill-dir removed at the end; the same file again changes nothing', { timeout: 120_000 }, async () => {
+  const db = await PGlite.create(dir);
+  const sub = (await db.query<{ subscriber_id: number; service_number: string }>("SELECT subscriber_id, service_number FROM subscribers WHERE network <> 'broadband' ORDER BY subscriber_id LIMIT 1")).rows[0];
+  await db.query('UPDATE subscribers SET activated_at = $1 WHERE subscriber_id = $2', [new Date('2026-01-01T00:00:00+08:00'), sub?.subscriber_id]);
+  await db.close();
+  const file = join(dir, 'cdrs.csv');
+  const lines = ['record_id,service_number,other_party,start_time,usage,scope,quantity,area', ...[1, 2, 3].map((i) => `CLI-${i},${sub?.service_number},13900001111,2026-06-0${i} 10:00:00,voice,long_distance,61,A`)];
+  writeFileSync(file, lines.join('\n') + '\n');
+  const spill = mkdtempSync(join(dir, 'spill-'));
+  const r = await cli('usage', 'import', file, '--spill-dir', spill, '--json');
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', rowsTotal: 3, accepted: 3, rejected: 0, rated: 3 });
+  expect(readdirSync(spill)).toEqual([]);
+  const again = await cli('usage', 'import', file);
+  expect(again.code, again.stderr).toBe(0);
+  expect(again.stdout).toMatch(/already imported/);
 });
 
 test('`openboss operator create` bootstraps an operator with a scrypt hash and refuses a duplicate', { timeout: 120_000 }, async () => {

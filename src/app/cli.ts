@@ -165,8 +165,9 @@ usageCmd
   .description('import a CDR file (CSV: record_id,service_number,other_party,start_time,usage,scope,quantity,area) and rate it; exit 1 when rows were rejected')
   .option('--errors <file>', 'where the error CSV goes (default: <file>.errors.csv)')
   .option('--force', 'import a file imported before (e.g. after its unknown numbers were set up); record ids still count once')
+  .option('--spill-dir <dir>', "where the matched records wait on disk until rated (default: OPENBOSS_SPILL_DIR, else the OS's temporary directory); about twice the file's size")
   .option('--json', 'print the result as JSON')
-  .action(async (file: string, o: { errors?: string; force?: boolean; json?: boolean }) => {
+  .action(async (file: string, o: { errors?: string; force?: boolean; spillDir?: string; json?: boolean }) => {
     const size = Math.max(statSync(file).size, 1);
     const bar = new cliProgress.SingleBar(
       { format: ' {bar} {percentage}% | {rows} rows, {accepted} accepted, {rejected} rejected, {duplicate} duplicate | {duration_formatted}', stream: process.stderr, hideCursor: true },
@@ -180,6 +181,7 @@ usageCmd
           fileName: basename(file),
           errorsPath: o.errors,
           force: o.force,
+          ...(o.spillDir ? { spillDir: o.spillDir } : {}),
           onProgress: (p) => bar.update(Math.min(p.bytes, size), { rows: p.rows, accepted: p.accepted, rejected: p.rejected, duplicate: p.duplicate }),
         }),
       );

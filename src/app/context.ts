@@ -113,7 +113,7 @@ export async function createContext(config: Config, opts: { log?: Logger; clock?
   credit.registerJobs(jobs);
   // R-CC-2 / R-X-4: a payment that clears the arrears resumes the lines in its own request, after its commit
   money.onCredited((e) => credit.onCredited(e));
-  const usage = new UsageService({ database, clock, money });
+  const usage = new UsageService({ database, clock, money, spillDir: config.spillDir });
   usage.registerJobs(jobs);
   // R-CC-1 unbilled usage in the real-time balance; R-BIL-8 virtual accounts judged as soon as they are charged
   credit.useUsage(usage);

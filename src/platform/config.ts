@@ -4,6 +4,8 @@ export interface Config {
   host: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Where a CDR file's import spills its matched records until they are rated (its own directory in it); unset: the OS's temporary directory. */
+  spillDir: string | undefined;
   clock: 'real' | 'simulated';
   adminPassword: string | undefined;
   logLevel: string;
@@ -94,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST ?? '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.OPENBOSS_DATA_DIR ?? './data',
+    spillDir: env.OPENBOSS_SPILL_DIR || undefined,
     clock,
     adminPassword: env.OPENBOSS_ADMIN_PASSWORD || undefined,
     logLevel: env.LOG_LEVEL ?? 'info',

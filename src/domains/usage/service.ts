@@ -213,9 +213,10 @@ export interface BatchResult {
 }
 
 export class UsageService {
-  private readonly deps: { database: Database; clock: Clock; money: MoneyService };
+  private readonly deps: { database: Database; clock: Clock; money: MoneyService; spillDir?: string | undefined };
   private readonly chargedListeners: ((accountIds: number[]) => Promise<void> | void)[] = [];
-  constructor(deps: { database: Database; clock: Clock; money: MoneyService }) {
+  /** `spillDir`: where file imports spill by default (OPENBOSS_SPILL_DIR). */
+  constructor(deps: { database: Database; clock: Clock; money: MoneyService; spillDir?: string | undefined }) {
     this.deps = deps;
   }
 
@@ -239,7 +240,7 @@ export class UsageService {
    */
   async importFile(actor: Actor, path: string, o: FileImportOptions = {}): Promise<ImportResult> {
     this.mayImport(actor);
-    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, staged, chunk, session, threads) => this.rateFile(fileId, staged, chunk, session, threads) }).run(actor, path, o);
+    return new UsageFileImport({ database: this.deps.database, clock: this.deps.clock, rateFile: (fileId, staged, chunk, session, threads) => this.rateFile(fileId, staged, chunk, session, threads) }).run(actor, path, { ...o, spillDir: o.spillDir ?? this.deps.spillDir });
   }
 
   /**
