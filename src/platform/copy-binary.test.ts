@@ -73,22 +73,26 @@ const valueOf = (t: Field['t']): fc.Arbitrary<Field> =>
         ? (fc.record({ t: fc.constant('ts' as const), v: fc.option(fc.integer({ min: -2_000_000_000_000_000, max: 4_000_000_000_000_000 })) }) as fc.Arbitrary<Field>)
         : (fc.record({ t: fc.constant('bool' as const), v: fc.option(fc.boolean()) }) as fc.Arbitrary<Field>);
 
+/** The rows a reader of these column types reads from `bytes` pushed in pieces cut at `cuts` (positions modulo its length). */
+function readCut(types: Field['t'][], bytes: Buffer, cuts: number[], concatenated: boolean): CopyValue[][] {
+  const read: CopyValue[][] = [];
+  const reader = new CopyBinaryReader(types.map((t) => TYPE[t]), (v) => read.push([...v]), { concatenated });
+  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  let from = 0;
+  for (const c of [...at, bytes.length]) {
+    reader.push(bytes.subarray(from, c));
+    from = c;
+  }
+  reader.end();
+  return read;
+}
+
 test('binary COPY output read back row by row: the values written, however the stream is cut into chunks', () => {
   const schema = fc.array(fc.constantFrom<Field['t']>('int8', 'text', 'ts', 'bool'), { minLength: 1, maxLength: 6 });
   const input = schema.chain((types) => fc.tuple(fc.constant(types), fc.array(fc.tuple(...types.map(valueOf)), { maxLength: 25 }), fc.array(fc.nat(), { maxLength: 8 })));
   fc.assert(
     fc.property(input, ([types, rows, cuts]) => {
-      const bytes = reference(rows);
-      const read: CopyValue[][] = [];
-      const reader = new CopyBinaryReader(types.map((t) => TYPE[t]), (v) => read.push([...v]));
-      const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-      let from = 0;
-      for (const c of [...at, bytes.length]) {
-        reader.push(bytes.subarray(from, c));
-        from = c;
-      }
-      reader.end();
-      expect(read).toEqual(rows.map((r) => r.map((f) => f.v)));
+      expect(readCut(types, reference(rows), cuts, false)).toEqual(rows.map((r) => r.map((f) => f.v)));
     }),
     { numRuns: 2000 },
   );
@@ -102,20 +106,11 @@ test('concatenated binary COPY streams (a spill file) read back as one run of ro
   fc.assert(
     fc.property(input, ([types, streams, cuts]) => {
       const bytes = Buffer.concat(streams.map((rows) => reference(rows)));
-      const read: CopyValue[][] = [];
-      const reader = new CopyBinaryReader(types.map((t) => TYPE[t]), (v) => read.push([...v]), { concatenated: true });
-      const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-      let from = 0;
-      for (const c of [...at, bytes.length]) {
-        reader.push(bytes.subarray(from, c));
-        from = c;
-      }
-      reader.end();
-      expect(read).toEqual(streams.flat().map((r) => r.map((f) => f.v)));
+      expect(readCut(types, bytes, cuts, true)).toEqual(streams.flat().map((r) => r.map((f) => f.v)));
     }),
     { numRuns: 1000 },
   );
-  // a stream cut inside the second one is an error; a single stream read as concatenated is not
+  // a stream cut inside the second one is an error; two whole ones are not
   const two = Buffer.concat([reference([[{ t: 'int8', v: 1 }]]), reference([[{ t: 'int8', v: 2 }]])]);
   const cut = new CopyBinaryReader(['int8'], () => undefined, { concatenated: true });
   cut.push(two.subarray(0, two.length - 2));
