@@ -347,3 +347,17 @@ test('R-BIL-1 R-BIL-3 a file spilled over several account ranges, some too large
   expect(held.per[0]!.cdrs.some((c) => c.free_reason === 'allowance') && held.per[0]!.cdrs.some((c) => (c.charge_fen ?? 0) > 0)).toBe(true);
   expect(readdirSync(spillBase)).toEqual([]);
 });
+
+test('R-BIL-3 a spill directory that cannot be used fails the import with a 422 naming it; the file is marked failed and nothing is stored', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN');
+  const before = await cdrCount();
+  const gone = join(dir, 'no-such-dir', 'deeper');
+  await expect(env.ctx.usage.importFile(system, file(toCsv([cdr(s.number, '2026-11-20 10:00:00', 'sms', 'local', 1)])), { spillDir: gone })).rejects.toMatchObject({
+    code: 'USAGE_SPILL_FAILED',
+    status: 422,
+    details: { spillDir: gone },
+  });
+  const last = await db().selectFrom('usage_files').select(['status', 'spill_dir']).orderBy('file_id', 'desc').executeTakeFirstOrThrow();
+  expect(last).toEqual({ status: 'failed', spill_dir: null });
+  expect(await cdrCount()).toBe(before);
+});

@@ -303,7 +303,14 @@ export class UsageFileImport {
     try {
       // the spill: ranges of the account ids there are, about SPILL_BUCKET_BYTES of the file each, in a directory of its own
       const ids = await db.selectFrom('accounts').select((eb) => [eb.fn.min('account_id').as('lo'), eb.fn.max('account_id').as('hi')]).executeTakeFirst();
-      plan = spillPlan(o.spillDir ?? tmpdir(), fileId, Number(ids?.lo ?? 0), Number(ids?.hi ?? 0), o.spillBuckets ?? bucketsFor(statSync(path).size));
+      const base = o.spillDir ?? tmpdir();
+      try {
+        plan = spillPlan(base, fileId, Number(ids?.lo ?? 0), Number(ids?.hi ?? 0), o.spillBuckets ?? bucketsFor(statSync(path).size));
+      } catch (err) {
+        await db.updateTable('usage_files').set({ status: 'failed', finished_at: this.deps.clock.now() }).where('file_id', '=', fileId).execute();
+        const why = (err as Error).message;
+        throw new DomainError('USAGE_SPILL_FAILED', `无法在 ${base} 暂存话单：${why}`, `The CDR file cannot be spilled in ${base}: ${why}`, 422, { spillDir: base });
+      }
       await db.updateTable('usage_files').set({ spill_dir: plan.dir }).where('file_id', '=', fileId).execute();
       return await this.imported(actor, path, o, { fileId, fileName, sha, plan }, fileLock);
     } finally {
@@ -314,7 +321,6 @@ export class UsageFileImport {
     }
   }
 
-  /** `session`: the connection holding the file's lock (PostgreSQL): the COPYs into the pending table and the rating lock use it too. */
   /**
    * The buckets of a staged file to rate from memory, and those of more than `hold` records loaded into
    * the file's pending table (a batch at a time: memory stays bounded), indexed, with the records of each of their accounts.
@@ -337,7 +343,7 @@ export class UsageFileImport {
     return staged;
   }
 
-  /** `plan`: the file's spill. */
+  /** `plan`: the file's spill; `session`: the connection holding the file's lock (PostgreSQL): the COPYs into the pending table and the rating lock use it too. */
   private async imported(actor: Actor, path: string, o: FileImportOptions, f: { fileId: number; fileName: string; sha: string; plan: SpillPlan }, session: pg.PoolClient | undefined): Promise<ImportResult> {
     const { database, clock } = this.deps;
     const db = database.db;

@@ -126,7 +126,7 @@ export function rateChunkTransaction(db: Db, client: pg.PoolClient | undefined, 
 /**
  * A bucket of the file's spill (spill.ts) read, sorted into rating order and rated in chunks of whole
  * accounts of about `chunkRecords` records, each in a transaction of its own (chunkTransaction); the
- * chunks' results in order (each chunk's charged accounts are told their listeners as after a chunk of the pending table).
+ * chunks' results in order (the import tells the listeners each chunk's charged accounts when the bucket is done).
  */
 export async function rateBucket(db: Db, client: pg.PoolClient | undefined, clock: Clock, fileId: number, plan: SpillPlan, bucket: number, chunkRecords: number, locked: boolean): Promise<RatedFileChunk[]> {
   const rows = readBucket(plan, bucket).sort(byRatingOrder);
