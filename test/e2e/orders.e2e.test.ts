@@ -21,7 +21,7 @@ afterAll(() => fd?.close());
 
 const LEAD01 = ['lead01', 'demo-lead01'] as const;
 /** a page load or a server round trip, on a busy machine */
-const WAIT = { timeout: 30_000 };
+const WAIT = { timeout: 60_000 };
 /** each test walks several orders through the browser: generous on a loaded machine */
 const LONG = 300_000;
 const db = () => fd.ctx.database.db;

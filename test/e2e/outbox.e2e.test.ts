@@ -30,7 +30,7 @@ afterAll(async () => {
   await fd?.close();
 });
 
-const WAIT = { timeout: 30_000 };
+const WAIT = { timeout: 60_000 };
 const db = () => fd.ctx.database.db;
 
 describe('事件投递 (outbox relay, zh-CN)', () => {

@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => fd?.close());
 
-const WAIT = { timeout: 30_000 };
+const WAIT = { timeout: 60_000 };
 const LONG = 300_000;
 const db = () => fd.ctx.database.db;
 const CHANNEL = 'TJ-130041-C01';
