@@ -74,12 +74,12 @@ export async function rateStagedChunk(q: Q, client: pg.ClientBase | undefined, f
 }
 
 /**
- * R-BIL-1..3: matched records held in memory (whole accounts, any order: sorted here) rated and stored
- * (rateInOrder); when the SQL statement must rate them they go to a temporary pending table dropped at
- * the commit. Run under the rating lock, in a transaction.
+ * R-BIL-1..3: matched records held in memory (whole accounts, any order: sorted here unless `sorted`
+ * says they are in rating order already) rated and stored (rateInOrder); when the SQL statement must
+ * rate them they go to a temporary pending table dropped at the commit. Run under the rating lock, in a transaction.
  */
-export async function rateHeldChunk(tx: Tx, client: pg.ClientBase | undefined, fileId: number, rows: RatingRecord[], now: Date): Promise<RatedChunk> {
-  rows.sort(byRatingOrder);
+export async function rateHeldChunk(tx: Tx, client: pg.ClientBase | undefined, fileId: number, rows: RatingRecord[], now: Date, sorted = false): Promise<RatedChunk> {
+  if (!sorted) rows.sort(byRatingOrder);
   return rateInOrder(tx, client, fileId, rows, now, async () => {
     await usageRepo.createPending(tx, fileId, true);
     await usageRepo.stagePending(tx, fileId, rows);
@@ -135,7 +135,7 @@ export async function rateBucket(db: Db, client: pg.PoolClient | undefined, cloc
     let j = Math.min(rows.length, i + Math.max(1, chunkRecords));
     while (j < rows.length && (rows[j] as RatingRecord).accountId === (rows[j - 1] as RatingRecord).accountId) j++;
     const chunk = rows.slice(i, j);
-    out.push(await chunkTransaction(db, clock, fileId, locked, (tx, now) => rateHeldChunk(tx, client, fileId, chunk, now)));
+    out.push(await chunkTransaction(db, clock, fileId, locked, (tx, now) => rateHeldChunk(tx, client, fileId, chunk, now, true)));
     i = j;
   }
   return out;
