@@ -70,7 +70,9 @@ export interface RatingReference {
   used: Map<string, number>;
 }
 
-export interface RatedRecord extends RatingRecord {
+/** A record's rating (the record itself referenced, not copied: a chunk's rated records are its records plus these fields). */
+export interface RatedRecord {
+  record: RatingRecord;
   itemCode: string;
   unit: string;
   units: number;
@@ -279,7 +281,7 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
     const item = itemOf(c.usage as Usage, c.scope as Scope);
     const freeReason = special ?? (freeUnits > 0 ? 'allowance' : null);
     rated.push({
-      line: c.line, accountId: c.accountId, subscriberId: c.subscriberId, recordId: c.recordId, otherParty: c.otherParty, startedUs: c.startedUs, cycle: c.cycle, usage: c.usage, scope: c.scope, quantity: c.quantity, area: c.area,
+      record: c,
       itemCode: item, unit, units, freeUnits, rateFen, chargeFen, offerCode: special ? null : (tariff?.offerCode ?? null), freeReason,
     });
     const ch = gCharges.get(item);

@@ -251,8 +251,9 @@ export const usageRepo = {
       await pipeline(function* () {
         const w = new CopyBinaryWriter();
         for (const r of rows) {
-          w.row(22).int8(r.accountId).text(r.recordId).int8(r.subscriberId).text(r.cycle).text(r.usage).text(r.scope).text(r.otherParty).timestamptz(r.startedUs);
-          w.int8(r.quantity).text(r.area).int8(fileId).int8(r.line).timestamptz(nowUs).timestamptz(nowUs).text(r.itemCode).text(r.unit).int8(r.units).int8(r.freeUnits);
+          const c = r.record;
+          w.row(22).int8(c.accountId).text(c.recordId).int8(c.subscriberId).text(c.cycle).text(c.usage).text(c.scope).text(c.otherParty).timestamptz(c.startedUs);
+          w.int8(c.quantity).text(c.area).int8(fileId).int8(c.line).timestamptz(nowUs).timestamptz(nowUs).text(r.itemCode).text(r.unit).int8(r.units).int8(r.freeUnits);
           w.int8(r.rateFen).int8(r.chargeFen).text(r.offerCode).text(r.freeReason);
           if (w.length >= 1 << 20) yield w.take();
         }
@@ -269,9 +270,9 @@ export const usageRepo = {
     await sql`
       INSERT INTO cdrs (${sql.raw(CDR_COLUMNS_RATED)})
       SELECT a, rid, s, cy, u, sc, op, st, qn, ar, ${fileId}::bigint, ln, ${now}::timestamptz, ${now}::timestamptz, it, un, uts, fu, rf, cf, oc, fr
-        FROM unnest(${col((r) => r.accountId)}::bigint[], ${col((r) => r.recordId)}::text[], ${col((r) => r.subscriberId)}::bigint[], ${col((r) => r.cycle)}::text[],
-                    ${col((r) => r.usage)}::text[], ${col((r) => r.scope)}::text[], ${col((r) => r.otherParty)}::text[], ${col((r) => isoMicros(r.startedUs))}::timestamptz[],
-                    ${col((r) => r.quantity)}::bigint[], ${col((r) => r.area)}::text[], ${col((r) => r.line)}::bigint[], ${col((r) => r.itemCode)}::text[],
+        FROM unnest(${col((r) => r.record.accountId)}::bigint[], ${col((r) => r.record.recordId)}::text[], ${col((r) => r.record.subscriberId)}::bigint[], ${col((r) => r.record.cycle)}::text[],
+                    ${col((r) => r.record.usage)}::text[], ${col((r) => r.record.scope)}::text[], ${col((r) => r.record.otherParty)}::text[], ${col((r) => isoMicros(r.record.startedUs))}::timestamptz[],
+                    ${col((r) => r.record.quantity)}::bigint[], ${col((r) => r.record.area)}::text[], ${col((r) => r.record.line)}::bigint[], ${col((r) => r.itemCode)}::text[],
                     ${col((r) => r.unit)}::text[], ${col((r) => r.units)}::bigint[], ${col((r) => r.freeUnits)}::bigint[], ${col((r) => r.rateFen)}::bigint[],
                     ${col((r) => r.chargeFen)}::bigint[], ${col((r) => r.offerCode)}::text[], ${col((r) => r.freeReason)}::text[])
              AS t (a, rid, s, cy, u, sc, op, st, qn, ar, ln, it, un, uts, fu, rf, cf, oc, fr)`.execute(q);

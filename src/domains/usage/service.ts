@@ -59,7 +59,7 @@ async function rateInOrder(q: Q, client: pg.ClientBase | undefined, fileId: numb
     await usageRepo.storeRated(q, client, fileId, rated.rated, now);
   }
   await usageRepo.addUsageTotals(q, rated.allowances, rated.charges, now);
-  return { matched: rows.length, accepted: rated.rated.length, subscriberIds: [...new Set(rated.rated.map((r) => r.subscriberId))].sort((a, b) => a - b) };
+  return { matched: rows.length, accepted: rated.rated.length, subscriberIds: [...new Set(rated.rated.map((r) => r.record.subscriberId))].sort((a, b) => a - b) };
 }
 
 /**

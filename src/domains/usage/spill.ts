@@ -46,7 +46,8 @@ export function writePending(w: CopyBinaryWriter, r: RatingRecord): void {
   w.text(r.cycle).text(r.usage).text(r.scope).int8(r.quantity).text(r.area);
 }
 
-const PENDING_TYPES: CopyColumn[] = ['int8', 'int8', 'int8', 'text', 'text', 'timestamptz', 'text', 'text', 'text', 'int8', 'text'];
+// cycle, usage, scope and area are codes: a few values, decoded once per reader (a bucket's records hold the same strings)
+const PENDING_TYPES: CopyColumn[] = ['int8', 'int8', 'int8', 'text', 'text', 'timestamptz', 'code', 'code', 'code', 'int8', 'code'];
 type Row = [number, number, number, string, string, number, string, string, string, number, string | null];
 const record = (v: Row): RatingRecord => ({ line: v[0], accountId: v[1], subscriberId: v[2], recordId: v[3], otherParty: v[4], startedUs: v[5], cycle: v[6], usage: v[7], scope: v[8], quantity: v[9], area: v[10] });
 
