@@ -146,15 +146,15 @@ export class CopyBinaryReader {
   private readonly types: readonly CopyColumn[];
   private readonly onRow: (values: CopyValue[]) => void;
   private readonly concatenated: boolean;
-  /** Per `code` column, the ASCII values seen (at most MAX_CODES; a value seen after the list filled is decoded every time). */
-  private readonly codes: string[][];
+  /** Per `code` column, the ASCII values seen by a hash of their bytes (at most MAX_CODES of at most MAX_CODE_BYTES; others are decoded every time). */
+  private readonly codes: Map<number, string>[];
 
   constructor(types: readonly CopyColumn[], onRow: (values: CopyValue[]) => void, o: { concatenated?: boolean } = {}) {
     this.types = types;
     this.onRow = onRow;
     this.values = new Array<CopyValue>(types.length).fill(null);
     this.concatenated = o.concatenated ?? false;
-    this.codes = types.map(() => []);
+    this.codes = types.map(() => new Map<number, string>());
   }
 
   push(chunk: Buffer): void {
@@ -215,16 +215,20 @@ export class CopyBinaryReader {
   }
 
   private code(column: number, b: Buffer, o: number, len: number): string {
-    const seen = this.codes[column] as string[];
-    for (const s of seen) {
-      if (s.length !== len) continue;
+    if (len > MAX_CODE_BYTES) return b.toString('utf8', o, o + len);
+    // FNV-1a of the bytes: one lookup whatever the number of distinct values (a city's area codes are hundreds)
+    let h = 0x811c9dc5 ^ len;
+    for (let k = 0; k < len; k++) h = Math.imul(h ^ (b[o + k] as number), 0x01000193);
+    const seen = this.codes[column] as Map<number, string>;
+    const hit = seen.get(h);
+    if (hit !== undefined && hit.length === len) {
       let k = 0;
-      while (k < len && b[o + k] === s.charCodeAt(k)) k++;
-      if (k === len) return s;
+      while (k < len && b[o + k] === hit.charCodeAt(k)) k++;
+      if (k === len) return hit;
     }
     const s = b.toString('utf8', o, o + len);
-    // only ASCII values are kept (their bytes are their characters, as compared above)
-    if (s.length === len && seen.length < MAX_CODES) seen.push(s);
+    // only ASCII values are kept (their bytes are their characters, as compared above); a colliding one is not
+    if (hit === undefined && s.length === len && seen.size < MAX_CODES) seen.set(h, s);
     return s;
   }
 
@@ -234,7 +238,8 @@ export class CopyBinaryReader {
   }
 }
 
-const MAX_CODES = 32;
+const MAX_CODES = 4096;
+const MAX_CODE_BYTES = 32;
 
 function decode(type: CopyColumn, b: Buffer, o: number, len: number): CopyValue {
   switch (type) {
