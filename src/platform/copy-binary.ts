@@ -126,8 +126,8 @@ export class CopyBinaryWriter {
 
 /**
  * The column types CopyBinaryReader decodes: bigint as a safe integer, timestamptz as microseconds since the
- * Unix epoch; `code` is a text column of a few short values that repeat (a cycle, a usage, a scope): each value
- * is decoded once and the same string returned for it after (no new string, no garbage, per row).
+ * Unix epoch; `code` is a text column of short values that repeat (a cycle, a usage, a scope, an area): each value
+ * is decoded once per reader and the same string returned for it after (no new string, no garbage, per row).
  */
 export type CopyColumn = 'int8' | 'text' | 'timestamptz' | 'bool' | 'code';
 export type CopyValue = number | string | boolean | null;
