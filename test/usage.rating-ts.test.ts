@@ -144,7 +144,7 @@ test('R-BIL-1 property: a chunk rated in TypeScript stores what the rating state
 
 test('R-BIL-1 rateRecords leaves a chunk to the SQL statement when a value would not be a safe integer', () => {
   const r: RatingRecord = { line: 1, accountId: 1, subscriberId: 1, recordId: 'X', otherParty: '1', startedUs: 1e15, cycle: '2026-11', usage: 'data', scope: 'local', quantity: 2 ** 52, area: null };
-  const ref = { tariffs: [], family: [], vpmn: [], base: new Map([['data', new Map([['local', { unit: 'kb', rateFen: 10_000 }]])]]), used: new Map<string, number>() };
+  const ref = { tariffs: [], family: [], vpmn: [], base: new Map([['data', new Map([['local', { unit: 'kb', rateFen: 10_000 }]])]]), used: new Map<string, number>(), charged: new Set<string>() };
   expect(rateRecords([r], ref)).toBeNull();
   expect(rateRecords([{ ...r, quantity: 2048 }], ref)?.rated[0]).toMatchObject({ unit: 'kb', units: 2, freeUnits: 0, chargeFen: 20_000, freeReason: null, offerCode: null });
 });

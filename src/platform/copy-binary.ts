@@ -8,6 +8,10 @@
 //
 // Only the three types the bulk writers need: bigint (a safe integer), text and timestamptz.
 
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const TWO_32 = 4_294_967_296;
 /** Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC). */
@@ -122,6 +126,21 @@ export class CopyBinaryWriter {
     this.off += 2;
     return this.take();
   }
+}
+
+/**
+ * Rows into a table by binary COPY on `client` (`statement`: `COPY t (…) FROM STDIN WITH (FORMAT binary)`):
+ * `write` writes each row (`w.row(n)` then its fields); sent in pieces of about 1 MiB as the connection takes them.
+ */
+export async function copyRowsIn<T>(client: pg.ClientBase, statement: string, rows: Iterable<T>, write: (w: CopyBinaryWriter, row: T) => void): Promise<void> {
+  await pipeline(function* () {
+    const w = new CopyBinaryWriter();
+    for (const r of rows) {
+      write(w, r);
+      if (w.length >= 1 << 20) yield w.take();
+    }
+    yield w.end();
+  }, client.query(copyFrom(statement)));
 }
 
 /**

@@ -68,6 +68,8 @@ export interface RatingReference {
   base: Map<string, Map<string, { unit: string; rateFen: number }>>;
   /** what each pool used before this chunk (usage_allowances), by allowanceKey */
   used: Map<string, number>;
+  /** which items' totals the chunk's accounts have already in its cycles (usage_charges rows), by chargeKey */
+  charged: Set<string>;
 }
 
 /** A record's rating (the record itself referenced, not copied: a chunk's rated records are its records plus these fields). */
@@ -156,6 +158,7 @@ export function firstRecords(rows: readonly RatingRecord[], stored?: ReadonlySet
 }
 
 export const allowanceKey = (accountId: number, subscriberId: number, cycle: string, usage: string, scope: string) => `${accountId}|${subscriberId}|${cycle}|${usage}|${scope}`;
+export const chargeKey = (accountId: number, subscriberId: number, cycle: string, itemCode: string) => `${accountId}|${subscriberId}|${cycle}|${itemCode}`;
 
 const inForce = (fromUs: number, toUs: number | null, t: number) => fromUs <= t && (toUs === null || toUs > t);
 

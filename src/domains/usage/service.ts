@@ -58,7 +58,7 @@ async function rateInOrder(q: Q, client: pg.ClientBase | undefined, fileId: numb
     if (!rated) return bySql();
     await usageRepo.storeRated(q, client, fileId, rated.rated, now);
   }
-  await usageRepo.addUsageTotals(q, rated.allowances, rated.charges, now);
+  await usageRepo.addUsageTotals(q, client, rated.allowances, rated.charges, now, reference);
   return { matched: rows.length, accepted: rated.rated.length, subscriberIds: [...new Set(rated.rated.map((r) => r.record.subscriberId))].sort((a, b) => a - b) };
 }
 

@@ -5,10 +5,8 @@
 // record is staged the same way whichever thread reads it.
 import Papa from 'papaparse';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { pipeline } from 'node:stream/promises';
 import type { Text } from '../../platform/checks.ts';
-import { CopyBinaryWriter } from '../../platform/copy-binary.ts';
+import { copyRowsIn } from '../../platform/copy-binary.ts';
 import type { Q } from '../../platform/db.ts';
 import { type NumberHolder, PENDING_COLUMNS, type PendingCdr, pendingTable, usageRepo } from './repo.ts';
 import { spill, type SpillPlan, writePending } from './spill.ts';
@@ -126,15 +124,7 @@ export async function matchChunk(q: Q, rows: (ParsedCdr & { line: number })[]) {
 export async function copyPending(q: Q, client: pg.ClientBase | undefined, fileId: number, rows: PendingCdr[]): Promise<void> {
   if (rows.length === 0) return;
   if (!client) return usageRepo.stagePending(q, fileId, rows);
-  const stream = client.query(copyFrom(`COPY ${pendingTable(fileId)} (${PENDING_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT binary)`));
-  await pipeline(function* () {
-    const w = new CopyBinaryWriter();
-    for (const r of rows) {
-      writePending(w, r);
-      if (w.length >= 1 << 20) yield w.take();
-    }
-    yield w.end();
-  }, stream);
+  await copyRowsIn(client, `COPY ${pendingTable(fileId)} (${PENDING_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT binary)`, rows, writePending);
 }
 
 /** A piece parsed, matched and appended to the file's spill (R-BIL-3); the lookup of its numbers on `q`. */
