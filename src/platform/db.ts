@@ -32,6 +32,15 @@ export async function noJit(q: Q): Promise<void> {
   await sql`SELECT set_config('jit', 'off', true)`.execute(q);
 }
 
+/**
+ * For the rest of the transaction: plans for statements whose work is index probes over a batch of ids
+ * (credit control): no JIT (noJit) and no parallel workers. A batch's ids made the planner start a worker
+ * for overdueBySubscriber: 16–100 ms a call to launch it, for 0.5 ms of work.
+ */
+export async function probePlanSettings(q: Q): Promise<void> {
+  await sql`SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`.execute(q);
+}
+
 /** Runs `fn` in the caller's transaction when there is one, otherwise in a new one. */
 export function inTransaction<T>(db: Db, callerTx: Tx | undefined, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return callerTx ? fn(callerTx) : db.transaction().execute(fn);

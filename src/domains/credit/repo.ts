@@ -154,7 +154,10 @@ export const creditRepo = {
    * other than ok (nothing to resume or reset), no subscriber it pays for by relation (no other
    * account to follow), and usable books plus its credit limit at or above the reminder threshold
    * (R-CC-1: with no open lines and no unbilled usage — a virtual account's usage is billed as rated —
-   * that is its real-time balance). One statement for a rating chunk's charged accounts.
+   * that is its real-time balance). One statement for a rating chunk's charged accounts; each test a
+   * probe by key per account (OFFSET 0: never a hashed subplan, which PostgreSQL chose from statistics
+   * taken before an import and which then read every open bill line and credit state per call, 33 ms a
+   * call at 1,000,000 subscribers while the rating added virtual accounts' lines).
    */
   async accountsToJudgeAfterCharge(q: Q, accountIds: readonly number[], now: Date, thresholdFen: number): Promise<number[]> {
     if (accountIds.length === 0) return [];
@@ -163,14 +166,15 @@ export const creditRepo = {
        WHERE a.account_id = ANY(${[...accountIds]}::bigint[])
          AND NOT (
            a.billing_type = 'virtual'
-           AND NOT EXISTS (SELECT 1 FROM payment_relations r WHERE r.payer_account_id = a.account_id AND r.revoked_at IS NULL)
-           AND NOT EXISTS (SELECT 1 FROM bill_lines l WHERE l.account_id = a.account_id AND l.paid_fen < l.amount_fen)
+           AND NOT EXISTS (SELECT 1 FROM payment_relations r WHERE r.payer_account_id = a.account_id AND r.revoked_at IS NULL OFFSET 0)
+           AND NOT EXISTS (SELECT 1 FROM bill_lines l WHERE l.account_id = a.account_id AND l.paid_fen < l.amount_fen OFFSET 0)
            AND NOT EXISTS (
              SELECT 1 FROM subscribers s
               WHERE s.default_account_id = a.account_id
                 AND (s.stop_reasons <> '{}'
-                     OR EXISTS (SELECT 1 FROM credit_states cs WHERE cs.subscriber_id = s.subscriber_id AND cs.state <> 'ok')
-                     OR EXISTS (SELECT 1 FROM bill_lines l WHERE l.subscriber_id = s.subscriber_id AND l.paid_fen < l.amount_fen)))
+                     OR EXISTS (SELECT 1 FROM credit_states cs WHERE cs.subscriber_id = s.subscriber_id AND cs.state <> 'ok' OFFSET 0)
+                     OR EXISTS (SELECT 1 FROM bill_lines l WHERE l.subscriber_id = s.subscriber_id AND l.paid_fen < l.amount_fen OFFSET 0))
+             OFFSET 0)
            AND (SELECT coalesce(sum(k.balance_fen), 0) FROM books k
                  WHERE k.account_id = a.account_id AND k.balance_fen > 0 AND k.start_at <= ${now} AND (k.expiry_at IS NULL OR k.expiry_at > ${now}))
                + a.credit_limit_fen >= ${thresholdFen})

@@ -8,7 +8,7 @@ import type { Insertable, Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import { type Actor, type AuditEntry, systemActor } from '../../platform/audit.ts';
 import { type Clock, cycleOf } from '../../platform/clock.ts';
-import { type Db, noJit, type Q, type Tx } from '../../platform/db.ts';
+import { type Db, probePlanSettings, type Q, type Tx } from '../../platform/db.ts';
 import { DomainError, notFound } from '../../platform/errors.ts';
 import type { Jobs } from '../../platform/jobs.ts';
 import type { Fen } from '../../platform/money.ts';
@@ -197,7 +197,7 @@ export class CreditService {
   async evaluatePublished(accountIds: readonly number[]): Promise<CreditOutcome[]> {
     // never JIT-compiled: its estimate for a chunk's ids is large, its work a few index probes
     const judge = await this.deps.db.transaction().execute(async (tx) => {
-      await noJit(tx);
+      await probePlanSettings(tx);
       return creditRepo.accountsToJudgeNow(tx, accountIds, this.deps.clock.now());
     });
     return this.evaluateAccounts(judge);
@@ -235,6 +235,7 @@ export class CreditService {
     const outcomes = new Map(accountIds.map((id) => [id, emptyOutcome(id)]));
     let alone: number[] = [];
     await this.deps.db.transaction().execute(async (tx) => {
+      await probePlanSettings(tx);
       const active = (await creditRepo.lockAccounts(tx, accountIds)).filter((a) => a.status === 'active');
       const reaching = await creditRepo.accountsReachingOut(tx, active.map((a) => a.account_id));
       alone = active.filter((a) => reaching.has(a.account_id)).map((a) => a.account_id);
@@ -302,6 +303,7 @@ export class CreditService {
     // subscribers this account pays by relation are judged with their own account's money
     const others = new Set<number>();
     await this.deps.db.transaction().execute(async (tx) => {
+      await probePlanSettings(tx);
       const acc = await creditRepo.lockAccount(tx, accountId);
       if (!acc || acc.status !== 'active') return;
       const w: Work = { outcome, actor, now, params: await this.params(tx) };
