@@ -192,15 +192,12 @@ export const usageRepo = {
     const members = await sql<{ subscriber_id: number }>`SELECT DISTINCT subscriber_id FROM usage_vpmn_members WHERE subscriber_id = ANY(${subs}::bigint[])`.execute(q);
     const memberSet = new Set(members.rows.map((m) => Number(m.subscriber_id)));
     const parties = [...new Set(records.filter((r) => r.usage === 'voice' && memberSet.has(r.subscriberId)).map((r) => r.otherParty))];
-    const [tf, fam, vp, base, used, charged] = await Promise.all([
-      sql<{ subscriber_id: number; started_us: number; ended_us: number | null; usage: string; tscope: string; unit: string; rate_fen: number; offer_code: string; rank: number; included: number; code_order: number }>`
-        SELECT so.subscriber_id, ${us('so.started_at')} AS started_us, ${us('so.ended_at')} AS ended_us, t.usage, t.scope AS tscope, t.unit, t.rate_fen, t.offer_code,
-               CASE so.kind WHEN 'plan' THEN 1 WHEN 'package' THEN 2 ELSE 3 END AS rank,
-               t.included_units * CASE t.unit WHEN 'mb' THEN 1024 ELSE 1 END AS included,
-               dense_rank() OVER (ORDER BY t.offer_code)::int AS code_order
+    const [offers, fam, vp, base, used, charged] = await Promise.all([
+      sql<{ subscriber_id: number; started_us: number; ended_us: number | null; offer_code: string; rank: number; member_role: string | null }>`
+        SELECT so.subscriber_id, ${us('so.started_at')} AS started_us, ${us('so.ended_at')} AS ended_us, so.offer_code,
+               CASE so.kind WHEN 'plan' THEN 1 WHEN 'package' THEN 2 ELSE 3 END AS rank, so.member_role
           FROM unnest(${subs}::bigint[]) AS cs (subscriber_id)
-          JOIN LATERAL (SELECT * FROM subscriber_offers x WHERE x.subscriber_id = cs.subscriber_id AND x.kind IN ('plan', 'package', 'pack') OFFSET 0) so ON true
-          JOIN offer_tariffs t ON t.offer_code = so.offer_code AND (t.member_role IS NULL OR t.member_role = so.member_role)`.execute(q),
+          JOIN LATERAL (SELECT * FROM subscriber_offers x WHERE x.subscriber_id = cs.subscriber_id AND x.kind IN ('plan', 'package', 'pack') OFFSET 0) so ON true`.execute(q),
       sql<{ subscriber_id: number; family_number: string; from_us: number; to_us: number | null; rate_fen: number }>`
         SELECT subscriber_id, family_number, ${us('valid_from')} AS from_us, ${us('valid_to')} AS to_us, rate_fen
           FROM family_numbers WHERE subscriber_id = ANY(${subs}::bigint[])`.execute(q),
@@ -226,11 +223,30 @@ export const usageRepo = {
           FROM unnest(${accounts}::bigint[]) AS a (id)
           JOIN LATERAL (SELECT x.account_id, x.subscriber_id, x.cycle, x.item_code FROM usage_charges x WHERE x.account_id = a.id AND x.cycle = ANY(${cycles}::text[]) OFFSET 0) u ON true`.execute(q),
     ]);
+    // the tariffs of the chunk's offers (a few dozen), each read once and joined to the subscribers' offers
+    // here: joined in the statement they came back once per subscriber and tariff (3.5 rows a subscriber in the
+    // bench, 13 s of PostgreSQL at 1,000,000 subscribers). code_order ranks the offer codes in the database's
+    // order, which is all the rating compares it for.
+    const codes = [...new Set(offers.rows.map((o) => o.offer_code))];
+    const tariffRows = codes.length
+      ? (
+          await sql<{ offer_code: string; member_role: string | null; usage: string; tscope: string; unit: string; rate_fen: number; included: number; code_order: number }>`
+            SELECT t.offer_code, t.member_role, t.usage, t.scope AS tscope, t.unit, t.rate_fen,
+                   t.included_units * CASE t.unit WHEN 'mb' THEN 1024 ELSE 1 END AS included,
+                   dense_rank() OVER (ORDER BY t.offer_code)::int AS code_order
+              FROM offer_tariffs t WHERE t.offer_code = ANY(${codes}::text[])`.execute(q)
+        ).rows
+      : [];
+    const tariffsOf = Map.groupBy(tariffRows, (t) => t.offer_code);
     return {
-      tariffs: tf.rows.map((x): OfferTariff => ({
-        subscriberId: Number(x.subscriber_id), startedUs: Number(x.started_us), endedUs: usOrNull(x.ended_us), usage: x.usage, tscope: x.tscope, unit: x.unit,
-        rateFen: Number(x.rate_fen), offerCode: x.offer_code, rank: Number(x.rank), codeOrder: Number(x.code_order), included: Number(x.included),
-      })),
+      tariffs: offers.rows.flatMap((o) =>
+        (tariffsOf.get(o.offer_code) ?? [])
+          .filter((t) => t.member_role === null || t.member_role === o.member_role)
+          .map((t): OfferTariff => ({
+            subscriberId: Number(o.subscriber_id), startedUs: Number(o.started_us), endedUs: usOrNull(o.ended_us), usage: t.usage, tscope: t.tscope, unit: t.unit,
+            rateFen: Number(t.rate_fen), offerCode: o.offer_code, rank: Number(o.rank), codeOrder: Number(t.code_order), included: Number(t.included),
+          })),
+      ),
       family: fam.rows.map((x): FamilyNumber => ({ subscriberId: Number(x.subscriber_id), number: x.family_number, fromUs: Number(x.from_us), toUs: usOrNull(x.to_us), rateFen: Number(x.rate_fen) })),
       vpmn: vp.rows.map((x): VpmnPeer => ({
         subscriberId: Number(x.subscriber_id), fromUs: Number(x.from_us), toUs: usOrNull(x.to_us), peerNumber: x.peer_number, peerShort: x.peer_short,
