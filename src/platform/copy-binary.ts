@@ -1,12 +1,13 @@
 // PostgreSQL's binary COPY format (COPY … FROM STDIN WITH (FORMAT binary)) for the bulk writers
-// (usage staging, rated CDRs): each row's fields go into one growing buffer, with no text for
-// PostgreSQL to parse (a timestamptz is its microseconds, a bigint its eight bytes).
+// (the pending table, rated CDRs, new usage totals — all through copyRowsIn — and the spill files):
+// each row's fields go into one growing buffer, with no text for PostgreSQL to parse (a timestamptz
+// is its microseconds, a bigint its eight bytes); CopyBinaryReader reads such streams back.
 //
 // Why not pg-copy-streams-binary: its timestamptz takes a Date (milliseconds: a CDR's start keeps
 // its microseconds), its int8 a BigInt, and it allocates a buffer per field and a stream chunk per
 // row; at 20,000,000 rows that cost more than the text it replaces (docs/decisions/0001).
 //
-// Only the three types the bulk writers need: bigint (a safe integer), text and timestamptz.
+// The writer has only the three types the bulk writers need: bigint (a safe integer), text and timestamptz.
 
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';

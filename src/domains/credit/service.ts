@@ -195,7 +195,7 @@ export class CreditService {
    * the chunk instead of a transaction per account; low-balance reminders come with the scheduled job.
    */
   async evaluatePublished(accountIds: readonly number[]): Promise<CreditOutcome[]> {
-    // never JIT-compiled: its estimate for a chunk's ids is large, its work a few index probes
+    // no JIT, no parallel workers: its estimate for a chunk's ids is large, its work a few index probes
     const judge = await this.deps.db.transaction().execute(async (tx) => {
       await probePlanSettings(tx);
       return creditRepo.accountsToJudgeNow(tx, accountIds, this.deps.clock.now());
