@@ -19,9 +19,12 @@ export type Q = Kysely<DB> | Transaction<DB>;
  * sorts and CTEs kept in memory.
  */
 export async function bulkPlanSettings(q: Q, o: { randomPageCost?: string; workMem?: string } = {}): Promise<void> {
-  await sql`SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)
-    ${o.randomPageCost ? sql`, set_config('random_page_cost', ${o.randomPageCost}, true)` : sql``}
-    ${o.workMem ? sql`, set_config('work_mem', ${o.workMem}, true)` : sql``}`.execute(q);
+  await setLocal(q, {
+    plan_cache_mode: 'force_custom_plan',
+    jit: 'off',
+    ...(o.randomPageCost ? { random_page_cost: o.randomPageCost } : {}),
+    ...(o.workMem ? { work_mem: o.workMem } : {}),
+  });
 }
 
 /**
@@ -29,7 +32,7 @@ export async function bulkPlanSettings(q: Q, o: { randomPageCost?: string; workM
  * the planner (past jit_above_cost) while their work is index probes; compiling them cost 0.2–0.6 s each.
  */
 export async function noJit(q: Q): Promise<void> {
-  await sql`SELECT set_config('jit', 'off', true)`.execute(q);
+  await setLocal(q, { jit: 'off' });
 }
 
 /**
@@ -38,7 +41,12 @@ export async function noJit(q: Q): Promise<void> {
  * for overdueBySubscriber: 16–100 ms a call to launch it, for 0.5 ms of work.
  */
 export async function probePlanSettings(q: Q): Promise<void> {
-  await sql`SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`.execute(q);
+  await setLocal(q, { jit: 'off', max_parallel_workers_per_gather: '0' });
+}
+
+/** Planner settings for the rest of the transaction (`set_config(name, value, true)`), all in one statement. */
+async function setLocal(q: Q, settings: Record<string, string>): Promise<void> {
+  await sql`SELECT ${sql.join(Object.entries(settings).map(([name, value]) => sql`set_config(${name}, ${value}, true)`))}`.execute(q);
 }
 
 /** Runs `fn` in the caller's transaction when there is one, otherwise in a new one. */
