@@ -28,7 +28,7 @@
 //    start times spread over the last finished cycle (the one billed).
 // 3. Each stage in its own process under /usr/bin/time (peak RSS, CPU seconds), via the CLI on
 //    PostgreSQL: `openboss usage import FILE --json` (import, then rating: the split is the first
-//    rated_at of the file's CDRs — the file is staged whole, then rated into cdrs chunk by chunk); `openboss billrun CYCLE --workers 1` beside --workers − 1
+//    imported_at of the file's rated sets — the file is staged whole, then rated into cdr_sets chunk by chunk); `openboss billrun CYCLE --workers 1` beside --workers − 1
 //    `openboss billrun worker` processes (the stage ends when the run is prebilled); `openboss billrun
 //    CYCLE --publish` with the same workers (ends when published). `--via child` (always on PGlite)
 //    runs the same functions through bench/billrun-child.ts instead, which times them from inside and
@@ -393,7 +393,11 @@ async function verify(ctx: AppContext, runId: number, expected: { cdrs: number; 
   const db = ctx.database.db;
   const one = async <T>(q: ReturnType<typeof sql<T>>) => (await q.execute(db)).rows[0] as T;
   const c = await one(sql<{ n: number; rated: number; fen: number }>`
-    SELECT count(*)::bigint AS n, count(rated_at)::bigint AS rated, coalesce(sum(charge_fen), 0)::bigint AS fen FROM cdrs WHERE cycle = ${CYCLE}`);
+    SELECT sum(n)::bigint AS n, sum(rated)::bigint AS rated, sum(fen)::bigint AS fen FROM (
+      -- the sets hold rated records only and count them and their charges (nothing to decode)
+      SELECT coalesce(sum(records), 0) AS n, coalesce(sum(records), 0) AS rated, coalesce(sum(charge_fen), 0) AS fen FROM cdr_sets WHERE cycle = ${CYCLE}
+      UNION ALL
+      SELECT count(*), count(rated_at), coalesce(sum(charge_fen), 0) FROM cdrs WHERE cycle = ${CYCLE}) x`);
   const uc = await one(sql<{ amount: number; billed: number }>`
     SELECT coalesce(sum(amount_fen), 0)::bigint AS amount, coalesce(sum(billed_fen), 0)::bigint AS billed FROM usage_charges WHERE cycle = ${CYCLE}`);
   const ul = await one(sql<{ all: number; run: number; runall: number }>`
@@ -590,7 +594,7 @@ async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 3_600_000)
 /**
  * The CLI (PostgreSQL): `usage import FILE --json`; `billrun CYCLE --workers 1` with W−1 `billrun
  * worker` processes beside it; `billrun CYCLE --publish` with the same. The import/rating split is the
- * first rated_at of the file's CDRs (the file is staged whole, then rated chunk by chunk); a stage ends when the
+ * first imported_at of the file's sets (rated_at of its cdrs rows) (the file is staged whole, then rated chunk by chunk); a stage ends when the
  * run's state says so, then the worker processes are stopped (SIGTERM).
  */
 async function importViaCli(ctx: AppContext, env: NodeJS.ProcessEnv, file: string): Promise<Pick<Stages, 'imp' | 'ir' | 'impCpu'>> {
@@ -614,8 +618,10 @@ async function importViaCli(ctx: AppContext, env: NodeJS.ProcessEnv, file: strin
   clearInterval(poll);
   const impCpu = m.stop();
   const out = JSON.parse(imp.stdout.slice(imp.stdout.indexOf('{'))) as { fileId: number; accepted: number; rejected: number; rated: number; errors: unknown[] };
-  // the split: the file is staged whole, then rated into cdrs; rated_at is the clock when its chunk began
-  const first = (await sql<{ t: Date | null }>`SELECT min(rated_at) AS t FROM cdrs WHERE file_id = ${out.fileId}`.execute(db)).rows[0]?.t;
+  // the split: the file is staged whole, then rated into cdr_sets (or cdrs); imported_at (= rated_at) is the clock when its chunk began
+  const first = (
+    await sql<{ t: Date | null }>`SELECT least((SELECT min(imported_at) FROM cdr_sets WHERE file_id = ${out.fileId}), (SELECT min(rated_at) FROM cdrs WHERE file_id = ${out.fileId})) AS t`.execute(db)
+  ).rows[0]?.t;
   const split = first ? Math.min(imp.seconds, Math.max(0, (first.getTime() - wall0) / 1000)) : imp.seconds;
   const ir: ImportFigures = {
     accepted: out.accepted,
@@ -784,7 +790,7 @@ async function main(): Promise<void> {
     console.log(`  population (SQL)     ${seedSeconds.toFixed(1).padStart(7)} s   CDR file ${fmt(gen.bytes / 1024 / 1024, 1)} MiB in ${genSeconds.toFixed(1)} s   bench process peak RSS ${Math.round(peakParent / 1024 / 1024)} MB`);
     console.log(`  import + rating${settings.snapshot === 'use' ? ' (of the snapshot)' : ''}      ${imp.seconds.toFixed(1).padStart(7)} s  ${fmt(rows / imp.seconds).padStart(9)} CDRs/s   peak RSS ${imp.maxRssMb} MB, ${imp.cpuSeconds.toFixed(1)} CPU-s; postgres ${pgCpuSeconds(st.impCpu, imp.seconds)} CPU-s; cores: ${cores(st.impCpu)}`);
     console.log(`    import (parse, match, COPY) ${ir.importSeconds.toFixed(1).padStart(6)} s  ${fmt(rows / ir.importSeconds).padStart(9)} CDRs/s   (process start + open ${ir.openedSeconds.toFixed(1)} s)`);
-    console.log(`    rating (into cdrs)         ${ir.rateSeconds.toFixed(1).padStart(6)} s  ${fmt(rateOnly).padStart(9)} CDRs/s  [target ${fmt(TARGET_RATE_CDRS_PER_SEC)}: ${ok(rateOnly >= TARGET_RATE_CDRS_PER_SEC)}]`);
+    console.log(`    rating (into cdr_sets)       ${ir.rateSeconds.toFixed(1).padStart(6)} s  ${fmt(rateOnly).padStart(9)} CDRs/s  [target ${fmt(TARGET_RATE_CDRS_PER_SEC)}: ${ok(rateOnly >= TARGET_RATE_CDRS_PER_SEC)}]`);
     console.log(`  bill run (pre-bill)  ${billSeconds.toFixed(1).padStart(7)} s  ${fmt(n / billSeconds).padStart(9)} subscribers/s   ${procs(billProcs)}; postgres ${pgCpuSeconds(billCpu, billSeconds)} CPU-s; cores: ${cores(billCpu)}`);
     console.log(`  publish + write-off  ${pubSeconds.toFixed(1).padStart(7)} s  ${fmt(pop.monthly / pubSeconds).padStart(9)} accounts/s   ${procs(pubProcs)}; postgres ${pgCpuSeconds(pubCpu, pubSeconds)} CPU-s; cores: ${cores(pubCpu)}`);
     // the 5-minute targets are for 1,000,000 subscribers (PostgreSQL) and 100,000 (PGlite): as a rate, 20 M or 2 M CDRs in 300 s

@@ -209,7 +209,7 @@ describe('monthly grants', () => {
     const calls = [cdr(fx.mobile.serviceNumber, '2026-12-01 03:00:00', 'voice', 'long_distance', 600, fixed.serviceNumber), cdr(fx.mobile.serviceNumber, '2026-12-01 04:00:00', 'voice', 'long_distance', 600, '13900009999')];
     const r = await env.ctx.usage.importBatch(system, calls);
     expect(r.rejections).toEqual([]);
-    const rated = await db().selectFrom('cdrs').select(['record_id', 'free_reason', 'charge_fen']).where('record_id', 'in', calls.map((c) => c.recordId)).orderBy('started_at').execute();
+    const rated = await db().selectFrom('usage_records').select(['record_id', 'free_reason', 'charge_fen']).where('record_id', 'in', calls.map((c) => c.recordId)).orderBy('started_at').execute();
     expect(rated[0]).toMatchObject({ free_reason: 'family', charge_fen: 0 });
     expect(rated[1]?.free_reason).not.toBe('family');
   });

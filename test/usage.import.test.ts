@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 const db = () => env.ctx.database.db;
-const cdrCount = async () => Number((await db().selectFrom('cdrs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+const cdrCount = async () => Number((await db().selectFrom('usage_records').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
 const chargesOf = (subscriberId: number) => db().selectFrom('usage_charges').select(['item_code', 'amount_fen', 'records']).where('subscriber_id', '=', subscriberId).orderBy('item_code').execute();
 let n = 0;
 const file = (text: string) => {
@@ -157,7 +157,7 @@ test('R-BIL-3 a file staged in many pieces and rated by worker threads (PostgreS
   expect(r).toMatchObject({ status: 'completed', rowsTotal: good.size + expected.length, accepted: good.size, rejected: expected.length });
   expect(r.errors.map((e) => [e.line, e.code])).toEqual(expected);
   expect(readFileSync(errorsPath, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]))).toEqual(expected.map(([line]) => line));
-  const stored = await db().selectFrom('cdrs').select(['record_id', 'line']).where('file_id', '=', r.fileId as number).execute();
+  const stored = await db().selectFrom('usage_records').select(['record_id', 'line']).where('file_id', '=', r.fileId as number).execute();
   expect(new Map(stored.map((x) => [x.record_id, Number(x.line)]))).toEqual(good);
   const raw = env.ctx.database.raw;
   if (raw.kind === 'pg') {
@@ -253,7 +253,7 @@ test('R-BIL-3 a large file is streamed in chunks (binary COPY by two worker thre
   const r = await env.ctx.usage.importFile(system, file(toCsv(rows)), { chunkRows: 700, threads: 2, rateChunkRecords: 1000, onProgress: (p) => (progressed = p.rows) });
   expect(r).toMatchObject({ accepted: 5000, rejected: 0, rated: 5000 });
   expect(progressed).toBe(5000);
-  const pending = await db().selectFrom('cdrs').select('record_id').where('rated_at', 'is', null).execute();
+  const pending = await db().selectFrom('usage_records').select('record_id').where('rated_at', 'is', null).execute();
   expect(pending).toEqual([]);
   // R-BIL-8: the virtual account's charges were billed as rated, with their audit record, whichever thread rated them
   const charges = await db().selectFrom('usage_charges').select(['amount_fen', 'billed_fen']).where('subscriber_id', '=', subs[0]!.subscriberId).execute();
@@ -320,7 +320,7 @@ test('R-BIL-1 R-BIL-3 a file spilled over several account ranges, some too large
         subs.map(async (s) => ({
           cdrs: (
             await db()
-              .selectFrom('cdrs')
+              .selectFrom('usage_records')
               .select(['record_id', 'line', 'item_code', 'units', 'free_units', 'charge_fen', 'free_reason', 'offer_code'])
               .where('subscriber_id', '=', s.subscriberId)
               .where('file_id', '=', r.fileId as number)

@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { usageRepo, type PendingCdr } from '../src/domains/usage/repo.ts';
-import { type RatingRecord, rateRecords } from '../src/domains/usage/rating.ts';
+import { RecordColumns } from '../src/domains/usage/columns.ts';
+import { type RatingRecord, rateColumns, ratedRecord } from '../src/domains/usage/rating.ts';
 import { rateHeldChunk, rateStagedChunk, TS_RATING_MAX_RECORDS } from '../src/domains/usage/service.ts';
 import { cycleOf } from '../src/platform/clock.ts';
 import { type Q, withConnection } from '../src/platform/db.ts';
@@ -80,7 +81,7 @@ class Rollback extends Error {}
 /** What a rating left in the database (inside its transaction). */
 async function outcome(q: Q, fileId: number) {
   const cdrs = await sql`SELECT account_id, record_id, subscriber_id, line, cycle, started_at, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason
-                           FROM cdrs WHERE file_id = ${fileId} ORDER BY account_id, record_id`.execute(q);
+                           FROM usage_records WHERE file_id = ${fileId} ORDER BY account_id, record_id`.execute(q);
   const allowances = await sql`SELECT * FROM usage_allowances ORDER BY account_id, subscriber_id, cycle, usage, scope`.execute(q);
   const charges = await sql`SELECT account_id, subscriber_id, cycle, item_code, amount_fen, units, records FROM usage_charges ORDER BY account_id, subscriber_id, cycle, item_code`.execute(q);
   return { cdrs: cdrs.rows, allowances: allowances.rows, charges: charges.rows };
@@ -142,11 +143,13 @@ test('R-BIL-1 property: a chunk rated in TypeScript stores what the rating state
   );
 });
 
-test('R-BIL-1 rateRecords leaves a chunk to the SQL statement when a value would not be a safe integer', () => {
+test('R-BIL-1 rateColumns leaves a chunk to the SQL statement when a value would not be a safe integer', () => {
   const r: RatingRecord = { line: 1, accountId: 1, subscriberId: 1, recordId: 'X', otherParty: '1', startedUs: 1e15, cycle: '2026-11', usage: 'data', scope: 'local', quantity: 2 ** 52, area: null };
   const ref = { tariffs: [], family: [], vpmn: [], base: new Map([['data', new Map([['local', { unit: 'kb', rateFen: 10_000 }]])]]), used: new Map<string, number>(), charged: new Set<string>() };
-  expect(rateRecords([r], ref)).toBeNull();
-  expect(rateRecords([{ ...r, quantity: 2048 }], ref)?.rated[0]).toMatchObject({ unit: 'kb', units: 2, freeUnits: 0, chargeFen: 20_000, freeReason: null, offerCode: null });
+  expect(rateColumns(RecordColumns.fromRecords([r]), Uint32Array.of(0), ref)).toBeNull();
+  const c = RecordColumns.fromRecords([{ ...r, quantity: 2048 }]);
+  const rated = rateColumns(c, Uint32Array.of(0), ref);
+  expect(rated && ratedRecord(c, rated.rated, 0)).toMatchObject({ unit: 'kb', units: 2, freeUnits: 0, chargeFen: 20_000, freeReason: null, offerCode: null });
 });
 
 test('R-BIL-1 an account with more records in a file than TS_RATING_MAX_RECORDS is rated by the SQL statement (memory stays bounded), with the same result', async () => {

@@ -24,7 +24,7 @@ const db = () => env.ctx.database.db;
 const importing = (records: Cdr[]) => importAll(env.ctx, records);
 const rated = (ids: string[]) =>
   db()
-    .selectFrom('cdrs')
+    .selectFrom('usage_records')
     .select(['record_id', 'cycle', 'item_code', 'unit', 'units', 'free_units', 'charge_fen', 'free_reason'])
     .where('record_id', 'in', ids)
     .orderBy('started_at')

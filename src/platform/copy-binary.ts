@@ -7,7 +7,7 @@
 // its microseconds), its int8 a BigInt, and it allocates a buffer per field and a stream chunk per
 // row; at 20,000,000 rows that cost more than the text it replaces (docs/decisions/0001).
 //
-// The writer has only the three types the bulk writers need: bigint (a safe integer), text and timestamptz.
+// The writer has only the types the bulk writers need: bigint (a safe integer), integer, text, timestamptz and bytea.
 
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -75,6 +75,15 @@ export class CopyBinaryWriter {
     return this;
   }
 
+  /** An integer field (a 32-bit integer). */
+  int4(v: number): this {
+    if (!Number.isInteger(v) || v < -2_147_483_648 || v > 2_147_483_647) throw new RangeError(`not a 32-bit integer: ${v}`);
+    this.room(8);
+    this.i32(4);
+    this.i32(v);
+    return this;
+  }
+
   /** A text field (UTF-8), or null. */
   text(s: string | null): this {
     if (s === null) return this.nul();
@@ -92,6 +101,15 @@ export class CopyBinaryWriter {
     const bytes = i === n ? n : b.write(s, at, 'utf8');
     this.i32(bytes);
     this.off += bytes;
+    return this;
+  }
+
+  /** A bytea field: the bytes buf[start, end). */
+  bytea(buf: Buffer, start: number, end: number): this {
+    const n = end - start;
+    this.room(4 + n);
+    this.i32(n);
+    this.off += buf.copy(this.buf, this.off, start, end);
     return this;
   }
 

@@ -735,6 +735,19 @@ export interface CdrsTable {
   offer_code: string | null;
   free_reason: string | null;
 }
+/** Rated CDRs as compact sets (migration 0023, src/domains/usage/sets.ts). */
+export interface CdrSetsTable {
+  account_id: number;
+  subscriber_id: number;
+  cycle: string;
+  file_id: number;
+  part: Generated<number>;
+  records: number;
+  charge_fen: number;
+  imported_at: Ts;
+  body: Buffer;
+  hashes: Buffer;
+}
 export interface UsageAllowancesTable {
   account_id: number;
   subscriber_id: number;
@@ -985,6 +998,9 @@ export interface DB {
   usage_files: UsageFilesTable;
   usage_staging: UsageStagingTable;
   cdrs: CdrsTable;
+  cdr_sets: CdrSetsTable;
+  /** a view: cdrs' rows and the records of cdr_sets, as cdrs' columns */
+  usage_records: CdrsTable;
   usage_allowances: UsageAllowancesTable;
   usage_charges: UsageChargesTable;
   family_numbers: FamilyNumbersTable;

@@ -3,9 +3,10 @@
 // with the chunk's tariffs, family numbers, VPMN peers and allowances read beforehand. Pure: no I/O.
 // Times are microseconds since the epoch (exact: timestamptz has microseconds, and they fit a safe
 // integer); integer arithmetic is exact or the chunk is left to the SQL statement (null).
-import { idiv, itemOf, type Scope, type Unit, unitsOf, type Usage } from './rules.ts';
+import type { RecordColumns } from './columns.ts';
+import { idiv, itemOf, SCOPES, type Scope, type Unit, unitsOf, USAGES, type Usage } from './rules.ts';
 
-/** A pending record not stored before, in the order the pools use it (see rateRecords). */
+/** A matched record waiting to be rated, as an object (an API batch, a pending table's row); the rating holds records as columns.ts RecordColumns. */
 export interface RatingRecord {
   line: number;
   accountId: number;
@@ -104,59 +105,6 @@ export interface ChargeTotal {
   records: number;
 }
 
-export interface RatedChunkRows {
-  rated: RatedRecord[];
-  allowances: AllowanceUse[];
-  charges: ChargeTotal[];
-}
-
-/** Code-unit order of two strings (for the ASCII of record ids, cycles and usages: PostgreSQL's COLLATE "C"). */
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/**
- * The order the allowance pools use records in (R-BIL-1): account, subscriber, cycle, usage, start
- * time, record id (COLLATE "C", as the rating statement's window), then line — the pending table's
- * ORDER BY, so a chunk sorted here or read from the database is rated the same.
- */
-export const byRatingOrder = (a: RatingRecord, b: RatingRecord): number =>
-  a.accountId - b.accountId || a.subscriberId - b.subscriberId || cmp(a.cycle, b.cycle) || cmp(a.usage, b.usage) || a.startedUs - b.startedUs || cmp(a.recordId, b.recordId) || a.line - b.line;
-
-/** Of one account's rows [a, b): null when no record id repeats (the usual case; found without allocating for an account of a few rows), else the first line of each. */
-export function firstLines(rows: readonly RatingRecord[], a: number, b: number): Map<string, number> | null {
-  let repeats = false;
-  if (b - a <= 32) {
-    for (let i = a; i < b && !repeats; i++) for (let j = i + 1; j < b; j++) if ((rows[i] as RatingRecord).recordId === (rows[j] as RatingRecord).recordId) repeats = true;
-    if (!repeats) return null;
-  }
-  const first = new Map<string, number>();
-  for (let i = a; i < b; i++) {
-    const { recordId, line } = rows[i] as RatingRecord;
-    const l = first.get(recordId);
-    if (l === undefined || line < l) first.set(recordId, line);
-  }
-  return first;
-}
-
-/**
- * R-BIL-3: of rows grouped by account (in rating order), the ones to rate: the first line of each
- * record id of an account (a later line is a duplicate in the same file), none whose `account|record id`
- * is in `stored` (stored before).
- */
-export function firstRecords(rows: readonly RatingRecord[], stored?: ReadonlySet<string>): RatingRecord[] {
-  const records: RatingRecord[] = [];
-  for (let a = 0; a < rows.length; ) {
-    let b = a + 1;
-    while (b < rows.length && (rows[b] as RatingRecord).accountId === (rows[a] as RatingRecord).accountId) b++;
-    const first = firstLines(rows, a, b);
-    for (let i = a; i < b; i++) {
-      const r = rows[i] as RatingRecord;
-      if ((first === null || first.get(r.recordId) === r.line) && !stored?.has(`${r.accountId}|${r.recordId}`)) records.push(r);
-    }
-    a = b;
-  }
-  return records;
-}
-
 export const allowanceKey = (accountId: number, subscriberId: number, cycle: string, usage: string, scope: string) => `${accountId}|${subscriberId}|${cycle}|${usage}|${scope}`;
 export const chargeKey = (accountId: number, subscriberId: number, cycle: string, itemCode: string) => `${accountId}|${subscriberId}|${cycle}|${itemCode}`;
 
@@ -173,10 +121,59 @@ function groupBy<T>(list: T[], key: (x: T) => number): Map<number, T[]> {
   return m;
 }
 
+/** Codes of a rated record (sets.ts stores them so): its unit and why units were free. */
+export const UNIT_CODES = ['minute', 'message', 'kb', 'mb'] as const;
+export const FREE_REASON_CODES = [null, 'allowance', 'family', 'vpmn'] as const;
+const ITEM_CODES = ['VOICE_LOCAL', 'VOICE_LD', 'VOICE_ROAM', 'SMS', 'DATA'] as const;
+/** A tariff's scope code: a rules.ts SCOPES index, or ANY. */
+const ANY = 3;
+
+/** The rating of records given by index (RecordColumns): per rated record, in the order rated. */
+export interface RatedColumns {
+  /** the records rated (indexes into the columns) */
+  idx: Uint32Array;
+  units: Float64Array;
+  freeUnits: Float64Array;
+  rateFen: Float64Array;
+  chargeFen: Float64Array;
+  /** UNIT_CODES index */
+  unit: Uint8Array;
+  /** FREE_REASON_CODES index */
+  freeReason: Uint8Array;
+  /** index into `offers`, −1 for none */
+  offer: Int32Array;
+  offers: string[];
+}
+
+export interface RatedRecords {
+  rated: RatedColumns;
+  allowances: AllowanceUse[];
+  charges: ChargeTotal[];
+}
+
+/** A record's fields as the rating reads them from RatedColumns (tests, the itemised comparison). */
+export function ratedRecord(c: RecordColumns, r: RatedColumns, k: number): RatedRecord {
+  const i = r.idx[k] as number;
+  const o = r.offer[k] as number;
+  return {
+    record: c.record(i),
+    itemCode: itemOf(USAGES[c.usage[i] as number] as Usage, SCOPES[c.scope[i] as number] as Scope),
+    unit: UNIT_CODES[r.unit[k] as number] as string, units: r.units[k] as number, freeUnits: r.freeUnits[k] as number, rateFen: r.rateFen[k] as number,
+    chargeFen: r.chargeFen[k] as number, offerCode: o < 0 ? null : (r.offers[o] as string), freeReason: FREE_REASON_CODES[r.freeReason[k] as number] ?? null,
+  };
+}
+
+interface CodedTariff extends OfferTariff {
+  usageCode: number;
+  tscopeCode: number;
+  unitCode: number;
+  offerIx: number;
+}
+
 /**
- * R-BIL-1/R-BIL-2 over records given in the order (account, subscriber, cycle, usage, start time,
- * record id) — the database's order, so that ties sort as the SQL statement sorts them (and each
- * account, subscriber and cycle is one run of records):
+ * R-BIL-1/R-BIL-2 over the records `idx` of `c`, given in the order (account, subscriber, cycle, usage,
+ * start time, record id) — the database's order, so that ties sort as the SQL statement sorts them (and
+ * each account, subscriber and cycle is one run of records):
  * - tariff: of the offers in force at the start, one of the record's own scope before 'any', a
  *   plan's before a package's before a pack's, then by offer code; the included units of every
  *   offer with that tariff scope add up;
@@ -187,58 +184,89 @@ function groupBy<T>(list: T[], key: (x: T) => number): Map<number, T[]> {
  * Returns null when a value would not be a safe integer or a record has no rate at all: the caller
  * rates such a chunk with the SQL statement, which has bigints.
  */
-export function rateRecords(records: RatingRecord[], ref: RatingReference): RatedChunkRows | null {
-  const tariffs = groupBy(ref.tariffs, (t) => t.subscriberId);
+export function rateColumns(c: RecordColumns, idx: Uint32Array, ref: RatingReference): RatedRecords | null {
+  const offers: string[] = [];
+  const offerIx = new Map<string, number>();
+  const coded = ref.tariffs.flatMap((t): CodedTariff[] => {
+    const usageCode = (USAGES as readonly string[]).indexOf(t.usage);
+    const tscopeCode = t.tscope === 'any' ? ANY : (SCOPES as readonly string[]).indexOf(t.tscope);
+    const unitCode = (UNIT_CODES as readonly string[]).indexOf(t.unit);
+    if (usageCode < 0 || tscopeCode < 0 || unitCode < 0) return [];
+    let o = offerIx.get(t.offerCode);
+    if (o === undefined) offerIx.set(t.offerCode, (o = offers.push(t.offerCode) - 1));
+    return [{ ...t, usageCode, tscopeCode, unitCode, offerIx: o }];
+  });
+  const tariffs = groupBy(coded, (t) => t.subscriberId);
   const family = groupBy(ref.family, (f) => f.subscriberId);
   const vpmn = groupBy(ref.vpmn, (v) => v.subscriberId);
+  // the standard rates by usage and scope code
+  const base: ({ unitCode: number; rateFen: number } | undefined)[] = [];
+  for (const [u, usage] of USAGES.entries()) {
+    for (const [s, scope] of SCOPES.entries()) {
+      const b = ref.base.get(usage)?.get(scope);
+      const unitCode = b ? (UNIT_CODES as readonly string[]).indexOf(b.unit) : -1;
+      base[u * 3 + s] = b && unitCode >= 0 ? { unitCode, rateFen: b.rateFen } : undefined;
+    }
+  }
+  const n = idx.length;
+  const rated: RatedColumns = {
+    idx, units: new Float64Array(n), freeUnits: new Float64Array(n), rateFen: new Float64Array(n), chargeFen: new Float64Array(n),
+    unit: new Uint8Array(n), freeReason: new Uint8Array(n), offer: new Int32Array(n), offers,
+  };
   const uses: (AllowanceUse & { before: number })[] = [];
   const charges: ChargeTotal[] = [];
-  const rated: RatedRecord[] = [];
-  // records come by account, subscriber and cycle: a pool's running total and a charge total live in the
-  // group of those three (keys built once per group, not per record); what a pool used before comes from ref.used
+  // records come by account, subscriber and cycle: a pool's running total (by usage and tariff scope code) and a
+  // charge total (by item) live in the group of those three; what a pool used before comes from ref.used
   let gAccount = -1;
   let gSubscriber = -1;
-  let gCycle = '';
-  const gPools = new Map<string, Map<string, AllowanceUse & { before: number }>>();
-  const gCharges = new Map<string, ChargeTotal>();
-  for (const c of records) {
-    if (c.accountId !== gAccount || c.subscriberId !== gSubscriber || c.cycle !== gCycle) {
-      gAccount = c.accountId;
-      gSubscriber = c.subscriberId;
-      gCycle = c.cycle;
-      gPools.clear();
-      gCharges.clear();
+  let gCycle = -1;
+  const gPools: ((AllowanceUse & { before: number }) | undefined)[] = new Array(12);
+  const gCharges: (ChargeTotal | undefined)[] = new Array(5);
+  const none: never[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = idx[k] as number;
+    const account = c.account[i] as number;
+    const subscriber = c.subscriber[i] as number;
+    const cycle = c.cycle[i] as number;
+    if (account !== gAccount || subscriber !== gSubscriber || cycle !== gCycle) {
+      gAccount = account;
+      gSubscriber = subscriber;
+      gCycle = cycle;
+      gPools.fill(undefined);
+      gCharges.fill(undefined);
     }
-    const t = c.startedUs;
-    let special: 'family' | 'vpmn' | null = null;
+    const usage = c.usage[i] as number;
+    const scope = c.scope[i] as number;
+    const t = c.started[i] as number;
+    let special = 0; // FREE_REASON_CODES: 2 family, 3 vpmn
     let specialRate = 0;
-    if (c.usage === 'voice') {
+    if (usage === 0) {
       let best: number | null = null;
-      for (const f of family.get(c.subscriberId) ?? []) {
-        if (f.number === c.otherParty && inForce(f.fromUs, f.toUs, t) && (best === null || f.rateFen < best)) best = f.rateFen;
+      for (const f of family.get(subscriber) ?? none) {
+        if (inForce(f.fromUs, f.toUs, t) && (best === null || f.rateFen < best) && c.otherPartyIs(i, f.number)) best = f.rateFen;
       }
       if (best !== null) {
-        special = 'family';
+        special = 2;
         specialRate = best;
       } else {
-        for (const v of vpmn.get(c.subscriberId) ?? []) {
-          if ((v.peerNumber === c.otherParty || v.peerShort === c.otherParty) && inForce(v.fromUs, v.toUs, t) && inForce(v.peerFromUs, v.peerToUs, t) && (best === null || v.rateFen < best)) best = v.rateFen;
+        for (const v of vpmn.get(subscriber) ?? none) {
+          if (inForce(v.fromUs, v.toUs, t) && inForce(v.peerFromUs, v.peerToUs, t) && (best === null || v.rateFen < best) && (c.otherPartyIs(i, v.peerNumber) || (v.peerShort !== null && c.otherPartyIs(i, v.peerShort)))) best = v.rateFen;
         }
         if (best !== null) {
-          special = 'vpmn';
+          special = 3;
           specialRate = best;
         }
       }
     }
     // the tariff (also for a special record: the SQL statement looks it up all the same, and uses none of it)
-    let tariff: OfferTariff | null = null;
-    const mine = tariffs.get(c.subscriberId) ?? [];
+    let tariff: CodedTariff | null = null;
+    const mine = tariffs.get(subscriber) ?? none;
     for (const x of mine) {
-      if (x.usage !== c.usage || (x.tscope !== c.scope && x.tscope !== 'any') || !inForce(x.startedUs, x.endedUs, t)) continue;
+      if (x.usageCode !== usage || (x.tscopeCode !== scope && x.tscopeCode !== ANY) || !inForce(x.startedUs, x.endedUs, t)) continue;
       if (
         tariff === null ||
-        Number(x.tscope === 'any') - Number(tariff.tscope === 'any') < 0 ||
-        (x.tscope === tariff.tscope && (x.rank < tariff.rank || (x.rank === tariff.rank && x.codeOrder < tariff.codeOrder)))
+        Number(x.tscopeCode === ANY) - Number(tariff.tscopeCode === ANY) < 0 ||
+        (x.tscopeCode === tariff.tscopeCode && (x.rank < tariff.rank || (x.rank === tariff.rank && x.codeOrder < tariff.codeOrder)))
       ) {
         tariff = x;
       }
@@ -246,32 +274,35 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
     let included = 0;
     if (tariff) {
       for (const x of mine) {
-        if (x.usage === c.usage && x.tscope === tariff.tscope && inForce(x.startedUs, x.endedUs, t)) included += x.included;
+        if (x.usageCode === usage && x.tscopeCode === tariff.tscopeCode && inForce(x.startedUs, x.endedUs, t)) included += x.included;
       }
     }
-    const std = ref.base.get(c.usage)?.get(c.scope);
-    let unit: string;
+    const std = base[usage * 3 + scope];
+    let unit: number;
     let rateFen: number;
     if (special) {
-      unit = 'minute';
+      unit = 0;
       rateFen = specialRate;
     } else if (tariff) {
-      unit = tariff.unit;
+      unit = tariff.unitCode;
       rateFen = tariff.rateFen;
     } else if (std) {
-      unit = std.unit;
+      unit = std.unitCode;
       rateFen = std.rateFen;
     } else return null;
-    const pool = special ? null : (tariff?.tscope ?? c.scope);
-    const units = unitsOf(unit as Unit, c.quantity);
-    const factor = unit === 'mb' ? 1024 : 1;
+    const pool = special ? -1 : tariff ? tariff.tscopeCode : scope;
+    const units = unitsOf(UNIT_CODES[unit] as Unit, c.quantity[i] as number);
+    const factor = unit === 3 ? 1024 : 1;
     let freeUnits = 0;
-    if (special === 'family' && rateFen === 0) freeUnits = units;
-    else if (pool !== null) {
-      let u = gPools.get(c.usage)?.get(pool);
+    if (special === 2 && rateFen === 0) freeUnits = units;
+    else if (pool >= 0) {
+      let u = gPools[usage * 4 + pool];
       if (!u) {
-        u = { accountId: c.accountId, subscriberId: c.subscriberId, cycle: c.cycle, usage: c.usage, scope: pool, units: 0, before: ref.used.get(allowanceKey(c.accountId, c.subscriberId, c.cycle, c.usage, pool)) ?? 0 };
-        gPools.set(c.usage, (gPools.get(c.usage) ?? new Map()).set(pool, u));
+        const cycleText = c.cycles[cycle] as string;
+        const usageText = USAGES[usage] as string;
+        const poolText = pool === ANY ? 'any' : (SCOPES[pool] as string);
+        u = { accountId: account, subscriberId: subscriber, cycle: cycleText, usage: usageText, scope: poolText, units: 0, before: ref.used.get(allowanceKey(account, subscriber, cycleText, usageText, poolText)) ?? 0 };
+        gPools[usage * 4 + pool] = u;
         uses.push(u);
       }
       const before = u.before + u.units;
@@ -281,21 +312,23 @@ export function rateRecords(records: RatingRecord[], ref: RatingReference): Rate
     }
     const chargeFen = (units - freeUnits) * rateFen;
     if (!Number.isSafeInteger(chargeFen)) return null;
-    const item = itemOf(c.usage as Usage, c.scope as Scope);
-    const freeReason = special ?? (freeUnits > 0 ? 'allowance' : null);
-    rated.push({
-      record: c,
-      itemCode: item, unit, units, freeUnits, rateFen, chargeFen, offerCode: special ? null : (tariff?.offerCode ?? null), freeReason,
-    });
-    const ch = gCharges.get(item);
+    rated.units[k] = units;
+    rated.freeUnits[k] = freeUnits;
+    rated.rateFen[k] = rateFen;
+    rated.chargeFen[k] = chargeFen;
+    rated.unit[k] = unit;
+    rated.freeReason[k] = special || (freeUnits > 0 ? 1 : 0);
+    rated.offer[k] = special || !tariff ? -1 : tariff.offerIx;
+    const item = usage === 1 ? 3 : usage === 2 ? 4 : scope;
+    const ch = gCharges[item];
     if (ch) {
       ch.amountFen += chargeFen;
       ch.units += units;
       ch.records++;
       if (!Number.isSafeInteger(ch.amountFen) || !Number.isSafeInteger(ch.units)) return null;
     } else {
-      const total = { accountId: c.accountId, subscriberId: c.subscriberId, cycle: c.cycle, itemCode: item, amountFen: chargeFen, units, records: 1 };
-      gCharges.set(item, total);
+      const total = { accountId: account, subscriberId: subscriber, cycle: c.cycles[cycle] as string, itemCode: ITEM_CODES[item] as string, amountFen: chargeFen, units, records: 1 };
+      gCharges[item] = total;
       charges.push(total);
     }
   }

@@ -5,15 +5,19 @@ import { to as copyTo } from 'pg-copy-streams';
 import { copyRowsIn } from '../../platform/copy-binary.ts';
 import { bulkPlanSettings, type Db, inTransaction, type Q, type Tx } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
-import type { AllowanceUse, ChargeTotal, FamilyNumber, OfferTariff, RatedRecord, RatingRecord, RatingReference, VpmnPeer } from './rating.ts';
+import { RecordColumns } from './columns.ts';
+import type { AllowanceUse, ChargeTotal, FamilyNumber, OfferTariff, RatedColumns, RatingRecord, RatingReference, VpmnPeer } from './rating.ts';
 import { allowanceKey, chargeKey } from './rating.ts';
-import { pendingReader } from './spill.ts';
+import { type EncodedSet, hashKey, SetEncoder, setRecordIds } from './sets.ts';
 
 /**
  * Rating takes this advisory lock exclusively for each chunk it rates; the bill run takes it shared
  * (chargesForSubscribers) so that no rating commits between its reading and marking the charges.
  */
 export const RATING_LOCK = 7_573_616_765;
+
+/** rules.ts USAGES index of voice. */
+const VOICE = 0;
 
 /** A record matched to its subscriber, waiting to be rated (R-BIL-3): in a spill file (spill.ts), a pending table or memory. */
 export type PendingCdr = RatingRecord;
@@ -51,8 +55,8 @@ export function isoMicros(t: number): string {
   return `${new Date(ms).toISOString().slice(0, 23)}${String(t - ms * 1000).padStart(3, '0')}Z`;
 }
 
-/** The columns of cdrs a rated record is stored with, in COPY order. */
-const CDR_COLUMNS_RATED = 'account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, file_id, line, imported_at, rated_at, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason';
+/** The columns of cdr_sets a set is stored with, in COPY order. */
+const SET_COLUMNS = 'account_id, subscriber_id, cycle, file_id, part, records, charge_fen, imported_at, body, hashes';
 
 export const usageRepo = {
   /**
@@ -132,13 +136,12 @@ export const usageRepo = {
   },
 
   /**
-   * The pending records of the accounts lo..hi (whole accounts) in rating order (rating.ts
-   * byRatingOrder: account, subscriber, cycle, usage, start time, record id, line), duplicates included:
-   * the caller leaves out the repeated and the stored ones (firstRecords, storedRecordIds).
+   * The pending records of the accounts lo..hi (whole accounts) as columns, in rating order (columns.ts
+   * ratingOrder: account, subscriber, cycle, usage, start time, record id, line), duplicates included:
+   * the caller leaves out the repeated and the stored ones (firstIndexes, storedRecordIds).
    */
-  async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number, client?: pg.ClientBase): Promise<RatingRecord[]> {
+  async fileChunkRecords(q: Q, fileId: number, lo: number, hi: number, client?: pg.ClientBase): Promise<RecordColumns> {
     if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi)) throw new RangeError('account ids must be integers');
-    const rows: RatingRecord[] = [];
     // PostgreSQL: the rows as binary COPY (no text to print and parse back, no row objects); the ids are
     // checked integers, written into the statement (COPY takes no parameters)
     const select = (started: string) => `
@@ -146,31 +149,86 @@ export const usageRepo = {
         FROM ${pendingTable(fileId)} p WHERE p.account_id BETWEEN ${lo} AND ${hi}
        ORDER BY p.account_id, p.subscriber_id, p.cycle COLLATE "C", p.usage COLLATE "C", p.started_at, p.record_id COLLATE "C", p.line`;
     if (client) {
-      const stream = client.query(copyTo(`COPY (${select('p.started_at')}) TO STDOUT WITH (FORMAT binary)`));
-      const reader = pendingReader((r) => rows.push(r), false);
-      for await (const chunk of stream) reader.push(chunk as Buffer);
-      reader.end();
-    } else {
-      const r = await sql.raw<{ line: number; account_id: number; subscriber_id: number; record_id: string; other_party: string; started: number; cycle: string; usage: string; scope: string; quantity: number; area: string | null }>(
-        select(usText('p.started_at')),
-      ).execute(q);
-      for (const x of r.rows) {
-        rows.push({ line: Number(x.line), accountId: Number(x.account_id), subscriberId: Number(x.subscriber_id), recordId: x.record_id, otherParty: x.other_party, startedUs: Number(x.started), cycle: x.cycle, usage: x.usage, scope: x.scope, quantity: Number(x.quantity), area: x.area });
-      }
+      const parts: Buffer[] = [];
+      for await (const chunk of client.query(copyTo(`COPY (${select('p.started_at')}) TO STDOUT WITH (FORMAT binary)`))) parts.push(chunk as Buffer);
+      return RecordColumns.fromCopy(Buffer.concat(parts), false);
     }
-    return rows;
+    const r = await sql.raw<{ line: number; account_id: number; subscriber_id: number; record_id: string; other_party: string; started: number; cycle: string; usage: string; scope: string; quantity: number; area: string | null }>(
+      select(usText('p.started_at')),
+    ).execute(q);
+    return RecordColumns.fromRecords(
+      r.rows.map((x) => ({ line: Number(x.line), accountId: Number(x.account_id), subscriberId: Number(x.subscriber_id), recordId: x.record_id, otherParty: x.other_party, startedUs: Number(x.started), cycle: x.cycle, usage: x.usage, scope: x.scope, quantity: Number(x.quantity), area: x.area })),
+    );
   },
 
   /**
-   * R-BIL-3: which of these records' ids are stored in cdrs already, as `account|record id` (a primary-key
-   * probe per record). Planned with sequential scans off: a statement planned while cdrs was still empty
-   * took a scan of cdrs per record, which other chunks then filled (minutes per chunk).
+   * R-BIL-3: which of these records' ids (of whole accounts, in rating order) are stored already, as
+   * `account|record id`: in cdr_sets, the hashes of every set of the records' accounts (one range of its
+   * primary key, `account_id BETWEEN` the first and the last) looked up in memory, a match confirmed
+   * against that set's record ids (a hash collision never drops a record); in cdrs (the rating statement's
+   * rows and those stored before the sets), a primary-key probe per record, made only when cdrs holds a
+   * row of an account in that range.
    */
-  async storedRecordIds(q: Q, records: readonly RatingRecord[]): Promise<Set<string>> {
-    if (records.length === 0) return new Set();
+  async storedRecordIds(q: Q, c: RecordColumns, idx: Uint32Array): Promise<Set<string>> {
+    const stored = new Set<string>();
+    if (idx.length === 0) return stored;
+    const lo = c.account[idx[0] as number] as number;
+    const hi = c.account[idx[idx.length - 1] as number] as number;
+    const sets = await sql<{ account_id: number; subscriber_id: number; cycle: string; file_id: number; part: number; hashes: Uint8Array }>`
+      SELECT account_id, subscriber_id, cycle, file_id, part, hashes FROM cdr_sets WHERE account_id BETWEEN ${lo}::bigint AND ${hi}::bigint`.execute(q);
+    if (sets.rows.length) {
+      // per account, each hash key with the sets that hold it
+      const byAccount = new Map<number, Map<number, number[]>>();
+      sets.rows.forEach((z, i) => {
+        const a = Number(z.account_id);
+        let keys = byAccount.get(a);
+        if (!keys) byAccount.set(a, (keys = new Map()));
+        const h = Buffer.from(z.hashes.buffer, z.hashes.byteOffset, z.hashes.byteLength);
+        for (let o = 0; o + 8 <= h.length; o += 8) {
+          const k = hashKey(h.readUInt32BE(o), h.readUInt32BE(o + 4));
+          const l = keys.get(k);
+          if (l) l.push(i);
+          else keys.set(k, [i]);
+        }
+      });
+      // per set that may hold one of the records, those records
+      const candidates = new Map<number, number[]>();
+      for (const x of idx) {
+        const keys = byAccount.get(c.account[x] as number);
+        if (!keys) continue;
+        for (const i of keys.get(hashKey(c.ridH1[x] as number, c.ridH2[x] as number)) ?? []) {
+          const l = candidates.get(i);
+          if (l) l.push(x);
+          else candidates.set(i, [x]);
+        }
+      }
+      if (candidates.size) {
+        const which = [...candidates.keys()].map((i) => sets.rows[i] as (typeof sets.rows)[number]);
+        const bodies = await sql<{ i: number; body: Uint8Array }>`
+          SELECT t.i, z.body FROM unnest(${which.map((_, i) => i)}::int[], ${which.map((z) => z.account_id)}::bigint[], ${which.map((z) => z.subscriber_id)}::bigint[],
+                                         ${which.map((z) => z.cycle)}::text[], ${which.map((z) => z.file_id)}::bigint[], ${which.map((z) => z.part)}::int[]) AS t (i, a, s, c, f, p)
+            JOIN cdr_sets z ON z.account_id = t.a AND z.subscriber_id = t.s AND z.cycle = t.c AND z.file_id = t.f AND z.part = t.p`.execute(q);
+        const list = [...candidates.values()];
+        for (const { i, body } of bodies.rows) {
+          const ids = new Set(setRecordIds(Buffer.from(body.buffer, body.byteOffset, body.byteLength)));
+          for (const x of list[i] as number[]) if (ids.has(c.recordId(x))) stored.add(`${c.account[x]}|${c.recordId(x)}`);
+        }
+      }
+    }
+    const legacy = await sql`SELECT 1 FROM cdrs WHERE account_id BETWEEN ${lo}::bigint AND ${hi}::bigint LIMIT 1`.execute(q);
+    if (legacy.rows.length) for (const k of await this.storedInCdrs(q, c, idx)) stored.add(k);
+    return stored;
+  },
+
+  /**
+   * R-BIL-3: which of these records' ids are stored in cdrs, as `account|record id` (a primary-key probe
+   * per record). Planned with sequential scans off: a statement planned while cdrs was still empty took a
+   * scan of cdrs per record, which other chunks then filled (minutes per chunk).
+   */
+  async storedInCdrs(q: Q, c: RecordColumns, idx: Uint32Array): Promise<Set<string>> {
     const was = await sql<{ v: string }>`SELECT current_setting('enable_seqscan') AS v, set_config('enable_seqscan', 'off', true)`.execute(q);
     const r = await sql<{ account_id: number; record_id: string }>`
-      SELECT t.a AS account_id, t.r AS record_id FROM unnest(${records.map((x) => x.accountId)}::bigint[], ${records.map((x) => x.recordId)}::text[]) AS t (a, r)
+      SELECT t.a AS account_id, t.r AS record_id FROM unnest(${Array.from(idx, (x) => c.account[x] as number)}::bigint[], ${Array.from(idx, (x) => c.recordId(x))}::text[]) AS t (a, r)
        -- OFFSET 0: never the hashed subplan, which reads all of cdrs
        WHERE EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = t.a AND x.record_id = t.r OFFSET 0)`.execute(q);
     await sql`SELECT set_config('enable_seqscan', ${was.rows[0]?.v ?? 'on'}, true)`.execute(q);
@@ -182,16 +240,29 @@ export const usageRepo = {
    * numbers, VPMN peers among the voice records' other parties, the standard rates and what each
    * pool used before (usage_allowances of the records' accounts and cycles).
    */
-  async ratingReference(q: Q, records: RatingRecord[]): Promise<RatingReference> {
-    const subs = [...new Set(records.map((r) => r.subscriberId))];
-    const accounts = [...new Set(records.map((r) => r.accountId))];
-    const cycles = [...new Set(records.map((r) => r.cycle))];
+  async ratingReference(q: Q, c: RecordColumns, idx: Uint32Array): Promise<RatingReference> {
+    // idx is in rating order: a set is asked only when the subscriber or account changes
+    const subSet = new Set<number>();
+    const accountSet = new Set<number>();
+    const cycleCodes = new Set<number>();
+    let lastSub = -1;
+    let lastAccount = -1;
+    for (const x of idx) {
+      const s = c.subscriber[x] as number;
+      const a = c.account[x] as number;
+      if (s !== lastSub) subSet.add((lastSub = s));
+      if (a !== lastAccount) accountSet.add((lastAccount = a));
+      cycleCodes.add(c.cycle[x] as number);
+    }
+    const subs = [...subSet];
+    const accounts = [...accountSet];
+    const cycles = [...cycleCodes].map((k) => c.cycles[k] as string);
     if (subs.length === 0) return { tariffs: [], family: [], vpmn: [], base: new Map(), used: new Map(), charged: new Set() };
     // VPMN peers are read for the voice records' other parties of members only (a chunk seldom has one):
     // the parties of a whole chunk as an array parameter cost more than the rest of the reading
     const members = await sql<{ subscriber_id: number }>`SELECT DISTINCT subscriber_id FROM usage_vpmn_members WHERE subscriber_id = ANY(${subs}::bigint[])`.execute(q);
     const memberSet = new Set(members.rows.map((m) => Number(m.subscriber_id)));
-    const parties = [...new Set(records.filter((r) => r.usage === 'voice' && memberSet.has(r.subscriberId)).map((r) => r.otherParty))];
+    const parties = memberSet.size ? [...new Set(Array.from(idx).filter((x) => c.usage[x] === VOICE && memberSet.has(c.subscriber[x] as number)).map((x) => c.otherParty(x)))] : [];
     const [offers, fam, vp, base, used, charged] = await Promise.all([
       sql<{ subscriber_id: number; started_us: number; ended_us: number | null; offer_code: string; rank: number; member_role: string | null }>`
         SELECT so.subscriber_id, ${us('so.started_at')} AS started_us, ${us('so.ended_at')} AS ended_us, so.offer_code,
@@ -259,54 +330,34 @@ export const usageRepo = {
   },
 
   /**
-   * Rated records into cdrs: COPY on the transaction's own connection (`client`, PostgreSQL), else
-   * one INSERT from arrays (PGlite). A record id stored before was left out by fileChunkRecords, under the rating lock.
+   * Rated records (in rating order) into cdr_sets, a set per account, subscriber and cycle (sets.ts):
+   * binary COPY on the transaction's own connection (`client`, PostgreSQL), else INSERTs from arrays of
+   * 500 sets (PGlite). A record id stored before was left out (storedRecordIds), under the rating lock.
    */
-  async storeRated(q: Q, client: pg.ClientBase | undefined, fileId: number, rows: RatedRecord[], now: Date): Promise<void> {
-    if (rows.length === 0) return;
+  async storeRated(q: Q, client: pg.ClientBase | undefined, fileId: number, c: RecordColumns, rated: RatedColumns, now: Date): Promise<void> {
+    if (rated.idx.length === 0) return;
+    const encoder = new SetEncoder(Math.min(1 << 22, 64 * rated.idx.length));
+    const sets = encoder.encode(c, rated);
+    const { body, hashes } = encoder;
     if (client) {
-      // binary COPY: no text for PostgreSQL to parse (three timestamps and eight bigints per record)
       const nowUs = now.getTime() * 1000;
-      await copyRowsIn(client, `COPY cdrs (${CDR_COLUMNS_RATED}) FROM STDIN WITH (FORMAT binary)`, rows, (w, r) => {
-        const c = r.record;
-        w.row(22).int8(c.accountId).text(c.recordId).int8(c.subscriberId).text(c.cycle).text(c.usage).text(c.scope).text(c.otherParty).timestamptz(c.startedUs);
-        w.int8(c.quantity).text(c.area).int8(fileId).int8(c.line).timestamptz(nowUs).timestamptz(nowUs).text(r.itemCode).text(r.unit).int8(r.units).int8(r.freeUnits);
-        w.int8(r.rateFen).int8(r.chargeFen).text(r.offerCode).text(r.freeReason);
+      await copyRowsIn(client, `COPY cdr_sets (${SET_COLUMNS}) FROM STDIN WITH (FORMAT binary)`, sets, (w, z) => {
+        w.row(10).int8(z.accountId).int8(z.subscriberId).text(z.cycle).int8(fileId).int4(z.part).int4(z.records).int8(z.chargeFen).timestamptz(nowUs);
+        w.bytea(body, z.bodyStart, z.bodyEnd).bytea(hashes, z.hashStart, z.hashEnd);
       });
       return;
     }
-    // PGlite: slices of 10,000 rows (its memory grows with the largest statement and never shrinks)
-    if (rows.length > 10_000) {
-      for (let i = 0; i < rows.length; i += 10_000) await this.storeRated(q, undefined, fileId, rows.slice(i, i + 10_000), now);
-      return;
+    // PGlite: its memory grows with the largest statement and never shrinks; bytea as hex text
+    for (let i = 0; i < sets.length; i += 500) {
+      const part = sets.slice(i, i + 500);
+      const col = <T>(f: (z: EncodedSet) => T) => part.map(f);
+      await sql`
+        INSERT INTO cdr_sets (${sql.raw(SET_COLUMNS)})
+        SELECT a, s, c, ${fileId}::bigint, p, n, f, ${now}::timestamptz, decode(b, 'hex'), decode(h, 'hex')
+          FROM unnest(${col((z) => z.accountId)}::bigint[], ${col((z) => z.subscriberId)}::bigint[], ${col((z) => z.cycle)}::text[], ${col((z) => z.part)}::int[],
+                      ${col((z) => z.records)}::int[], ${col((z) => z.chargeFen)}::bigint[], ${col((z) => body.toString('hex', z.bodyStart, z.bodyEnd))}::text[],
+                      ${col((z) => hashes.toString('hex', z.hashStart, z.hashEnd))}::text[]) AS t (a, s, c, p, n, f, b, h)`.execute(q);
     }
-    const col = <T>(f: (r: RatedRecord) => T) => rows.map(f);
-    await sql`
-      INSERT INTO cdrs (${sql.raw(CDR_COLUMNS_RATED)})
-      SELECT a, rid, s, cy, u, sc, op, st, qn, ar, ${fileId}::bigint, ln, ${now}::timestamptz, ${now}::timestamptz, it, un, uts, fu, rf, cf, oc, fr
-        FROM unnest(${col((r) => r.record.accountId)}::bigint[], ${col((r) => r.record.recordId)}::text[], ${col((r) => r.record.subscriberId)}::bigint[], ${col((r) => r.record.cycle)}::text[],
-                    ${col((r) => r.record.usage)}::text[], ${col((r) => r.record.scope)}::text[], ${col((r) => r.record.otherParty)}::text[], ${col((r) => isoMicros(r.record.startedUs))}::timestamptz[],
-                    ${col((r) => r.record.quantity)}::bigint[], ${col((r) => r.record.area)}::text[], ${col((r) => r.record.line)}::bigint[], ${col((r) => r.itemCode)}::text[],
-                    ${col((r) => r.unit)}::text[], ${col((r) => r.units)}::bigint[], ${col((r) => r.freeUnits)}::bigint[], ${col((r) => r.rateFen)}::bigint[],
-                    ${col((r) => r.chargeFen)}::bigint[], ${col((r) => r.offerCode)}::text[], ${col((r) => r.freeReason)}::text[])
-             AS t (a, rid, s, cy, u, sc, op, st, qn, ar, ln, it, un, uts, fu, rf, cf, oc, fr)`.execute(q);
-  },
-
-  /**
-   * storeRated under a savepoint: false (nothing stored) when the primary key of cdrs finds a record
-   * id stored before (R-BIL-3), any other error is thrown. Run inside the chunk's transaction.
-   */
-  async storeRatedIfNew(q: Q, client: pg.ClientBase | undefined, fileId: number, rows: RatedRecord[], now: Date): Promise<boolean> {
-    await sql`SAVEPOINT store_rated`.execute(q);
-    try {
-      await this.storeRated(q, client, fileId, rows, now);
-    } catch (err) {
-      if ((err as { code?: string }).code !== '23505') throw err;
-      await sql`ROLLBACK TO SAVEPOINT store_rated`.execute(q);
-      return false;
-    }
-    await sql`RELEASE SAVEPOINT store_rated`.execute(q);
-    return true;
   },
 
   /**
@@ -605,8 +656,13 @@ function rateFileStatement(fileId: number, lo: number, hi: number, now: Date) {
       WITH s AS (
         SELECT DISTINCT ON (account_id, record_id) * FROM ${t} WHERE account_id BETWEEN ${lo}::bigint AND ${hi}::bigint
          ORDER BY account_id, record_id, line
+      ), z AS MATERIALIZED (
+        -- the record ids of the sets of the chunk's accounts, decoded once (the sets' own check is by hash: storedRecordIds)
+        SELECT z.account_id, r.record_id FROM cdr_sets z CROSS JOIN LATERAL cdr_set_records(z.body) r
+         WHERE z.account_id BETWEEN ${lo}::bigint AND ${hi}::bigint
       ), c AS (
         SELECT s.* FROM s WHERE NOT EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = s.account_id AND x.record_id = s.record_id)
+           AND NOT EXISTS (SELECT 1 FROM z WHERE z.account_id = s.account_id AND z.record_id = s.record_id)
       ), ${RATED}, ins AS (
         INSERT INTO cdrs (account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, file_id, line, imported_at,
                           rated_at, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason)

@@ -5,6 +5,7 @@
 // and markBilled() (or read usage_charges directly: amount_fen − billed_fen is what is unbilled,
 // raise billed_fen to amount_fen in the same transaction after taking the rating lock shared,
 // `SELECT pg_advisory_xact_lock_shared(RATING_LOCK)`).
+import { sql } from 'kysely';
 import { type Actor, can, systemActor } from '../../platform/audit.ts';
 import { type Clock, compareCycles, cycleOf } from '../../platform/clock.ts';
 import type pg from 'pg';
@@ -21,8 +22,9 @@ import { maskPhone } from '../customers/rules.ts';
 import { type FileImportOptions, type ImportResult, type StagedFile, UsageFileImport, type UsageThreads } from './import.ts';
 import { matchChunk, type Rejection } from './staging.ts';
 import { RATING_LOCK, type RatedChunk, usageRepo } from './repo.ts';
-import { byRatingOrder, firstRecords, type RatingRecord, rateRecords } from './rating.ts';
-import { readBucket, type SpillPlan } from './spill.ts';
+import { firstIndexes, RecordColumns } from './columns.ts';
+import { type RatingRecord, rateColumns } from './rating.ts';
+import { readBucketColumns, type SpillPlan } from './spill.ts';
 import { type ParsedCdr, parseCdr, REJECT_REASONS, type RawCdr } from './rules.ts';
 
 export const RATE_JOB = 'usage-rate';
@@ -40,26 +42,25 @@ export const LISTEN_LANES = 2;
 export const TS_RATING_MAX_RECORDS = 400_000;
 
 /**
- * R-BIL-1..3: records of whole accounts in rating order (byRatingOrder) rated in TypeScript (rating.ts)
- * and stored in cdrs (COPY on `client`, the transaction's connection, when given), their allowance and
- * charge totals added set-based; `bySql` rates them with the SQL statement instead when a value would
- * not fit a safe integer. Run under the rating lock.
+ * R-BIL-1..3: the records `order` of `c` (whole accounts, in rating order: RecordColumns.ratingOrder) rated
+ * in TypeScript (rating.ts) and stored in cdr_sets (COPY on `client`, the transaction's connection, when
+ * given), their allowance and charge totals added set-based; `bySql` rates them with the SQL statement
+ * instead when a value would not fit a safe integer. Run under the rating lock.
  */
-async function rateInOrder(q: Q, client: pg.ClientBase | undefined, fileId: number, rows: RatingRecord[], now: Date, bySql: () => Promise<RatedChunk>): Promise<RatedChunk> {
-  // R-BIL-3: first as if no record id were stored before (the usual case: no probe of cdrs per record);
-  // the primary key of cdrs says if one was, and then the stored ones are looked up and left out and the
-  // rest rated again (a duplicate is left out before the allowances are counted)
-  const first = firstRecords(rows);
-  const reference = await usageRepo.ratingReference(q, first);
-  let rated = rateRecords(first, reference);
+async function rateInOrder(q: Q, client: pg.ClientBase | undefined, fileId: number, c: RecordColumns, order: Uint32Array, now: Date, bySql: () => Promise<RatedChunk>): Promise<RatedChunk> {
+  // R-BIL-3: a record id repeated in the chunk counts once (its first line), one stored before not at all;
+  // both are left out before the allowances are counted
+  let keep = firstIndexes(c, order);
+  const stored = await usageRepo.storedRecordIds(q, c, keep);
+  if (stored.size) keep = firstIndexes(c, order, stored);
+  const reference = await usageRepo.ratingReference(q, c, keep);
+  const rated = rateColumns(c, keep, reference);
   if (!rated) return bySql();
-  if (!(await usageRepo.storeRatedIfNew(q, client, fileId, rated.rated, now))) {
-    rated = rateRecords(firstRecords(rows, await usageRepo.storedRecordIds(q, first)), reference);
-    if (!rated) return bySql();
-    await usageRepo.storeRated(q, client, fileId, rated.rated, now);
-  }
+  await usageRepo.storeRated(q, client, fileId, c, rated.rated, now);
   await usageRepo.addUsageTotals(q, client, rated.allowances, rated.charges, now, reference);
-  return { matched: rows.length, accepted: rated.rated.length, subscriberIds: [...new Set(rated.rated.map((r) => r.record.subscriberId))].sort((a, b) => a - b) };
+  const subscriberIds = new Set<number>();
+  for (const x of keep) subscriberIds.add(c.subscriber[x] as number);
+  return { matched: order.length, accepted: keep.length, subscriberIds: [...subscriberIds].sort((a, b) => a - b) };
 }
 
 /**
@@ -70,20 +71,26 @@ async function rateInOrder(q: Q, client: pg.ClientBase | undefined, fileId: numb
 export async function rateStagedChunk(q: Q, client: pg.ClientBase | undefined, fileId: number, lo: number, hi: number, now: Date, pending = 0): Promise<RatedChunk> {
   const bySql = () => usageRepo.rateFileChunk(q, fileId, lo, hi, now);
   if (pending > TS_RATING_MAX_RECORDS) return bySql();
-  return rateInOrder(q, client, fileId, await usageRepo.fileChunkRecords(q, fileId, lo, hi, client), now, bySql);
+  const c = await usageRepo.fileChunkRecords(q, fileId, lo, hi, client);
+  return rateInOrder(q, client, fileId, c, Uint32Array.from({ length: c.n }, (_, i) => i), now, bySql);
+}
+
+/** R-BIL-1..3: matched records held in memory (whole accounts, in any order) rated and stored: rateHeldColumns. */
+export function rateHeldChunk(tx: Tx, client: pg.ClientBase | undefined, fileId: number, rows: readonly RatingRecord[], now: Date): Promise<RatedChunk> {
+  const c = RecordColumns.fromRecords(rows);
+  return rateHeldColumns(tx, client, fileId, c, c.ratingOrder(), now);
 }
 
 /**
- * R-BIL-1..3: matched records held in memory (whole accounts, any order: sorted here unless `sorted`
- * says they are in rating order already) rated and stored (rateInOrder); when the SQL statement must
- * rate them they go to a temporary pending table dropped at the commit. Run under the rating lock, in a transaction.
+ * R-BIL-1..3: the records `order` of `c` (whole accounts, in rating order) rated and stored
+ * (rateInOrder); when the SQL statement must rate them they go to a temporary pending table dropped at
+ * the commit. Run under the rating lock, in a transaction.
  */
-export async function rateHeldChunk(tx: Tx, client: pg.ClientBase | undefined, fileId: number, rows: RatingRecord[], now: Date, sorted = false): Promise<RatedChunk> {
-  if (!sorted) rows.sort(byRatingOrder);
-  return rateInOrder(tx, client, fileId, rows, now, async () => {
+export function rateHeldColumns(tx: Tx, client: pg.ClientBase | undefined, fileId: number, c: RecordColumns, order: Uint32Array, now: Date): Promise<RatedChunk> {
+  return rateInOrder(tx, client, fileId, c, order, now, async () => {
     await usageRepo.createPending(tx, fileId, true);
-    await usageRepo.stagePending(tx, fileId, rows);
-    return usageRepo.rateFileChunk(tx, fileId, (rows[0] as RatingRecord).accountId, (rows[rows.length - 1] as RatingRecord).accountId, now);
+    await usageRepo.stagePending(tx, fileId, Array.from(order, (i) => c.record(i)));
+    return usageRepo.rateFileChunk(tx, fileId, c.account[order[0] as number] as number, c.account[order[order.length - 1] as number] as number, now);
   });
 }
 
@@ -129,13 +136,14 @@ export function rateChunkTransaction(db: Db, client: pg.PoolClient | undefined, 
  * chunks' results in order (the import tells the listeners each chunk's charged accounts when the bucket is done).
  */
 export async function rateBucket(db: Db, client: pg.PoolClient | undefined, clock: Clock, fileId: number, plan: SpillPlan, bucket: number, chunkRecords: number, locked: boolean): Promise<RatedFileChunk[]> {
-  const rows = readBucket(plan, bucket).sort(byRatingOrder);
+  const c = readBucketColumns(plan, bucket);
+  const order = c.ratingOrder();
   const out: RatedFileChunk[] = [];
-  for (let i = 0; i < rows.length; ) {
-    let j = Math.min(rows.length, i + Math.max(1, chunkRecords));
-    while (j < rows.length && (rows[j] as RatingRecord).accountId === (rows[j - 1] as RatingRecord).accountId) j++;
-    const chunk = rows.slice(i, j);
-    out.push(await chunkTransaction(db, clock, fileId, locked, (tx, now) => rateHeldChunk(tx, client, fileId, chunk, now, true)));
+  for (let i = 0; i < order.length; ) {
+    let j = Math.min(order.length, i + Math.max(1, chunkRecords));
+    while (j < order.length && c.account[order[j] as number] === c.account[order[j - 1] as number]) j++;
+    const chunk = order.subarray(i, j);
+    out.push(await chunkTransaction(db, clock, fileId, locked, (tx, now) => rateHeldColumns(tx, client, fileId, c, chunk, now)));
     i = j;
   }
   return out;
@@ -467,7 +475,7 @@ export class UsageService {
     const offset = Math.max(page.offset ?? 0, 0);
     const [rows, totals, count] = await Promise.all([
       this.db
-        .selectFrom('cdrs')
+        .selectFrom('usage_records')
         .selectAll()
         .where('subscriber_id', '=', subscriberId)
         .where('cycle', '=', c)
@@ -477,7 +485,12 @@ export class UsageService {
         .offset(offset)
         .execute(),
       this.db.selectFrom('usage_charges').selectAll().where('subscriber_id', '=', subscriberId).where('cycle', '=', c).orderBy('item_code').execute(),
-      this.db.selectFrom('cdrs').select((eb) => eb.fn.countAll<number>().as('n')).where('subscriber_id', '=', subscriberId).where('cycle', '=', c).executeTakeFirstOrThrow(),
+      // the sets count their records: nothing decoded to count
+      sql<{ n: number | string }>`
+        SELECT (SELECT count(*) FROM cdrs WHERE subscriber_id = ${subscriberId} AND cycle = ${c})
+             + (SELECT coalesce(sum(records), 0) FROM cdr_sets WHERE subscriber_id = ${subscriberId} AND cycle = ${c}) AS n`
+        .execute(this.db)
+        .then((r) => r.rows[0] as { n: number | string }),
     ]);
     return {
       subscriberId,

@@ -13,6 +13,7 @@ import { appendFileSync, createReadStream, mkdtempSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { type CopyColumn, CopyBinaryReader, CopyBinaryWriter } from '../../platform/copy-binary.ts';
+import { RecordColumns } from './columns.ts';
 import type { RatingRecord } from './rating.ts';
 
 /** Bytes of CDR file per bucket (~90,000 records of ~70 bytes): a bucket's records in memory are a few tens of MB. */
@@ -78,15 +79,10 @@ const filesOf = (plan: SpillPlan, bucket: number) => readdirSync(plan.dir).filte
 export const pendingReader = (onRecord: (r: RatingRecord) => void, concatenated: boolean) =>
   new CopyBinaryReader(PENDING_TYPES, (v) => onRecord(record(v as Row)), { concatenated });
 
-/** A bucket's records, every thread's file of it, in no particular order. */
-export function readBucket(plan: SpillPlan, bucket: number): RatingRecord[] {
-  const out: RatingRecord[] = [];
-  for (const f of filesOf(plan, bucket)) {
-    const reader = pendingReader((r) => out.push(r), true);
-    reader.push(readFileSync(f));
-    reader.end();
-  }
-  return out;
+/** A bucket's records as columns (columns.ts), every thread's file of it, in no particular order. */
+export function readBucketColumns(plan: SpillPlan, bucket: number): RecordColumns {
+  const files = filesOf(plan, bucket);
+  return RecordColumns.fromCopy(files.length === 1 ? readFileSync(files[0] as string) : Buffer.concat(files.map((f) => readFileSync(f))), true);
 }
 
 /** A bucket's records in batches of about `size` (a bucket too large to hold: streamed into the pending table). */

@@ -1,0 +1,303 @@
+// R-BIL-1..3 rated CDRs as compact sets (migrations/0023_cdr_sets.sql, docs/decisions/0002): the
+// rated records of one account, subscriber and cycle of a file in one row of cdr_sets, their fields
+// packed into a body that PostgreSQL stores as it is, plus 8 bytes of record-id hashes a record for
+// R-BIL-3's check. cdr_set_records(body) in SQL and decodeSet here read a body back; usage_records
+// shows every stored record as a row.
+//
+// A record in the body, in this order (varint: unsigned LEB128; zigzag: a signed delta as a varint):
+//   record id, other party     varint byte length, then the UTF-8 bytes
+//   start                      zigzag delta of the microseconds since the epoch from the record before (0 before the first)
+//   codes                      one byte: usage (bits 0-1), scope (2-3), unit (4-5), free reason (6-7): indexes of
+//                              rules.ts USAGES, SCOPES and rating.ts UNIT_CODES, FREE_REASON_CODES
+//   quantity                   varint
+//   area                       varint byte length + 1 (0: none), then the bytes
+//   line                       zigzag delta from the record before
+//   units, free units, rate, charge   varints (all ≥ 0)
+//   offer code                 as the area
+// The bill item follows from usage and scope (rules.ts itemOf); rated_at is the set's imported_at.
+
+import type { RecordColumns } from './columns.ts';
+import { FREE_REASON_CODES, type RatedColumns, UNIT_CODES } from './rating.ts';
+import { itemOf, SCOPES, type Scope, USAGES, type Usage } from './rules.ts';
+
+/** One set of a chunk's encoded sets: where its body and hashes lie in the encoder's buffers. */
+export interface EncodedSet {
+  accountId: number;
+  subscriberId: number;
+  cycle: string;
+  /** 0, or more when the same account, subscriber and cycle came again in the same call */
+  part: number;
+  records: number;
+  chargeFen: number;
+  bodyStart: number;
+  bodyEnd: number;
+  hashStart: number;
+  hashEnd: number;
+}
+
+/** The two 32-bit hashes of a record id's UTF-8 bytes b[at, at + n) (FNV-1a with two offset bases, each finished by a murmur3 mix). */
+export function recordIdHashes(b: Uint8Array, at: number, n: number): [number, number] {
+  let x = 0x811c9dc5;
+  let y = 0x050c5d1f;
+  for (let k = at; k < at + n; k++) {
+    const c = b[k] as number;
+    x = Math.imul(x ^ c, 0x01000193);
+    y = Math.imul(y ^ c, 0x01000193);
+  }
+  return [fmix(x ^ n) >>> 0, fmix(y + 0x9e3779b9) >>> 0];
+}
+
+/** recordIdHashes of a record id given as a string. */
+export function recordIdHashesOf(s: string): [number, number] {
+  const b = Buffer.from(s, 'utf8');
+  return recordIdHashes(b, 0, b.length);
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** A record id's hashes as one safe integer (32 + 21 bits): the key the duplicate check looks up. */
+export const hashKey = (h1: number, h2: number): number => h1 * 2_097_152 + (h2 >>> 11);
+
+/**
+ * Rated records into sets: consecutive records of the same account, subscriber and cycle make one set
+ * (the rating order keeps them together); the bodies and hashes of all sets go into two growing buffers.
+ */
+export class SetEncoder {
+  body: Buffer;
+  hashes: Buffer;
+  private o = 0;
+  private h = 0;
+
+  constructor(initialBytes = 1 << 20) {
+    this.body = Buffer.allocUnsafe(initialBytes);
+    this.hashes = Buffer.allocUnsafe(initialBytes >>> 2);
+  }
+
+  /** The rated records `r` of `c` (in rating order) as sets: consecutive records of one account, subscriber and cycle make one. */
+  encode(c: RecordColumns, r: RatedColumns): EncodedSet[] {
+    this.o = 0;
+    this.h = 0;
+    const sets: EncodedSet[] = [];
+    const seen = new Map<string, number>();
+    let set: EncodedSet | null = null;
+    let setCycle = -1;
+    let t = 0;
+    let line = 0;
+    const src = c.src;
+    // the areas' and offers' bytes, once each
+    const areas = c.areas.map((a) => (a === null ? null : Buffer.from(a, 'utf8')));
+    const offers = r.offers.map((o) => Buffer.from(o, 'utf8'));
+    for (let k = 0; k < r.idx.length; k++) {
+      const i = r.idx[k] as number;
+      const account = c.account[i] as number;
+      const subscriber = c.subscriber[i] as number;
+      const cycle = c.cycle[i] as number;
+      if (set === null || account !== set.accountId || subscriber !== set.subscriberId || cycle !== setCycle) {
+        if (set) {
+          set.bodyEnd = this.o;
+          set.hashEnd = this.h;
+        }
+        const cycleText = c.cycles[cycle] as string;
+        const key = `${account}|${subscriber}|${cycleText}`;
+        const was = seen.get(key);
+        const part = was === undefined ? 0 : was + 1;
+        seen.set(key, part);
+        set = { accountId: account, subscriberId: subscriber, cycle: cycleText, part, records: 0, chargeFen: 0, bodyStart: this.o, bodyEnd: 0, hashStart: this.h, hashEnd: 0 };
+        setCycle = cycle;
+        sets.push(set);
+        t = 0;
+        line = 0;
+      }
+      const units = r.units[k] as number;
+      const freeUnits = r.freeUnits[k] as number;
+      const rateFen = r.rateFen[k] as number;
+      const chargeFen = r.chargeFen[k] as number;
+      const quantity = c.quantity[i] as number;
+      if (units < 0 || freeUnits < 0 || rateFen < 0 || chargeFen < 0 || quantity < 0) throw new RangeError(`a CDR set holds no negative values (record ${c.recordId(i)})`);
+      const ridAt = c.ridAt[i] as number;
+      const ridLen = c.ridLen[i] as number;
+      const opLen = c.opLen[i] as number;
+      const area = areas[c.area[i] as number] ?? null;
+      const offer = (r.offer[k] as number) < 0 ? null : (offers[r.offer[k] as number] as Buffer);
+      this.room(80 + ridLen + opLen + (area?.length ?? 0) + (offer?.length ?? 0));
+      this.bytes(src, ridAt, ridLen, 0);
+      this.bytes(src, c.opAt[i] as number, opLen, 0);
+      const started = c.started[i] as number;
+      this.varint(zigzag(started - t));
+      t = started;
+      this.body[this.o++] = (c.usage[i] as number) | ((c.scope[i] as number) << 2) | ((r.unit[k] as number) << 4) | ((r.freeReason[k] as number) << 6);
+      this.varint(quantity);
+      if (area === null) this.body[this.o++] = 0;
+      else this.bytes(area, 0, area.length, 1);
+      const l = c.line[i] as number;
+      this.varint(zigzag(l - line));
+      line = l;
+      this.varint(units);
+      this.varint(freeUnits);
+      this.varint(rateFen);
+      this.varint(chargeFen);
+      if (offer === null) this.body[this.o++] = 0;
+      else this.bytes(offer, 0, offer.length, 1);
+      const h1 = c.ridH1[i] as number;
+      const h2 = c.ridH2[i] as number;
+      const hb = this.hashes;
+      const h = this.h;
+      hb[h] = h1 >>> 24;
+      hb[h + 1] = h1 >>> 16;
+      hb[h + 2] = h1 >>> 8;
+      hb[h + 3] = h1;
+      hb[h + 4] = h2 >>> 24;
+      hb[h + 5] = h2 >>> 16;
+      hb[h + 6] = h2 >>> 8;
+      hb[h + 7] = h2;
+      this.h = h + 8;
+      set.records++;
+      set.chargeFen += chargeFen;
+      if (!Number.isSafeInteger(set.chargeFen)) throw new RangeError('a CDR set charge past 2^53 fen');
+    }
+    if (set) {
+      set.bodyEnd = this.o;
+      set.hashEnd = this.h;
+    }
+    return sets;
+  }
+
+  private room(bytes: number): void {
+    if (this.o + bytes > this.body.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.body.length * 2, this.o + bytes));
+      this.body.copy(next, 0, 0, this.o);
+      this.body = next;
+    }
+    if (this.h + 8 > this.hashes.length) {
+      const next = Buffer.allocUnsafe(this.hashes.length * 2 + 8);
+      this.hashes.copy(next, 0, 0, this.h);
+      this.hashes = next;
+    }
+  }
+
+  private varint(v: number): void {
+    const b = this.body;
+    let o = this.o;
+    if (v < 0x80000000) {
+      while (v > 0x7f) {
+        b[o++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+    } else {
+      if (!Number.isSafeInteger(v)) throw new RangeError(`not a safe integer: ${v}`);
+      while (v > 0x7f) {
+        b[o++] = (v % 128) | 0x80;
+        v = Math.floor(v / 128);
+      }
+    }
+    b[o++] = v;
+    this.o = o;
+  }
+
+  /** Bytes b[at, at + n) as their length (+ `plus`: 1 where 0 stands for none) and the bytes. */
+  private bytes(b: Uint8Array, at: number, n: number, plus: 0 | 1): void {
+    this.varint(n + plus);
+    const body = this.body;
+    const o = this.o;
+    if (n < 32) for (let k = 0; k < n; k++) body[o + k] = b[at + k] as number;
+    else body.set(b.subarray(at, at + n), o);
+    this.o = o + n;
+  }
+}
+
+const zigzag = (v: number): number => {
+  const z = v >= 0 ? v * 2 : -v * 2 - 1;
+  if (!Number.isSafeInteger(z)) throw new RangeError(`a CDR set delta past 2^52: ${v}`);
+  return z;
+};
+
+/** A record of a set as decodeSet reads it back (the columns of usage_records that the body holds). */
+export interface SetRecord {
+  recordId: string;
+  otherParty: string;
+  startedUs: number;
+  usage: Usage;
+  scope: Scope;
+  quantity: number;
+  area: string | null;
+  line: number;
+  itemCode: string;
+  unit: (typeof UNIT_CODES)[number];
+  units: number;
+  freeUnits: number;
+  rateFen: number;
+  chargeFen: number;
+  offerCode: string | null;
+  freeReason: (typeof FREE_REASON_CODES)[number];
+}
+
+/** Reads a body (or body[start, end)) back: every record. */
+export function decodeSet(body: Buffer, start = 0, end = body.length): SetRecord[] {
+  const out: SetRecord[] = [];
+  walk(body, start, end, (r) => out.push(r as SetRecord), false);
+  return out;
+}
+
+/** The record ids of a body, in its order (R-BIL-3's confirmation of a matching hash). */
+export function setRecordIds(body: Buffer, start = 0, end = body.length): string[] {
+  const out: string[] = [];
+  walk(body, start, end, (r) => out.push(r.recordId), true);
+  return out;
+}
+
+/** Walks the records of b[start, end): each whole, or (`onlyIds`) its record id only, the rest read past. */
+function walk(b: Buffer, start: number, end: number, on: (r: Pick<SetRecord, 'recordId'> & Partial<SetRecord>) => void, onlyIds: boolean): void {
+  let o = start;
+  const varint = (): number => {
+    let v = 0;
+    let m = 1;
+    for (;;) {
+      if (o >= end) throw new RangeError('a CDR set body ends inside a record');
+      const x = b[o++] as number;
+      v += (x & 0x7f) * m;
+      if (x < 0x80) return v;
+      m *= 128;
+    }
+  };
+  const unzig = (z: number) => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+  const text = (plus: 0 | 1): string | null => {
+    const n = varint();
+    if (plus === 1 && n === 0) return null;
+    const s = b.toString('utf8', o, o + n - plus);
+    o += n - plus;
+    return s;
+  };
+  let t = 0;
+  let line = 0;
+  while (o < end) {
+    const recordId = text(0) as string;
+    const otherParty = text(0) as string;
+    t += unzig(varint());
+    const codes = b[o++] as number;
+    const quantity = varint();
+    const area = text(1);
+    line += unzig(varint());
+    const units = varint();
+    const freeUnits = varint();
+    const rateFen = varint();
+    const chargeFen = varint();
+    const offerCode = text(1);
+    if (onlyIds) {
+      on({ recordId });
+      continue;
+    }
+    const usage = USAGES[codes & 3] as Usage;
+    const scope = SCOPES[(codes >> 2) & 3] as Scope;
+    if (usage === undefined || scope === undefined) throw new RangeError('a CDR set body with an unknown usage or scope');
+    on({
+      recordId, otherParty, startedUs: t, usage, scope, quantity, area, line, itemCode: itemOf(usage, scope), unit: UNIT_CODES[(codes >> 4) & 3] as SetRecord['unit'],
+      units, freeUnits, rateFen, chargeFen, offerCode, freeReason: FREE_REASON_CODES[(codes >> 6) & 3] as SetRecord['freeReason'],
+    });
+  }
+}
