@@ -175,3 +175,18 @@ test('R-BIL-3 a record id stored in cdrs is a duplicate for the rating in TypeSc
   const sets = await db.selectFrom('cdr_sets').select(['records', 'charge_fen']).where('subscriber_id', '=', s.subscriberId).execute();
   expect(sets).toEqual([{ records: 1, charge_fen: 0 }]);
 });
+
+test('R-BIL-3 a batch of accounts far apart (each probed by key) and one of neighbours (one range read) both find their stored record ids', async () => {
+  const subs = [];
+  for (let i = 0; i < 10; i++) subs.push(await subscriberOn(env.ctx, 'T-PLAN'));
+  const [a, b, far] = [subs[0]!, subs[1]!, subs[9]!];
+  expect(far.accountId - a.accountId).toBeGreaterThanOrEqual(8);
+  const first = await importAll(env.ctx, [a, b, far].map((s, i) => cdr(s.number, '2026-11-08 10:00:00', 'sms', 'local', 1, '13900001111', `S-${i}`)));
+  expect({ accepted: first.accepted, duplicate: first.duplicate }).toEqual({ accepted: 3, duplicate: 0 });
+  // far apart: a and far (hi − lo ≥ 4 × 2 accounts); neighbours: a and b
+  const scattered = await importAll(env.ctx, [cdr(a.number, '2026-11-09 10:00:00', 'sms', 'local', 1, '13900001111', 'S-0'), cdr(far.number, '2026-11-09 10:00:00', 'sms', 'local', 1, '13900001111', 'S-2'), cdr(far.number, '2026-11-09 11:00:00', 'sms', 'local', 1, '13900001111', 'S-3')]);
+  expect({ accepted: scattered.accepted, duplicate: scattered.duplicate }).toEqual({ accepted: 1, duplicate: 2 });
+  const neighbours = await importAll(env.ctx, [cdr(a.number, '2026-11-10 10:00:00', 'sms', 'local', 1, '13900001111', 'S-0'), cdr(b.number, '2026-11-10 10:00:00', 'sms', 'local', 1, '13900001111', 'S-1'), cdr(b.number, '2026-11-10 11:00:00', 'sms', 'local', 1, '13900001111', 'S-2')]);
+  // S-2 of b is new: record ids count per account
+  expect({ accepted: neighbours.accepted, duplicate: neighbours.duplicate }).toEqual({ accepted: 1, duplicate: 2 });
+});

@@ -163,19 +163,25 @@ export const usageRepo = {
 
   /**
    * R-BIL-3: which of these records' ids (of whole accounts, in rating order) are stored already, as
-   * `account|record id`: in cdr_sets, the hashes of every set of the records' accounts (one range of its
-   * primary key, `account_id BETWEEN` the first and the last) looked up in memory, a match confirmed
+   * `account|record id`: in cdr_sets, the hashes of every set of the records' accounts (by the leading
+   * column of its primary key: a range, or a probe per account when they are scattered), looked up in memory, a match confirmed
    * against that set's record ids (a hash collision never drops a record); in cdrs (the rating statement's
    * rows and those stored before the sets), a primary-key probe per record, made only when cdrs holds a
-   * row of an account in that range.
+   * row of one of these accounts.
    */
   async storedRecordIds(q: Q, c: RecordColumns, idx: Uint32Array): Promise<Set<string>> {
     const stored = new Set<string>();
     if (idx.length === 0) return stored;
-    const lo = c.account[idx[0] as number] as number;
-    const hi = c.account[idx[idx.length - 1] as number] as number;
+    // the accounts, each once (idx is in rating order): a file's chunk holds most accounts of its id range (one
+    // range of the primary key reads them); an API batch's are scattered (a probe per account, or its range
+    // would read every set in between)
+    const accounts: number[] = [];
+    for (const x of idx) if (c.account[x] !== accounts[accounts.length - 1]) accounts.push(c.account[x] as number);
+    const lo = accounts[0] as number;
+    const hi = accounts[accounts.length - 1] as number;
+    const which = hi - lo < 4 * accounts.length ? sql`account_id BETWEEN ${lo}::bigint AND ${hi}::bigint` : sql`account_id = ANY(${accounts}::bigint[])`;
     const sets = await sql<{ account_id: number; subscriber_id: number; cycle: string; file_id: number; part: number; hashes: Uint8Array }>`
-      SELECT account_id, subscriber_id, cycle, file_id, part, hashes FROM cdr_sets WHERE account_id BETWEEN ${lo}::bigint AND ${hi}::bigint`.execute(q);
+      SELECT account_id, subscriber_id, cycle, file_id, part, hashes FROM cdr_sets WHERE ${which}`.execute(q);
     if (sets.rows.length) {
       // per account, each hash key with the sets that hold it
       const byAccount = new Map<number, Map<number, number[]>>();
@@ -215,7 +221,7 @@ export const usageRepo = {
         }
       }
     }
-    const legacy = await sql`SELECT 1 FROM cdrs WHERE account_id BETWEEN ${lo}::bigint AND ${hi}::bigint LIMIT 1`.execute(q);
+    const legacy = await sql`SELECT 1 FROM cdrs WHERE ${which} LIMIT 1`.execute(q);
     if (legacy.rows.length) for (const k of await this.storedInCdrs(q, c, idx)) stored.add(k);
     return stored;
   },
@@ -659,7 +665,7 @@ function rateFileStatement(fileId: number, lo: number, hi: number, now: Date) {
       ), z AS MATERIALIZED (
         -- the record ids of the sets of the chunk's accounts, decoded once (the sets' own check is by hash: storedRecordIds)
         SELECT z.account_id, r.record_id FROM cdr_sets z CROSS JOIN LATERAL cdr_set_records(z.body) r
-         WHERE z.account_id BETWEEN ${lo}::bigint AND ${hi}::bigint
+         WHERE z.account_id IN (SELECT DISTINCT account_id FROM s)
       ), c AS (
         SELECT s.* FROM s WHERE NOT EXISTS (SELECT 1 FROM cdrs x WHERE x.account_id = s.account_id AND x.record_id = s.record_id)
            AND NOT EXISTS (SELECT 1 FROM z WHERE z.account_id = s.account_id AND z.record_id = s.record_id)
