@@ -209,18 +209,24 @@ export class RecordColumns {
       if (n < -1 || o + n > b.length) throw new Error('a pending row ends early');
       return n;
     };
-    // the short texts (cycle, area) by their bytes: the last one seen of each is compared first
-    let lastCycleAt = -1;
-    let lastCycleLen = 0;
-    let lastCycle = 0;
-    let lastAreaAt = -1;
-    let lastAreaLen = 0;
-    let lastArea = 0;
-    const same = (at: number, n: number, was: number, wasLen: number) => {
-      if (was < 0 || n !== wasLen) return false;
-      for (let k = 0; k < n; k++) if (b[at + k] !== b[was + k]) return false;
-      return true;
+    // the short texts (cycle, area) by their bytes: while they repeat the last one's code (no string made)
+    const lastText = (code: (s: string) => number) => {
+      let at = -1;
+      let was = 0;
+      let last = 0;
+      return (o: number, n: number): number => {
+        let same = at >= 0 && n === was;
+        for (let k = 0; same && k < n; k++) same = b[o + k] === b[at + k];
+        if (!same) {
+          last = code(b.toString('utf8', o, o + n));
+          at = o;
+          was = n;
+        }
+        return last;
+      };
     };
+    const cycleAt = lastText((x) => c.cycleCode(x));
+    const areaAt = lastText((x) => c.areaCode(x));
     let streams = 0;
     while (o < b.length) {
       if (b.length - o < SIGNATURE.length + 8 || !b.subarray(o, o + SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
@@ -248,12 +254,7 @@ export class RecordColumns {
         o += n;
         c.started[i] = int8() + PG_EPOCH_US;
         n = len();
-        if (!same(o, n, lastCycleAt, lastCycleLen)) {
-          lastCycle = c.cycleCode(b.toString('utf8', o, o + n));
-          lastCycleAt = o;
-          lastCycleLen = n;
-        }
-        c.cycle[i] = lastCycle;
+        c.cycle[i] = cycleAt(o, n);
         o += n;
         n = len();
         c.usage[i] = usageAt(b, o, n);
@@ -265,12 +266,7 @@ export class RecordColumns {
         n = len();
         if (n < 0) c.area[i] = 0;
         else {
-          if (!same(o, n, lastAreaAt, lastAreaLen)) {
-            lastArea = c.areaCode(b.toString('utf8', o, o + n));
-            lastAreaAt = o;
-            lastAreaLen = n;
-          }
-          c.area[i] = lastArea;
+          c.area[i] = areaAt(o, n);
           o += n;
         }
         c.n++;
