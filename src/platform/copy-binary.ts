@@ -18,6 +18,14 @@ const TWO_32 = 4_294_967_296;
 /** Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC). */
 const PG_EPOCH_US = 946_684_800_000_000;
 
+/** Four bytes, big-endian, of a 32-bit integer at b[o] (a typed array keeps the low 8 bits of each byte assigned); the caller made room. */
+export function putInt32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}
+
 export class CopyBinaryWriter {
   private buf: Buffer;
   private off = 0;
@@ -45,13 +53,8 @@ export class CopyBinaryWriter {
   // Buffer's writeInt32BE and write checked their arguments in calls that cost more than the writing, about
   // half of the encoding of a CDR (bench/README.md, "2026-12-06"). Callers make room first.
   private i32(v: number): void {
-    const b = this.buf;
-    const o = this.off;
-    b[o] = v >>> 24;
-    b[o + 1] = v >>> 16;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
-    this.off = o + 4;
+    putInt32(this.buf, this.off, v);
+    this.off += 4;
   }
 
   /** Starts a row of `fields` fields. */

@@ -16,6 +16,7 @@
 //   offer code                 as the area
 // The bill item follows from usage and scope (rules.ts itemOf); rated_at is the set's imported_at.
 
+import { putInt32 } from '../../platform/copy-binary.ts';
 import type { RecordColumns } from './columns.ts';
 import { FREE_REASON_CODES, type RatedColumns, UNIT_CODES } from './rating.ts';
 import { itemOf, SCOPES, type Scope, USAGES, type Usage } from './rules.ts';
@@ -144,19 +145,9 @@ export class SetEncoder {
       this.varint(chargeFen);
       if (offer === null) this.body[this.o++] = 0;
       else this.bytes(offer, 0, offer.length, 1);
-      const h1 = c.ridH1[i] as number;
-      const h2 = c.ridH2[i] as number;
-      const hb = this.hashes;
-      const h = this.h;
-      hb[h] = h1 >>> 24;
-      hb[h + 1] = h1 >>> 16;
-      hb[h + 2] = h1 >>> 8;
-      hb[h + 3] = h1;
-      hb[h + 4] = h2 >>> 24;
-      hb[h + 5] = h2 >>> 16;
-      hb[h + 6] = h2 >>> 8;
-      hb[h + 7] = h2;
-      this.h = h + 8;
+      putInt32(this.hashes, this.h, c.ridH1[i] as number);
+      putInt32(this.hashes, this.h + 4, c.ridH2[i] as number);
+      this.h += 8;
       set.records++;
       set.chargeFen += chargeFen;
       if (!Number.isSafeInteger(set.chargeFen)) throw new RangeError('a CDR set charge past 2^53 fen');
