@@ -2,7 +2,7 @@
 // rating statement (usageRepo.rateFileChunk) over the first accounts of the last imported file (about
 // RATE_CHUNK_RECORDS records), rolled back: their records (cdr_sets, read through usage_records) are put
 // back into a pending table as the import staged them and their sets removed, usage_charges and
-// usage_allowances emptied, then the chunk is rated.
+// usage_allowances emptied (and the pools of the chunk's accounts' other sets), then the chunk is rated.
 //   DATABASE_URL=postgres://…/openboss_bench_billrun node bench/billrun-explain.ts
 import { sql } from 'kysely';
 import pino from 'pino';
@@ -30,6 +30,7 @@ try {
     await sql`DELETE FROM cdr_sets WHERE file_id = ${fileId} AND account_id <= ${hi}`.execute(tx);
     await sql`DELETE FROM usage_charges`.execute(tx);
     await sql`DELETE FROM usage_allowances`.execute(tx);
+    await sql`UPDATE cdr_sets SET pools = NULL WHERE account_id <= ${hi}`.execute(tx);
     await usageRepo.indexPending(tx, fileId);
     await usageRepo.rateSettings(tx);
     const started = performance.now();

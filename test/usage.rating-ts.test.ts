@@ -54,7 +54,8 @@ beforeAll(async () => {
       { group_code: 'GT', subscriber_id: pack.subscriberId, service_number: pack.number, short_number: '6202', valid_from: from, valid_to: new Date('2026-11-28T00:00:00+08:00'), source: 'test' },
     ])
     .execute();
-  // records stored before (R-BIL-3) and allowances partly used by an earlier batch
+  // records stored before (R-BIL-3) and allowances partly used by an earlier batch (rated in TypeScript: the
+  // pools it used are in its sets, which the rating statement reads too)
   const earlier = subs.flatMap((s, i) => [cdr(s.number, '2026-11-12 09:00:00', 'voice', 'local', 240, '13900001111', `E-${i}`), cdr(s.number, '2026-11-12 09:05:00', 'data', 'local', 700_000, '13900001111', `E-d${i}`)]);
   const r = await env.ctx.usage.importBatch(system, earlier);
   expect(r.rejections).toEqual([]);
@@ -82,7 +83,7 @@ class Rollback extends Error {}
 async function outcome(q: Q, fileId: number) {
   const cdrs = await sql`SELECT account_id, record_id, subscriber_id, line, cycle, started_at, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason
                            FROM usage_records WHERE file_id = ${fileId} ORDER BY account_id, record_id`.execute(q);
-  const allowances = await sql`SELECT * FROM usage_allowances ORDER BY account_id, subscriber_id, cycle, usage, scope`.execute(q);
+  const allowances = await sql`SELECT * FROM usage_pool_use ORDER BY account_id, subscriber_id, cycle, usage, scope`.execute(q);
   const charges = await sql`SELECT account_id, subscriber_id, cycle, item_code, amount_fen, units, records FROM usage_charges ORDER BY account_id, subscriber_id, cycle, item_code`.execute(q);
   return { cdrs: cdrs.rows, allowances: allowances.rows, charges: charges.rows };
 }
@@ -123,7 +124,7 @@ test('R-BIL-1 property: a chunk rated in TypeScript stores what the rating state
                     : how === 'held'
                       ? await rateHeldChunk(tx, client, fileId, held, now)
                       : await usageRepo.rateFileChunk(tx, fileId, lo, hi, now);
-                seen = { c: { ...c, subscriberIds: [...c.subscriberIds].sort((a, b) => a - b) }, ...(await outcome(tx, fileId)) };
+                seen = { c: { ...c, subscriberIds: [...c.subscriberIds].sort((a, b) => a - b), accountIds: [...c.accountIds].sort((a, b) => a - b) }, ...(await outcome(tx, fileId)) };
                 throw new Rollback();
               })
               .catch((err: unknown) => {

@@ -142,7 +142,7 @@ test('R-BIL-1 allowances reset per cycle: 23:59 on the 30th belongs to November,
     ['2026-11', 0, 30],
     ['2026-12', 1, 0],
   ]);
-  const counters = await db().selectFrom('usage_allowances').select(['cycle', 'used_units']).where('subscriber_id', '=', s.subscriberId).orderBy('cycle').execute();
+  const counters = await db().selectFrom('usage_pool_use').select(['cycle', 'used_units']).where('subscriber_id', '=', s.subscriberId).orderBy('cycle').execute();
   expect(counters).toEqual([
     { cycle: '2026-11', used_units: 12 },
     { cycle: '2026-12', used_units: 1 },

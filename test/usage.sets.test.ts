@@ -1,13 +1,14 @@
 // R-BIL-1, R-BIL-3: rated CDRs stored as compact sets (src/domains/usage/sets.ts, migration 0023): a body
 // reads back exactly what was rated, in TypeScript and through cdr_set_records in SQL; the duplicate check
 // by record-id hashes never drops a record whose hash matches but whose id the set does not hold, and a
-// record id stored in cdrs (the rating statement's rows, rows stored before the sets) still counts.
+// record id stored in cdrs (the rating statement's rows, rows stored before the sets) still counts; a
+// set carries what its records used of each allowance pool (migration 0024), added to usage_allowances'.
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { RecordColumns } from '../src/domains/usage/columns.ts';
-import { FREE_REASON_CODES, type RatedColumns, type RatedRecord, type RatingRecord, UNIT_CODES } from '../src/domains/usage/rating.ts';
-import { decodeSet, recordIdHashesOf, SetEncoder, setRecordIds } from '../src/domains/usage/sets.ts';
+import { FREE_REASON_CODES, NO_POOL, poolOf, type RatedColumns, type RatedRecord, type RatingRecord, UNIT_CODES } from '../src/domains/usage/rating.ts';
+import { decodePools, decodeSet, recordIdHashesOf, SetEncoder, setRecordIds } from '../src/domains/usage/sets.ts';
 import { itemOf, type Scope, type Usage } from '../src/domains/usage/rules.ts';
 import { testEnv, type TestEnv } from './helpers.ts';
 import { cdr, importAll, seedTestOffers, subscriberOn } from './fixtures/usage/helpers.ts';
@@ -40,9 +41,10 @@ const ratedArb = fc.record({
   chargeFen: fc.integer({ min: 0, max: 2 ** 45 }),
   offerCode: fc.option(text, { nil: null }),
   freeReason: fc.constantFrom(...FREE_REASON_CODES),
+  pool: fc.oneof(fc.constant(NO_POOL), fc.integer({ min: 0, max: 11 })),
 });
 type Arb = typeof ratedArb extends fc.Arbitrary<infer T> ? T : never;
-const rated = (x: Arb): RatedRecord => ({
+const rated = (x: Omit<Arb, 'pool'>): RatedRecord => ({
   record: { line: x.line, accountId: x.accountId, subscriberId: x.subscriberId, recordId: x.recordId, otherParty: x.otherParty, startedUs: x.startedUs, cycle: x.cycle, usage: x.usage, scope: x.scope, quantity: x.quantity, area: x.area } satisfies RatingRecord,
   itemCode: itemOf(x.usage as Usage, x.scope as Scope),
   unit: x.unit,
@@ -54,7 +56,7 @@ const rated = (x: Arb): RatedRecord => ({
   freeReason: x.freeReason,
 });
 /** Rated records as the encoder takes them: the records' columns and their rating's. */
-function columns(rows: RatedRecord[]): [RecordColumns, RatedColumns] {
+function columns(rows: RatedRecord[], pools: number[] = []): [RecordColumns, RatedColumns] {
   const c = RecordColumns.fromRecords(rows.map((r) => r.record));
   const n = rows.length;
   const offers = [...new Set(rows.flatMap((r) => (r.offerCode === null ? [] : [r.offerCode])))];
@@ -62,12 +64,12 @@ function columns(rows: RatedRecord[]): [RecordColumns, RatedColumns] {
     idx: Uint32Array.from(rows.keys()), units: Float64Array.from(rows, (x) => x.units), freeUnits: Float64Array.from(rows, (x) => x.freeUnits),
     rateFen: Float64Array.from(rows, (x) => x.rateFen), chargeFen: Float64Array.from(rows, (x) => x.chargeFen),
     unit: Uint8Array.from(rows, (x) => (UNIT_CODES as readonly string[]).indexOf(x.unit)), freeReason: Uint8Array.from(rows, (x) => (FREE_REASON_CODES as readonly (string | null)[]).indexOf(x.freeReason)),
-    offer: Int32Array.from(rows, (x) => (x.offerCode === null ? -1 : offers.indexOf(x.offerCode))), offers,
+    offer: Int32Array.from(rows, (x) => (x.offerCode === null ? -1 : offers.indexOf(x.offerCode))), offers, pool: Uint8Array.from(rows, (_, k) => pools[k] ?? NO_POOL),
   };
   expect(r.idx.length).toBe(n);
   return [c, r];
 }
-const encode = (encoder: SetEncoder, rows: RatedRecord[]) => encoder.encode(...columns(rows));
+const encode = (encoder: SetEncoder, rows: RatedRecord[], pools: number[] = []) => encoder.encode(...columns(rows, pools));
 
 const expected = (r: RatedRecord) => ({
   recordId: r.record.recordId, otherParty: r.record.otherParty, startedUs: r.record.startedUs, usage: r.record.usage, scope: r.record.scope, quantity: r.record.quantity,
@@ -75,19 +77,26 @@ const expected = (r: RatedRecord) => ({
   offerCode: r.offerCode, freeReason: r.freeReason,
 });
 
-test('R-BIL-3 property: every set reads back exactly the records encoded into it, in order, in TypeScript and in SQL (cdr_set_records)', async () => {
+test('R-BIL-3, R-BIL-1 property: every set reads back exactly the records encoded into it, in order, and the units its records used of each pool, in TypeScript and in SQL (cdr_set_records, cdr_set_pools)', async () => {
   const db = env.ctx.database.db;
   await fc.assert(
     fc.asyncProperty(fc.array(ratedArb, { minLength: 1, maxLength: 40 }), async (xs) => {
       const rows = xs.map(rated);
       const encoder = new SetEncoder(64);
-      const sets = encode(encoder, rows);
+      const sets = encode(encoder, rows, xs.map((x) => x.pool));
       // consecutive records of one account, subscriber and cycle share a set; a key seen before gets the next part
       const runs: RatedRecord[][] = [];
-      for (const r of rows) {
+      const poolRuns: Map<number, number>[] = [];
+      for (const [k, r] of rows.entries()) {
         const last = runs.at(-1)?.[0]?.record;
         if (last && last.accountId === r.record.accountId && last.subscriberId === r.record.subscriberId && last.cycle === r.record.cycle) runs.at(-1)?.push(r);
-        else runs.push([r]);
+        else {
+          runs.push([r]);
+          poolRuns.push(new Map());
+        }
+        const pool = (xs[k] as Arb).pool;
+        const m = poolRuns.at(-1) as Map<number, number>;
+        if (pool !== NO_POOL) m.set(pool, (m.get(pool) ?? 0) + r.units * (r.unit === 'mb' ? 1024 : 1));
       }
       expect(sets.map((z) => [z.accountId, z.subscriberId, z.cycle, z.records, z.chargeFen])).toEqual(
         runs.map((run) => [run[0]?.record.accountId, run[0]?.record.subscriberId, run[0]?.record.cycle, run.length, run.reduce((s, r) => s + r.chargeFen, 0)]),
@@ -110,6 +119,12 @@ test('R-BIL-3 property: every set reads back exactly the records encoded into it
             chargeFen: Number(x.charge_fen), offerCode: x.offer_code, freeReason: x.free_reason,
           })),
         ).toEqual(run.map(expected));
+        // the pools: in code order, each with the base units of its records (an MB is 1024 KB); none: empty
+        const pools = [...(poolRuns[i] as Map<number, number>).entries()].sort((a, b) => a[0] - b[0]);
+        expect(decodePools(encoder.pools, z.poolStart, z.poolEnd)).toEqual(pools);
+        const poolsInSql = await sql<{ usage: string; scope: string; used_units: string }>`
+          SELECT usage, scope, used_units FROM cdr_set_pools(decode(${encoder.pools.toString('hex', z.poolStart, z.poolEnd)}, 'hex'))`.execute(db);
+        expect(poolsInSql.rows.map((x) => ({ usage: x.usage, scope: x.scope, units: Number(x.used_units) }))).toEqual(pools.map(([code, units]) => ({ ...poolOf(code), units })));
       }
     }),
     { numRuns: 40 },
@@ -189,4 +204,36 @@ test('R-BIL-3 a batch of accounts far apart (each probed by key) and one of neig
   const neighbours = await importAll(env.ctx, [cdr(a.number, '2026-11-10 10:00:00', 'sms', 'local', 1, '13900001111', 'S-0'), cdr(b.number, '2026-11-10 10:00:00', 'sms', 'local', 1, '13900001111', 'S-1'), cdr(b.number, '2026-11-10 11:00:00', 'sms', 'local', 1, '13900001111', 'S-2')]);
   // S-2 of b is new: record ids count per account
   expect({ accepted: neighbours.accepted, duplicate: neighbours.duplicate }).toEqual({ accepted: 1, duplicate: 2 });
+});
+
+test('R-BIL-1 a pool counted in usage_allowances (the rating statement’s rows, rows from before the sets carried pools) and in sets adds up: the allowance is used once', async () => {
+  const s = await subscriberOn(env.ctx, 'T-PLAN');
+  const db = env.ctx.database.db;
+  // 8 of the 10 local minutes used before, counted in usage_allowances
+  await db.insertInto('usage_allowances').values({ account_id: s.accountId, subscriber_id: s.subscriberId, cycle: '2026-11', usage: 'voice', scope: 'local', used_units: 8 }).execute();
+  const first = await importAll(env.ctx, [cdr(s.number, '2026-11-10 10:00:00', 'voice', 'local', 180, '13900001111', 'P-1'), cdr(s.number, '2026-11-10 11:00:00', 'sms', 'local', 1, '13900001111', 'P-2')]);
+  expect(first.accepted).toBe(2);
+  // the set carries its pools: 3 local minutes, 1 message of the 'any' SMS pool
+  const sets = await db.selectFrom('cdr_sets').select(['pools']).where('subscriber_id', '=', s.subscriberId).execute();
+  expect(sets.map((z) => decodePools(z.pools as Buffer).map(([code, units]) => ({ ...poolOf(code), units })))).toEqual([
+    [
+      { usage: 'voice', scope: 'local', units: 3 },
+      { usage: 'sms', scope: 'any', units: 1 },
+    ],
+  ]);
+  // a later batch counts both places: 8 + 3 = 11 ≥ 10, nothing free is left
+  await importAll(env.ctx, [cdr(s.number, '2026-11-11 10:00:00', 'voice', 'local', 60, '13900001111', 'P-3')]);
+  const records = await db.selectFrom('usage_records').select(['record_id', 'free_units', 'charge_fen']).where('subscriber_id', '=', s.subscriberId).orderBy('record_id').execute();
+  expect(records).toEqual([
+    { record_id: 'P-1', free_units: 2, charge_fen: 15 },
+    { record_id: 'P-2', free_units: 1, charge_fen: 0 },
+    { record_id: 'P-3', free_units: 0, charge_fen: 15 },
+  ]);
+  const use = await db.selectFrom('usage_pool_use').select(['usage', 'scope', 'used_units']).where('subscriber_id', '=', s.subscriberId).orderBy('usage').execute();
+  expect(use).toEqual([
+    { usage: 'sms', scope: 'any', used_units: 1 },
+    { usage: 'voice', scope: 'local', used_units: 12 },
+  ]);
+  // the rating in TypeScript wrote no usage_allowances row: the 8 minutes counted there stay as they were
+  expect(await db.selectFrom('usage_allowances').select('used_units').where('subscriber_id', '=', s.subscriberId).execute()).toEqual([{ used_units: 8 }]);
 });

@@ -107,8 +107,9 @@ export class CopyBinaryWriter {
     return this;
   }
 
-  /** A bytea field: the bytes buf[start, end). */
-  bytea(buf: Buffer, start: number, end: number): this {
+  /** A bytea field: the bytes buf[start, end), or null. */
+  bytea(buf: Buffer | null, start: number, end: number): this {
+    if (buf === null) return this.nul();
     const n = end - start;
     this.room(4 + n);
     this.i32(n);

@@ -747,6 +747,8 @@ export interface CdrSetsTable {
   imported_at: Ts;
   body: Buffer;
   hashes: Buffer;
+  /** the units its records used of each allowance pool (sets.ts), null for none */
+  pools: Buffer | null;
 }
 export interface UsageAllowancesTable {
   account_id: number;
@@ -1002,6 +1004,8 @@ export interface DB {
   /** a view: cdrs' rows and the records of cdr_sets, as cdrs' columns */
   usage_records: CdrsTable;
   usage_allowances: UsageAllowancesTable;
+  /** a view: what each pool used, usage_allowances' rows and cdr_sets' pools summed */
+  usage_pool_use: UsageAllowancesTable;
   usage_charges: UsageChargesTable;
   family_numbers: FamilyNumbersTable;
   usage_vpmn_groups: UsageVpmnGroupsTable;

@@ -67,7 +67,7 @@ export interface RatingReference {
   vpmn: VpmnPeer[];
   /** The standard rates by usage, then scope (usage_base_tariffs). */
   base: Map<string, Map<string, { unit: string; rateFen: number }>>;
-  /** what each pool used before this chunk (usage_allowances), by allowanceKey */
+  /** what each pool used before this chunk (usage_allowances and the sets' pools), by allowanceKey */
   used: Map<string, number>;
   /** which items' totals the chunk's accounts have already in its cycles (usage_charges rows), by chargeKey */
   charged: Set<string>;
@@ -84,15 +84,6 @@ export interface RatedRecord {
   chargeFen: number;
   offerCode: string | null;
   freeReason: string | null;
-}
-
-export interface AllowanceUse {
-  accountId: number;
-  subscriberId: number;
-  cycle: string;
-  usage: string;
-  scope: string;
-  units: number;
 }
 
 export interface ChargeTotal {
@@ -127,6 +118,10 @@ export const FREE_REASON_CODES = [null, 'allowance', 'family', 'vpmn'] as const;
 const ITEM_CODES = ['VOICE_LOCAL', 'VOICE_LD', 'VOICE_ROAM', 'SMS', 'DATA'] as const;
 /** A tariff's scope code: a rules.ts SCOPES index, or ANY. */
 const ANY = 3;
+/** RatedColumns.pool of a record that counts in no pool (a family number, a VPMN peer). */
+export const NO_POOL = 255;
+/** A pool's code (usage index × 4 + tariff scope code) as its usage and scope. */
+export const poolOf = (code: number): { usage: string; scope: string } => ({ usage: USAGES[code >> 2] as string, scope: code % 4 === ANY ? 'any' : (SCOPES[code % 4] as string) });
 
 /** The rating of records given by index (RecordColumns): per rated record, in the order rated. */
 export interface RatedColumns {
@@ -143,11 +138,12 @@ export interface RatedColumns {
   /** index into `offers`, −1 for none */
   offer: Int32Array;
   offers: string[];
+  /** the allowance pool the record's base units (units, × 1024 for MB) count in: usage index × 4 + tariff scope code (poolOf), NO_POOL for none */
+  pool: Uint8Array;
 }
 
 export interface RatedRecords {
   rated: RatedColumns;
-  allowances: AllowanceUse[];
   charges: ChargeTotal[];
 }
 
@@ -211,16 +207,16 @@ export function rateColumns(c: RecordColumns, idx: Uint32Array, ref: RatingRefer
   const n = idx.length;
   const rated: RatedColumns = {
     idx, units: new Float64Array(n), freeUnits: new Float64Array(n), rateFen: new Float64Array(n), chargeFen: new Float64Array(n),
-    unit: new Uint8Array(n), freeReason: new Uint8Array(n), offer: new Int32Array(n), offers,
+    unit: new Uint8Array(n), freeReason: new Uint8Array(n), offer: new Int32Array(n), offers, pool: new Uint8Array(n).fill(NO_POOL),
   };
-  const uses: (AllowanceUse & { before: number })[] = [];
   const charges: ChargeTotal[] = [];
   // records come by account, subscriber and cycle: a pool's running total (by usage and tariff scope code) and a
   // charge total (by item) live in the group of those three; what a pool used before comes from ref.used
   let gAccount = -1;
   let gSubscriber = -1;
   let gCycle = -1;
-  const gPools: ((AllowanceUse & { before: number }) | undefined)[] = new Array(12);
+  const gPoolUsed = new Float64Array(12);
+  const gPoolOpen = new Uint8Array(12);
   const gCharges: (ChargeTotal | undefined)[] = new Array(5);
   const none: never[] = [];
   for (let k = 0; k < n; k++) {
@@ -232,7 +228,7 @@ export function rateColumns(c: RecordColumns, idx: Uint32Array, ref: RatingRefer
       gAccount = account;
       gSubscriber = subscriber;
       gCycle = cycle;
-      gPools.fill(undefined);
+      gPoolOpen.fill(0);
       gCharges.fill(undefined);
     }
     const usage = c.usage[i] as number;
@@ -296,19 +292,17 @@ export function rateColumns(c: RecordColumns, idx: Uint32Array, ref: RatingRefer
     let freeUnits = 0;
     if (special === 2 && rateFen === 0) freeUnits = units;
     else if (pool >= 0) {
-      let u = gPools[usage * 4 + pool];
-      if (!u) {
-        const cycleText = c.cycles[cycle] as string;
-        const usageText = USAGES[usage] as string;
-        const poolText = pool === ANY ? 'any' : (SCOPES[pool] as string);
-        u = { accountId: account, subscriberId: subscriber, cycle: cycleText, usage: usageText, scope: poolText, units: 0, before: ref.used.get(allowanceKey(account, subscriber, cycleText, usageText, poolText)) ?? 0 };
-        gPools[usage * 4 + pool] = u;
-        uses.push(u);
+      const code = usage * 4 + pool;
+      if (!gPoolOpen[code]) {
+        const p = poolOf(code);
+        gPoolOpen[code] = 1;
+        gPoolUsed[code] = ref.used.get(allowanceKey(account, subscriber, c.cycles[cycle] as string, p.usage, p.scope)) ?? 0;
       }
-      const before = u.before + u.units;
+      const before = gPoolUsed[code] as number;
       freeUnits = idiv(Math.max(0, Math.min(units * factor, included - before)), factor);
       if (!Number.isSafeInteger(before + units * factor)) return null;
-      u.units += units * factor;
+      gPoolUsed[code] = before + units * factor;
+      rated.pool[k] = code;
     }
     const chargeFen = (units - freeUnits) * rateFen;
     if (!Number.isSafeInteger(chargeFen)) return null;
@@ -332,5 +326,5 @@ export function rateColumns(c: RecordColumns, idx: Uint32Array, ref: RatingRefer
       charges.push(total);
     }
   }
-  return { rated, allowances: uses.map((u) => ({ accountId: u.accountId, subscriberId: u.subscriberId, cycle: u.cycle, usage: u.usage, scope: u.scope, units: u.units })), charges };
+  return { rated, charges };
 }

@@ -6,9 +6,9 @@ import { copyRowsIn } from '../../platform/copy-binary.ts';
 import { bulkPlanSettings, type Db, inTransaction, type Q, type Tx } from '../../platform/db.ts';
 import type { Fen } from '../../platform/money.ts';
 import { RecordColumns } from './columns.ts';
-import type { AllowanceUse, ChargeTotal, FamilyNumber, OfferTariff, RatedColumns, RatingRecord, RatingReference, VpmnPeer } from './rating.ts';
-import { allowanceKey, chargeKey } from './rating.ts';
-import { type EncodedSet, hashKey, SetEncoder, setRecordIds } from './sets.ts';
+import type { ChargeTotal, FamilyNumber, OfferTariff, RatedColumns, RatingRecord, RatingReference, VpmnPeer } from './rating.ts';
+import { allowanceKey, chargeKey, poolOf } from './rating.ts';
+import { decodePools, type EncodedSet, hashKey, SetEncoder, setRecordIds } from './sets.ts';
 
 /**
  * Rating takes this advisory lock exclusively for each chunk it rates; the bill run takes it shared
@@ -43,6 +43,8 @@ export interface RatedChunk {
   /** Records stored (and rated) in cdrs; matched − accepted were already stored. */
   accepted: number;
   subscriberIds: number[];
+  /** the accounts of the records stored (R-BIL-8: the virtual ones among them are charged at once) */
+  accountIds: number[];
 }
 
 /** A timestamptz as microseconds since the epoch (exact). */
@@ -55,8 +57,19 @@ export function isoMicros(t: number): string {
   return `${new Date(ms).toISOString().slice(0, 23)}${String(t - ms * 1000).padStart(3, '0')}Z`;
 }
 
+/**
+ * Accounts (ascending, each once) as a condition on the leading column of cdr_sets' (or cdrs') primary
+ * key: one range when they are neighbours (a file's chunk holds most accounts of its id range), a probe
+ * per account when they are scattered (an API batch: its range would read every set in between).
+ */
+function accountsKey(accounts: readonly number[]) {
+  const lo = accounts[0] as number;
+  const hi = accounts[accounts.length - 1] as number;
+  return hi - lo < 4 * accounts.length ? sql`account_id BETWEEN ${lo}::bigint AND ${hi}::bigint` : sql`account_id = ANY(${accounts}::bigint[])`;
+}
+
 /** The columns of cdr_sets a set is stored with, in COPY order. */
-const SET_COLUMNS = 'account_id, subscriber_id, cycle, file_id, part, records, charge_fen, imported_at, body, hashes';
+const SET_COLUMNS = 'account_id, subscriber_id, cycle, file_id, part, records, charge_fen, imported_at, body, hashes, pools';
 
 export const usageRepo = {
   /**
@@ -131,8 +144,8 @@ export const usageRepo = {
    */
   async rateFileChunk(q: Q, fileId: number, lo: number, hi: number, now: Date): Promise<RatedChunk> {
     const r = await rateFileStatement(fileId, lo, hi, now).execute(q);
-    const row = r.rows[0] as { matched: number; accepted: number; subscriber_ids: number[] | null };
-    return { matched: Number(row.matched), accepted: Number(row.accepted), subscriberIds: (row.subscriber_ids ?? []).map(Number) };
+    const row = r.rows[0] as { matched: number; accepted: number; subscriber_ids: number[] | null; account_ids: number[] | null };
+    return { matched: Number(row.matched), accepted: Number(row.accepted), subscriberIds: (row.subscriber_ids ?? []).map(Number), accountIds: (row.account_ids ?? []).map(Number) };
   },
 
   /**
@@ -177,9 +190,7 @@ export const usageRepo = {
     // would read every set in between)
     const accounts: number[] = [];
     for (const x of idx) if (c.account[x] !== accounts[accounts.length - 1]) accounts.push(c.account[x] as number);
-    const lo = accounts[0] as number;
-    const hi = accounts[accounts.length - 1] as number;
-    const which = hi - lo < 4 * accounts.length ? sql`account_id BETWEEN ${lo}::bigint AND ${hi}::bigint` : sql`account_id = ANY(${accounts}::bigint[])`;
+    const which = accountsKey(accounts);
     const sets = await sql<{ account_id: number; subscriber_id: number; cycle: string; file_id: number; part: number; hashes: Uint8Array }>`
       SELECT account_id, subscriber_id, cycle, file_id, part, hashes FROM cdr_sets WHERE ${which}`.execute(q);
     if (sets.rows.length) {
@@ -244,7 +255,7 @@ export const usageRepo = {
   /**
    * What rating these records needs (rating.ts): the subscribers' offers with their tariffs, family
    * numbers, VPMN peers among the voice records' other parties, the standard rates and what each
-   * pool used before (usage_allowances of the records' accounts and cycles).
+   * pool used before (usage_allowances and the sets' pools, of the records' accounts and cycles).
    */
   async ratingReference(q: Q, c: RecordColumns, idx: Uint32Array): Promise<RatingReference> {
     // idx is in rating order: a set is asked only when the subscriber or account changes
@@ -269,7 +280,7 @@ export const usageRepo = {
     const members = await sql<{ subscriber_id: number }>`SELECT DISTINCT subscriber_id FROM usage_vpmn_members WHERE subscriber_id = ANY(${subs}::bigint[])`.execute(q);
     const memberSet = new Set(members.rows.map((m) => Number(m.subscriber_id)));
     const parties = memberSet.size ? [...new Set(Array.from(idx).filter((x) => c.usage[x] === VOICE && memberSet.has(c.subscriber[x] as number)).map((x) => c.otherParty(x)))] : [];
-    const [offers, fam, vp, base, used, charged] = await Promise.all([
+    const [offers, fam, vp, base, used, pools, charged] = await Promise.all([
       sql<{ subscriber_id: number; started_us: number; ended_us: number | null; offer_code: string; rank: number; member_role: string | null }>`
         SELECT so.subscriber_id, ${us('so.started_at')} AS started_us, ${us('so.ended_at')} AS ended_us, so.offer_code,
                CASE so.kind WHEN 'plan' THEN 1 WHEN 'package' THEN 2 ELSE 3 END AS rank, so.member_role
@@ -295,6 +306,9 @@ export const usageRepo = {
           -- by key, account by account (OFFSET 0): with = ANY over the whole chunk PostgreSQL read all of
           -- usage_allowances in parallel, 0.22 s per chunk at 1,000,000 subscribers and growing as it filled
           JOIN LATERAL (SELECT * FROM usage_allowances x WHERE x.account_id = a.id AND x.cycle = ANY(${cycles}::text[]) OFFSET 0) u ON true`.execute(q),
+      // the pools of the accounts' sets (sets.ts), what the rating in TypeScript stores instead of usage_allowances' rows
+      sql<{ account_id: number; subscriber_id: number; cycle: string; pools: Uint8Array }>`
+        SELECT account_id, subscriber_id, cycle, pools FROM cdr_sets WHERE ${accountsKey(accounts)} AND cycle = ANY(${cycles}::text[]) AND pools IS NOT NULL`.execute(q),
       sql<{ account_id: number; subscriber_id: number; cycle: string; item_code: string }>`
         SELECT u.account_id, u.subscriber_id, u.cycle, u.item_code
           FROM unnest(${accounts}::bigint[]) AS a (id)
@@ -315,6 +329,14 @@ export const usageRepo = {
         ).rows
       : [];
     const tariffsOf = Map.groupBy(tariffRows, (t) => t.offer_code);
+    const usedBefore = new Map(used.rows.map((x) => [allowanceKey(Number(x.account_id), Number(x.subscriber_id), x.cycle, x.usage, x.scope), Number(x.used_units)]));
+    for (const z of pools.rows) {
+      for (const [code, units] of decodePools(z.pools)) {
+        const { usage, scope } = poolOf(code);
+        const k = allowanceKey(Number(z.account_id), Number(z.subscriber_id), z.cycle, usage, scope);
+        usedBefore.set(k, (usedBefore.get(k) ?? 0) + units);
+      }
+    }
     return {
       tariffs: offers.rows.flatMap((o) =>
         (tariffsOf.get(o.offer_code) ?? [])
@@ -330,7 +352,7 @@ export const usageRepo = {
         peerFromUs: Number(x.peer_from_us), peerToUs: usOrNull(x.peer_to_us), rateFen: Number(x.rate_fen),
       })),
       base: base.rows.reduce((m, x) => m.set(x.usage, (m.get(x.usage) ?? new Map()).set(x.scope, { unit: x.unit, rateFen: Number(x.rate_fen) })), new Map<string, Map<string, { unit: string; rateFen: number }>>()),
-      used: new Map(used.rows.map((x) => [allowanceKey(Number(x.account_id), Number(x.subscriber_id), x.cycle, x.usage, x.scope), Number(x.used_units)])),
+      used: usedBefore,
       charged: new Set(charged.rows.map((x) => chargeKey(Number(x.account_id), Number(x.subscriber_id), x.cycle, x.item_code))),
     };
   },
@@ -344,12 +366,12 @@ export const usageRepo = {
     if (rated.idx.length === 0) return;
     const encoder = new SetEncoder(Math.min(1 << 22, 64 * rated.idx.length));
     const sets = encoder.encode(c, rated);
-    const { body, hashes } = encoder;
+    const { body, hashes, pools } = encoder;
     if (client) {
       const nowUs = now.getTime() * 1000;
       await copyRowsIn(client, `COPY cdr_sets (${SET_COLUMNS}) FROM STDIN WITH (FORMAT binary)`, sets, (w, z) => {
-        w.row(10).int8(z.accountId).int8(z.subscriberId).text(z.cycle).int8(fileId).int4(z.part).int4(z.records).int8(z.chargeFen).timestamptz(nowUs);
-        w.bytea(body, z.bodyStart, z.bodyEnd).bytea(hashes, z.hashStart, z.hashEnd);
+        w.row(11).int8(z.accountId).int8(z.subscriberId).text(z.cycle).int8(fileId).int4(z.part).int4(z.records).int8(z.chargeFen).timestamptz(nowUs);
+        w.bytea(body, z.bodyStart, z.bodyEnd).bytea(hashes, z.hashStart, z.hashEnd).bytea(z.poolEnd > z.poolStart ? pools : null, z.poolStart, z.poolEnd);
       });
       return;
     }
@@ -359,44 +381,32 @@ export const usageRepo = {
       const col = <T>(f: (z: EncodedSet) => T) => part.map(f);
       await sql`
         INSERT INTO cdr_sets (${sql.raw(SET_COLUMNS)})
-        SELECT a, s, c, ${fileId}::bigint, p, n, f, ${now}::timestamptz, decode(b, 'hex'), decode(h, 'hex')
+        SELECT a, s, c, ${fileId}::bigint, p, n, f, ${now}::timestamptz, decode(b, 'hex'), decode(h, 'hex'), decode(o, 'hex')
           FROM unnest(${col((z) => z.accountId)}::bigint[], ${col((z) => z.subscriberId)}::bigint[], ${col((z) => z.cycle)}::text[], ${col((z) => z.part)}::int[],
                       ${col((z) => z.records)}::int[], ${col((z) => z.chargeFen)}::bigint[], ${col((z) => body.toString('hex', z.bodyStart, z.bodyEnd))}::text[],
-                      ${col((z) => hashes.toString('hex', z.hashStart, z.hashEnd))}::text[]) AS t (a, s, c, p, n, f, b, h)`.execute(q);
+                      ${col((z) => hashes.toString('hex', z.hashStart, z.hashEnd))}::text[],
+                      ${col((z) => (z.poolEnd > z.poolStart ? pools.toString('hex', z.poolStart, z.poolEnd) : null))}::text[]) AS t (a, s, c, p, n, f, b, h, o)`.execute(q);
     }
   },
 
   /**
-   * The allowance used and the charges of rated records added to the pools' and items' totals (as the
-   * rating statement does). On PostgreSQL (`client`, the transaction's connection) with the chunk's
-   * `reference`, the totals that have no row yet (the usual case: a cycle's first import) go in by binary
-   * COPY: no conflict to look for and no arrays to parse (the bench's 100,000 subscribers have 816,000
-   * such rows; as upserts they cost PostgreSQL 5–7 µs each); the reference was read in this transaction
-   * under the rating lock, so no other writer adds such a row in between.
+   * The charges of rated records added to the items' totals (as the rating statement does; the allowance
+   * they used travels in their sets' pools). On PostgreSQL (`client`, the transaction's connection) with
+   * the chunk's `reference`, the totals that have no row yet (the usual case: a cycle's first import) go
+   * in by binary COPY: no conflict to look for and no arrays to parse (as upserts they cost PostgreSQL
+   * 5–7 µs each); the reference was read in this transaction under the rating lock, so no other writer
+   * adds such a row in between.
    */
-  async addUsageTotals(q: Q, client: pg.ClientBase | undefined, allowances: AllowanceUse[], charges: ChargeTotal[], now: Date, reference?: Pick<RatingReference, 'used' | 'charged'>): Promise<void> {
+  async addUsageTotals(q: Q, client: pg.ClientBase | undefined, charges: ChargeTotal[], now: Date, reference?: Pick<RatingReference, 'charged'>): Promise<void> {
     if (client && reference) {
-      const allowancesBy = Object.groupBy(allowances, (a) => (reference.used.has(allowanceKey(a.accountId, a.subscriberId, a.cycle, a.usage, a.scope)) ? 'stored' : 'new'));
       const chargesBy = Object.groupBy(charges, (c) => (reference.charged.has(chargeKey(c.accountId, c.subscriberId, c.cycle, c.itemCode)) ? 'stored' : 'new'));
-      if (allowancesBy.new)
-        await copyRowsIn(client, 'COPY usage_allowances (account_id, subscriber_id, cycle, usage, scope, used_units) FROM STDIN WITH (FORMAT binary)', allowancesBy.new, (w, a) => {
-          w.row(6).int8(a.accountId).int8(a.subscriberId).text(a.cycle).text(a.usage).text(a.scope).int8(a.units);
-        });
       if (chargesBy.new) {
         const nowUs = now.getTime() * 1000;
         await copyRowsIn(client, 'COPY usage_charges (account_id, subscriber_id, cycle, item_code, amount_fen, units, records, updated_at) FROM STDIN WITH (FORMAT binary)', chargesBy.new, (w, c) => {
           w.row(8).int8(c.accountId).int8(c.subscriberId).text(c.cycle).text(c.itemCode).int8(c.amountFen).int8(c.units).int8(c.records).timestamptz(nowUs);
         });
       }
-      allowances = allowancesBy.stored ?? [];
       charges = chargesBy.stored ?? [];
-    }
-    if (allowances.length) {
-      await sql`
-        INSERT INTO usage_allowances (account_id, subscriber_id, cycle, usage, scope, used_units)
-        SELECT * FROM unnest(${allowances.map((a) => a.accountId)}::bigint[], ${allowances.map((a) => a.subscriberId)}::bigint[], ${allowances.map((a) => a.cycle)}::text[],
-                             ${allowances.map((a) => a.usage)}::text[], ${allowances.map((a) => a.scope)}::text[], ${allowances.map((a) => a.units)}::bigint[])
-        ON CONFLICT (account_id, subscriber_id, cycle, usage, scope) DO UPDATE SET used_units = usage_allowances.used_units + EXCLUDED.used_units`.execute(q);
     }
     if (charges.length) {
       await sql`
@@ -446,11 +456,11 @@ export const usageRepo = {
    *   usage no offer prices falls to the standard rates (usage_base_tariffs).
    * - allowance: the first `included` base units a pool (usage × tariff scope) uses in the cycle,
    *   in start-time order (then record id), after what earlier batches used (usage_allowances).
-   * Returns the number of records rated.
+   * Returns the number of records rated and their accounts.
    */
-  async rate(q: Q, subscriberIds: number[], now: Date): Promise<number> {
+  async rate(q: Q, subscriberIds: number[], now: Date): Promise<{ rated: number; accountIds: number[] }> {
     const r = await rateStatement(subscriberIds, now).execute(q);
-    return Number(r.rows[0]?.n ?? 0);
+    return { rated: Number(r.rows[0]?.n ?? 0), accountIds: (r.rows[0]?.account_ids ?? []).map(Number) };
   },
 
   /** The rating statement's plan with its timings (it runs: use inside a transaction to roll back). */
@@ -459,17 +469,17 @@ export const usageRepo = {
     return r.rows.map((x) => x['QUERY PLAN']).join('\n');
   },
 
-  /** R-BIL-8: rated, not yet billed charges of virtual accounts among these subscribers. */
-  async virtualDeltas(q: Q, subscriberIds: number[]) {
+  /** R-BIL-8: rated, not yet billed charges of these subscribers on those of these accounts that are virtual. */
+  async virtualDeltas(q: Q, subscriberIds: number[], accountIds: number[]) {
+    if (subscriberIds.length === 0 || accountIds.length === 0) return [];
     const r = await sql<{ account_id: number; subscriber_id: number; cycle: string; item_code: string; delta: number }>`
       SELECT uc.account_id, uc.subscriber_id, uc.cycle, uc.item_code, (uc.amount_fen - uc.billed_fen) AS delta
-        FROM (SELECT DISTINCT unnest(${subscriberIds}::bigint[]) AS id) s
-        -- by key from the chunk's subscribers (OFFSET 0: never a hash of every account, whose cost grew with the
-        -- tables: 0.34 s per chunk at 1,000,000 accounts); the unbilled test stays outside, or the planner walks
-        -- the partial index of every unbilled charge once per subscriber
-        JOIN LATERAL (SELECT * FROM usage_charges x WHERE x.subscriber_id = s.id OFFSET 0) uc ON true
-        JOIN LATERAL (SELECT 1 FROM accounts a WHERE a.account_id = uc.account_id AND a.billing_type = 'virtual' OFFSET 0) v ON true
-       WHERE uc.billed_fen < uc.amount_fen
+        FROM (SELECT a.account_id FROM accounts a WHERE a.account_id = ANY(${accountIds}::bigint[]) AND a.billing_type = 'virtual') v
+        -- the virtual accounts first (a tenth of the bench's), then their charges by the primary key's leading
+        -- column (OFFSET 0: never a scan of usage_charges); reading every charge of the chunk's subscribers and
+        -- then their accounts cost ≈ 0.25 µs a record
+        JOIN LATERAL (SELECT * FROM usage_charges x WHERE x.account_id = v.account_id OFFSET 0) uc ON true
+       WHERE uc.billed_fen < uc.amount_fen AND uc.subscriber_id = ANY(${subscriberIds}::bigint[])
        ORDER BY uc.account_id, uc.cycle, uc.subscriber_id, uc.item_code`.execute(q);
     return r.rows.map((x) => ({ accountId: Number(x.account_id), subscriberId: Number(x.subscriber_id), cycle: x.cycle, itemCode: x.item_code, deltaFen: Number(x.delta) }));
   },
@@ -542,12 +552,23 @@ export const usageRepo = {
 
 /**
  * The rating of the records of a CTE `c` (account_id, record_id, subscriber_id, cycle, usage, scope,
- * other_party, started_at, quantity and any other columns, carried along): CTEs tf, bc, p, u, w, f and r,
+ * other_party, started_at, quantity and any other columns, carried along): CTEs cs, pu, tf, bc, p, u, w, f and r,
  * r holding per record the rated columns, `pool` and `factor` (see usageRepo.rate).
  */
 const RATED = sql`
       cs AS MATERIALIZED (
         SELECT DISTINCT subscriber_id FROM c
+      ), pu AS MATERIALIZED (
+        -- what each pool of the chunk's accounts used before: usage_allowances' rows and the sets' pools
+        -- (migrations/0024), the accounts' rows of both read once
+        SELECT account_id, subscriber_id, cycle, usage, scope, sum(used_units)::bigint AS used_units
+          FROM (SELECT a.account_id, a.subscriber_id, a.cycle, a.usage, a.scope, a.used_units FROM usage_allowances a
+                 WHERE a.account_id IN (SELECT DISTINCT account_id FROM c)
+                UNION ALL
+                SELECT z.account_id, z.subscriber_id, z.cycle, p.usage COLLATE "C", p.scope COLLATE "C", p.used_units
+                  FROM cdr_sets z CROSS JOIN LATERAL cdr_set_pools(z.pools) p
+                 WHERE z.account_id IN (SELECT DISTINCT account_id FROM c) AND z.pools IS NOT NULL) x
+         GROUP BY account_id, subscriber_id, cycle, usage, scope
       ), tf AS MATERIALIZED (
         -- the offers of the chunk's subscribers with their tariffs, loaded once per chunk (materialized:
         -- never planned into a lookup per record)
@@ -609,7 +630,7 @@ const RATED = sql`
                  PARTITION BY u.account_id, u.subscriber_id, u.cycle, u.usage, u.pool ORDER BY u.started_at, u.record_id COLLATE "C"
                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS used_before
           FROM u
-          LEFT JOIN usage_allowances a ON a.account_id = u.account_id AND a.subscriber_id = u.subscriber_id AND a.cycle = u.cycle
+          LEFT JOIN pu a ON a.account_id = u.account_id AND a.subscriber_id = u.subscriber_id AND a.cycle = u.cycle
            AND a.usage = u.usage AND a.scope = u.pool
       ), f AS (
         SELECT w.*,
@@ -642,7 +663,7 @@ function usageTotals(now: Date) {
 
 /** R-BIL-1/R-BIL-2: see usageRepo.rate (records stored unrated in cdrs). */
 function rateStatement(subscriberIds: number[], now: Date) {
-  return sql<{ n: number }>`
+  return sql<{ n: number; account_ids: number[] | null }>`
       WITH c AS (
         SELECT account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity
           FROM cdrs WHERE subscriber_id = ANY(${subscriberIds}::bigint[]) AND rated_at IS NULL
@@ -650,9 +671,9 @@ function rateStatement(subscriberIds: number[], now: Date) {
         UPDATE cdrs x SET rated_at = ${now}::timestamptz, item_code = r.item_code, unit = r.unit, units = r.units, free_units = r.free_units,
                rate_fen = r.rate_fen, charge_fen = r.charge_fen, offer_code = r.offer_code, free_reason = r.free_reason
           FROM r WHERE x.account_id = r.account_id AND x.record_id = r.record_id
-        RETURNING 1
+        RETURNING x.account_id
       ), ${usageTotals(now)}
-      SELECT count(*)::int AS n FROM upd`;
+      SELECT count(*)::int AS n, array_agg(DISTINCT account_id) AS account_ids FROM upd`;
 }
 
 /** R-BIL-1..3: see usageRepo.rateFileChunk (a file's pending records rated straight into cdrs). */
@@ -675,9 +696,10 @@ function rateFileStatement(fileId: number, lo: number, hi: number, now: Date) {
         SELECT account_id, record_id, subscriber_id, cycle, usage, scope, other_party, started_at, quantity, area, ${fileId}::bigint, line, ${now}::timestamptz,
                ${now}::timestamptz, item_code, unit, units, free_units, rate_fen, charge_fen, offer_code, free_reason
           FROM r
-        RETURNING subscriber_id
+        RETURNING account_id, subscriber_id
       ), ${usageTotals(now)}
       SELECT (SELECT count(*) FROM ${t} WHERE account_id BETWEEN ${lo}::bigint AND ${hi}::bigint)::int AS matched,
              (SELECT count(*) FROM ins)::int AS accepted,
-             (SELECT array_agg(DISTINCT subscriber_id) FROM ins) AS subscriber_ids`;
+             (SELECT array_agg(DISTINCT subscriber_id) FROM ins) AS subscriber_ids,
+             (SELECT array_agg(DISTINCT account_id) FROM ins) AS account_ids`;
 }

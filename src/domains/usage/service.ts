@@ -44,7 +44,7 @@ export const TS_RATING_MAX_RECORDS = 400_000;
 /**
  * R-BIL-1..3: the records `order` of `c` (whole accounts, in rating order: RecordColumns.ratingOrder) rated
  * in TypeScript (rating.ts) and stored in cdr_sets (COPY on `client`, the transaction's connection, when
- * given), their allowance and charge totals added set-based; `bySql` rates them with the SQL statement
+ * given) with the allowance their sets used, their charge totals added set-based; `bySql` rates them with the SQL statement
  * instead when a value would not fit a safe integer. Run under the rating lock.
  */
 async function rateInOrder(q: Q, client: pg.ClientBase | undefined, fileId: number, c: RecordColumns, order: Uint32Array, now: Date, bySql: () => Promise<RatedChunk>): Promise<RatedChunk> {
@@ -57,10 +57,14 @@ async function rateInOrder(q: Q, client: pg.ClientBase | undefined, fileId: numb
   const rated = rateColumns(c, keep, reference);
   if (!rated) return bySql();
   await usageRepo.storeRated(q, client, fileId, c, rated.rated, now);
-  await usageRepo.addUsageTotals(q, client, rated.allowances, rated.charges, now, reference);
+  await usageRepo.addUsageTotals(q, client, rated.charges, now, reference);
   const subscriberIds = new Set<number>();
-  for (const x of keep) subscriberIds.add(c.subscriber[x] as number);
-  return { matched: order.length, accepted: keep.length, subscriberIds: [...subscriberIds].sort((a, b) => a - b) };
+  const accountIds = new Set<number>();
+  for (const x of keep) {
+    subscriberIds.add(c.subscriber[x] as number);
+    accountIds.add(c.account[x] as number);
+  }
+  return { matched: order.length, accepted: keep.length, subscriberIds: [...subscriberIds].sort((a, b) => a - b), accountIds: [...accountIds] };
 }
 
 /**
@@ -114,7 +118,7 @@ async function chunkTransaction(db: Db, clock: Clock, fileId: number, locked: bo
     if (!locked) await usageRepo.lockRating(tx, false);
     await usageRepo.rateSettings(tx);
     const c = await rate(tx, clock.now());
-    const charged = await chargeVirtual(tx, clock, c.subscriberIds);
+    const charged = await chargeVirtual(tx, clock, c.subscriberIds, c.accountIds);
     // last: a concurrent chunk waits for this row only until this one commits
     await tx
       .updateTable('usage_files')
@@ -150,13 +154,14 @@ export async function rateBucket(db: Db, client: pg.PoolClient | undefined, cloc
 }
 
 /**
- * R-BIL-8: a virtual account's new charges become bill lines (source 'usage') of its bill for the
- * usage's cycle at once and are written off from its books in the same transaction — for all the
- * chunk's virtual accounts at once: their bills, lines and write-offs in a statement each (the write-off
- * is MoneyService.settle's, as the bill run's publish does it for many accounts), an audit record each.
+ * R-BIL-8: a virtual account's new charges (of the subscribers and accounts just rated) become bill
+ * lines (source 'usage') of its bill for the usage's cycle at once and are written off from its books
+ * in the same transaction — for all the chunk's virtual accounts at once: their bills, lines and
+ * write-offs in a statement each (the write-off is MoneyService.settle's, as the bill run's publish does
+ * it for many accounts), an audit record each.
  */
-export async function chargeVirtual(tx: Tx, clock: Clock, subscriberIds: number[]): Promise<number[]> {
-  const deltas = (await usageRepo.virtualDeltas(tx, subscriberIds)).filter((d) => d.deltaFen > 0);
+export async function chargeVirtual(tx: Tx, clock: Clock, subscriberIds: number[], ratedAccountIds: number[]): Promise<number[]> {
+  const deltas = (await usageRepo.virtualDeltas(tx, subscriberIds, ratedAccountIds)).filter((d) => d.deltaFen > 0);
   if (deltas.length === 0) return [];
   const accountIds = [...new Set(deltas.map((d) => d.accountId))].sort((a, b) => a - b);
   await accountRepo.lockAccounts(tx, accountIds);
@@ -276,13 +281,13 @@ export class UsageService {
         .returning('file_id')
         .executeTakeFirstOrThrow();
       const m = rows.length ? await matchChunk(tx, rows) : { pending: [], refused: [] };
-      let l = { matched: 0, accepted: 0, subscriberIds: [] as number[] };
+      let l = { matched: 0, accepted: 0, subscriberIds: [] as number[], accountIds: [] as number[] };
       let charged: number[] = [];
       if (m.pending.length) {
         await usageRepo.lockRating(tx, false);
         await usageRepo.rateSettings(tx);
         l = await rateHeldChunk(tx, undefined, fileId, m.pending, now);
-        charged = await chargeVirtual(tx, this.deps.clock, l.subscriberIds);
+        charged = await chargeVirtual(tx, this.deps.clock, l.subscriberIds, l.accountIds);
       }
       for (const x of m.refused) rejections.push({ index: x.line, recordId: x.recordId, code: x.code, reason: REJECT_REASONS[x.code] });
       rejections.sort((a, b) => a.index - b.index);
@@ -426,8 +431,9 @@ export class UsageService {
       const charged = await this.db.transaction().execute(async (tx) => {
         await usageRepo.lockRating(tx, false);
         await usageRepo.rateSettings(tx);
-        rated += await usageRepo.rate(tx, ids, this.deps.clock.now());
-        return chargeVirtual(tx, this.deps.clock, ids);
+        const r = await usageRepo.rate(tx, ids, this.deps.clock.now());
+        rated += r.rated;
+        return chargeVirtual(tx, this.deps.clock, ids, r.accountIds);
       });
       if (charged.length) for (const fn of this.chargedListeners) await fn(charged);
     };

@@ -15,10 +15,14 @@
 //   units, free units, rate, charge   varints (all ≥ 0)
 //   offer code                 as the area
 // The bill item follows from usage and scope (rules.ts itemOf); rated_at is the set's imported_at.
+//
+// A set's pools (R-BIL-1, migrations/0024): for each allowance pool its records count in, in code order,
+// the pool's code byte (rating.ts poolOf: usage index × 4 + tariff scope code) and the base units as a
+// varint; empty (stored as NULL) when they count in none.
 
 import { putInt32 } from '../../platform/copy-binary.ts';
 import type { RecordColumns } from './columns.ts';
-import { FREE_REASON_CODES, type RatedColumns, UNIT_CODES } from './rating.ts';
+import { FREE_REASON_CODES, NO_POOL, type RatedColumns, UNIT_CODES } from './rating.ts';
 import { itemOf, SCOPES, type Scope, USAGES, type Usage } from './rules.ts';
 
 /** One set of a chunk's encoded sets: where its body and hashes lie in the encoder's buffers. */
@@ -34,6 +38,9 @@ export interface EncodedSet {
   bodyEnd: number;
   hashStart: number;
   hashEnd: number;
+  /** the set's pools in the encoder's `pools` (poolStart = poolEnd: none) */
+  poolStart: number;
+  poolEnd: number;
 }
 
 /** The two 32-bit hashes of a record id's UTF-8 bytes b[at, at + n) (FNV-1a with two offset bases, each finished by a murmur3 mix). */
@@ -72,18 +79,25 @@ export const hashKey = (h1: number, h2: number): number => h1 * 2_097_152 + (h2 
 export class SetEncoder {
   body: Buffer;
   hashes: Buffer;
+  pools: Buffer;
   private o = 0;
   private h = 0;
+  private p = 0;
+  /** the open set's units per pool code, and which codes it used */
+  private readonly poolUnits = new Float64Array(12);
+  private readonly poolUsed = new Uint8Array(12);
 
   constructor(initialBytes = 1 << 20) {
     this.body = Buffer.allocUnsafe(initialBytes);
     this.hashes = Buffer.allocUnsafe(initialBytes >>> 2);
+    this.pools = Buffer.allocUnsafe(initialBytes >>> 4);
   }
 
   /** The rated records `r` of `c` (in rating order) as sets: consecutive records of one account, subscriber and cycle make one. */
   encode(c: RecordColumns, r: RatedColumns): EncodedSet[] {
     this.o = 0;
     this.h = 0;
+    this.p = 0;
     const sets: EncodedSet[] = [];
     const seen = new Map<string, number>();
     let set: EncodedSet | null = null;
@@ -100,16 +114,13 @@ export class SetEncoder {
       const subscriber = c.subscriber[i] as number;
       const cycle = c.cycle[i] as number;
       if (set === null || account !== set.accountId || subscriber !== set.subscriberId || cycle !== setCycle) {
-        if (set) {
-          set.bodyEnd = this.o;
-          set.hashEnd = this.h;
-        }
+        if (set) this.close(set);
         const cycleText = c.cycles[cycle] as string;
         const key = `${account}|${subscriber}|${cycleText}`;
         const was = seen.get(key);
         const part = was === undefined ? 0 : was + 1;
         seen.set(key, part);
-        set = { accountId: account, subscriberId: subscriber, cycle: cycleText, part, records: 0, chargeFen: 0, bodyStart: this.o, bodyEnd: 0, hashStart: this.h, hashEnd: 0 };
+        set = { accountId: account, subscriberId: subscriber, cycle: cycleText, part, records: 0, chargeFen: 0, bodyStart: this.o, bodyEnd: 0, hashStart: this.h, hashEnd: 0, poolStart: 0, poolEnd: 0 };
         setCycle = cycle;
         sets.push(set);
         t = 0;
@@ -151,12 +162,34 @@ export class SetEncoder {
       set.records++;
       set.chargeFen += chargeFen;
       if (!Number.isSafeInteger(set.chargeFen)) throw new RangeError('a CDR set charge past 2^53 fen');
+      const pool = r.pool[k] as number;
+      if (pool !== NO_POOL) {
+        this.poolUsed[pool] = 1;
+        this.poolUnits[pool] = (this.poolUnits[pool] as number) + (r.unit[k] === MB ? units * 1024 : units);
+      }
     }
-    if (set) {
-      set.bodyEnd = this.o;
-      set.hashEnd = this.h;
-    }
+    if (set) this.close(set);
     return sets;
+  }
+
+  /** Ends the open set: where its body and hashes end, its pools written. */
+  private close(set: EncodedSet): void {
+    set.bodyEnd = this.o;
+    set.hashEnd = this.h;
+    if (this.p + 12 * 9 > this.pools.length) {
+      const next = Buffer.allocUnsafe(this.pools.length * 2 + 12 * 9);
+      this.pools.copy(next, 0, 0, this.p);
+      this.pools = next;
+    }
+    set.poolStart = this.p;
+    for (let code = 0; code < 12; code++) {
+      if (!this.poolUsed[code]) continue;
+      this.pools[this.p++] = code;
+      this.p = putVarint(this.pools, this.p, this.poolUnits[code] as number);
+    }
+    set.poolEnd = this.p;
+    this.poolUsed.fill(0);
+    this.poolUnits.fill(0);
   }
 
   private room(bytes: number): void {
@@ -173,22 +206,7 @@ export class SetEncoder {
   }
 
   private varint(v: number): void {
-    const b = this.body;
-    let o = this.o;
-    if (v < 0x80000000) {
-      while (v > 0x7f) {
-        b[o++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
-      }
-    } else {
-      if (!Number.isSafeInteger(v)) throw new RangeError(`not a safe integer: ${v}`);
-      while (v > 0x7f) {
-        b[o++] = (v % 128) | 0x80;
-        v = Math.floor(v / 128);
-      }
-    }
-    b[o++] = v;
-    this.o = o;
+    this.o = putVarint(this.body, this.o, v);
   }
 
   /** Bytes b[at, at + n) as their length (+ `plus`: 1 where 0 stands for none) and the bytes. */
@@ -200,6 +218,47 @@ export class SetEncoder {
     else body.set(b.subarray(at, at + n), o);
     this.o = o + n;
   }
+}
+
+/** UNIT_CODES index of 'mb' (a pool counts KB) */
+const MB = UNIT_CODES.indexOf('mb');
+
+/** v (a safe integer ≥ 0) as an unsigned LEB128 varint at b[o]: the offset after it. */
+function putVarint(b: Buffer, o: number, v: number): number {
+  if (v < 0x80000000) {
+    while (v > 0x7f) {
+      b[o++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+  } else {
+    if (!Number.isSafeInteger(v)) throw new RangeError(`not a safe integer: ${v}`);
+    while (v > 0x7f) {
+      b[o++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+  }
+  b[o++] = v;
+  return o;
+}
+
+/** A set's pools (b[start, end)) as [pool code, base units] pairs. */
+export function decodePools(b: Uint8Array, start = 0, end = b.length): [code: number, units: number][] {
+  const out: [number, number][] = [];
+  let o = start;
+  while (o < end) {
+    const code = b[o++] as number;
+    let v = 0;
+    let m = 1;
+    for (;;) {
+      if (o >= end) throw new RangeError('a CDR set pool ends inside its units');
+      const x = b[o++] as number;
+      v += (x & 0x7f) * m;
+      if (x < 0x80) break;
+      m *= 128;
+    }
+    out.push([code, v]);
+  }
+  return out;
 }
 
 const zigzag = (v: number): number => {
