@@ -241,23 +241,43 @@ function putVarint(b: Buffer, o: number, v: number): number {
   return o;
 }
 
-/** A set's pools (b[start, end)) as [pool code, base units] pairs. */
-export function decodePools(b: Uint8Array, start = 0, end = b.length): [code: number, units: number][] {
-  const out: [number, number][] = [];
-  let o = start;
-  while (o < end) {
-    const code = b[o++] as number;
+/** Reads b[o, end) forward: bytes and unsigned LEB128 varints; `o` is where it stands. */
+class Reader {
+  readonly b: Uint8Array;
+  o: number;
+  readonly end: number;
+  /** what a varint cut off by the end means */
+  private readonly cut: string;
+
+  constructor(b: Uint8Array, o: number, end: number, cut: string) {
+    this.b = b;
+    this.o = o;
+    this.end = end;
+    this.cut = cut;
+  }
+
+  byte(): number {
+    return this.b[this.o++] as number;
+  }
+
+  varint(): number {
     let v = 0;
     let m = 1;
     for (;;) {
-      if (o >= end) throw new RangeError('a CDR set pool ends inside its units');
-      const x = b[o++] as number;
+      if (this.o >= this.end) throw new RangeError(this.cut);
+      const x = this.b[this.o++] as number;
       v += (x & 0x7f) * m;
-      if (x < 0x80) break;
+      if (x < 0x80) return v;
       m *= 128;
     }
-    out.push([code, v]);
   }
+}
+
+/** A set's pools (b[start, end)) as [pool code, base units] pairs. */
+export function decodePools(b: Uint8Array, start = 0, end = b.length): [code: number, units: number][] {
+  const out: [number, number][] = [];
+  const r = new Reader(b, start, end, 'a CDR set pool ends inside its units');
+  while (r.o < end) out.push([r.byte(), r.varint()]);
   return out;
 }
 
@@ -303,33 +323,23 @@ export function setRecordIds(body: Buffer, start = 0, end = body.length): string
 
 /** Walks the records of b[start, end): each whole, or (`onlyIds`) its record id only, the rest read past. */
 function walk(b: Buffer, start: number, end: number, on: (r: Pick<SetRecord, 'recordId'> & Partial<SetRecord>) => void, onlyIds: boolean): void {
-  let o = start;
-  const varint = (): number => {
-    let v = 0;
-    let m = 1;
-    for (;;) {
-      if (o >= end) throw new RangeError('a CDR set body ends inside a record');
-      const x = b[o++] as number;
-      v += (x & 0x7f) * m;
-      if (x < 0x80) return v;
-      m *= 128;
-    }
-  };
+  const r = new Reader(b, start, end, 'a CDR set body ends inside a record');
+  const varint = () => r.varint();
   const unzig = (z: number) => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
   const text = (plus: 0 | 1): string | null => {
-    const n = varint();
+    const n = r.varint();
     if (plus === 1 && n === 0) return null;
-    const s = b.toString('utf8', o, o + n - plus);
-    o += n - plus;
+    const s = b.toString('utf8', r.o, r.o + n - plus);
+    r.o += n - plus;
     return s;
   };
   let t = 0;
   let line = 0;
-  while (o < end) {
+  while (r.o < end) {
     const recordId = text(0) as string;
     const otherParty = text(0) as string;
     t += unzig(varint());
-    const codes = b[o++] as number;
+    const codes = r.byte();
     const quantity = varint();
     const area = text(1);
     line += unzig(varint());
