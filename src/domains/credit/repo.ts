@@ -211,13 +211,15 @@ export const creditRepo = {
     if (subscriberIds.length === 0) return new Map();
     const r = await sql<{ subscriber_id: number; overdue_fen: string | number }>`
       SELECT l.subscriber_id, sum(l.amount_fen - l.paid_fen)::bigint AS overdue_fen
-        FROM bill_lines l
-        -- the bill of each open line by its primary key (OFFSET 0: never a scan of all bills, which
-        -- statistics gone stale during a large import made the planner choose: 10–20 ms per account)
+        FROM unnest(${subscriberIds}::bigint[]) AS s (id)
+        -- each subscriber's open lines, its bills and accounts by key (OFFSET 0: never flattened into scans,
+        -- which statistics gone stale during a large import made the planner choose: a scan of bill_lines and
+        -- of accounts per call, 14 ms per credit-control batch, 1.3 s of the rating at 100,000 subscribers)
+        JOIN LATERAL (SELECT x.subscriber_id, x.account_id, x.bill_id, x.amount_fen, x.paid_fen FROM bill_lines x
+                       WHERE x.subscriber_id = s.id AND x.paid_fen < x.amount_fen OFFSET 0) l ON true
         JOIN LATERAL (SELECT b.due_at FROM bills b WHERE b.account_id = l.account_id AND b.bill_id = l.bill_id AND b.status = 'published' OFFSET 0) b ON true
-        JOIN accounts a ON a.account_id = l.account_id
-       WHERE l.subscriber_id IN (${sql.join(subscriberIds)}) AND l.paid_fen < l.amount_fen
-         AND (a.billing_type = 'virtual' OR b.due_at IS NULL OR b.due_at <= ${now})
+        JOIN LATERAL (SELECT a.billing_type FROM accounts a WHERE a.account_id = l.account_id OFFSET 0) a ON true
+       WHERE a.billing_type = 'virtual' OR b.due_at IS NULL OR b.due_at <= ${now}
        GROUP BY l.subscriber_id`.execute(q);
     return new Map(r.rows.map((x) => [Number(x.subscriber_id), Number(x.overdue_fen)]));
   },
