@@ -44,8 +44,8 @@ export const TS_RATING_MAX_RECORDS = 400_000;
 /**
  * R-BIL-1..3: the records `order` of `c` (whole accounts, in rating order: RecordColumns.ratingOrder) rated
  * in TypeScript (rating.ts) and stored in cdr_sets (COPY on `client`, the transaction's connection, when
- * given) with the allowance their sets used, their charge totals added set-based; `bySql` rates them with the SQL statement
- * instead when a value would not fit a safe integer. Run under the rating lock.
+ * given) with the allowance their sets used, their charge totals added set-based; `bySql` rates them with
+ * the SQL statement instead when a value would not fit a safe integer. Run under the rating lock.
  */
 async function rateInOrder(q: Q, client: pg.ClientBase | undefined, fileId: number, c: RecordColumns, order: Uint32Array, now: Date, bySql: () => Promise<RatedChunk>): Promise<RatedChunk> {
   // R-BIL-3: a record id repeated in the chunk counts once (its first line), one stored before not at all;
@@ -58,13 +58,16 @@ async function rateInOrder(q: Q, client: pg.ClientBase | undefined, fileId: numb
   if (!rated) return bySql();
   await usageRepo.storeRated(q, client, fileId, c, rated.rated, now);
   await usageRepo.addUsageTotals(q, client, rated.charges, now, reference);
+  // keep is in rating order: an account's records, and a subscriber's within it, come together
   const subscriberIds = new Set<number>();
-  const accountIds = new Set<number>();
+  const accountIds: number[] = [];
+  let lastSubscriber = -1;
   for (const x of keep) {
-    subscriberIds.add(c.subscriber[x] as number);
-    accountIds.add(c.account[x] as number);
+    const s = c.subscriber[x] as number;
+    if (s !== lastSubscriber) subscriberIds.add((lastSubscriber = s));
+    if (c.account[x] !== accountIds[accountIds.length - 1]) accountIds.push(c.account[x] as number);
   }
-  return { matched: order.length, accepted: keep.length, subscriberIds: [...subscriberIds].sort((a, b) => a - b), accountIds: [...accountIds] };
+  return { matched: order.length, accepted: keep.length, subscriberIds: [...subscriberIds].sort((a, b) => a - b), accountIds };
 }
 
 /**
